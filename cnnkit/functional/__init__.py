@@ -1,0 +1,26 @@
+"""Pure tensor functions: the fast path of every building block.
+
+Example:
+    >>> import torch
+    >>> from cnnkit import functional as CF
+    >>> CF.conv(torch.randn(1, 1, 5, 5), torch.ones(1, 1, 3, 3), padding="full").shape
+    torch.Size([1, 1, 7, 7])
+"""
+
+from . import shapes
+from .activation import ACTIVATIONS, abs_tanh, activation, gelu, leaky_relu, relu, sigmoid, tanh
+from .conv import (PADDING_MODES, conv, conv1d, conv2d, conv3d, conv_transpose,
+                   depthwise_separable_conv, pad)
+from .losses import LOSSES, euclidean_loss, loss_function, sigmoid_cross_entropy, softmax_cross_entropy
+from .norm import local_response_norm
+from .pool import (adaptive_avg_pool, adaptive_max_pool, avg_pool, global_avg_pool, global_lp_pool,
+                   global_max_pool, lp_pool, max_pool)
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "PADDING_MODES",
+    "abs_tanh", "activation", "adaptive_avg_pool", "adaptive_max_pool", "avg_pool", "conv",
+    "conv1d", "conv2d", "conv3d", "conv_transpose", "depthwise_separable_conv", "euclidean_loss",
+    "gelu", "global_avg_pool", "global_lp_pool", "global_max_pool", "leaky_relu",
+    "local_response_norm", "loss_function", "lp_pool", "max_pool", "pad", "relu", "shapes",
+    "sigmoid", "sigmoid_cross_entropy", "softmax_cross_entropy", "tanh",
+]

@@ -1,0 +1,247 @@
+"""Pooling in 1-D, 2-D and 3-D: max, average, Lp, global and adaptive.
+
+Seed 003 (section 9.3) names max pooling, the average of a rectangular neighbourhood,
+the L2 norm of a rectangular neighbourhood, and pooling with a stride larger than one
+(fig 9.10) or with regions that scale with the input (fig 9.11: adaptive pooling).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .._validation import ArgumentError, ArgumentTypeError, ShapeError, to_tuple
+from . import shapes
+from .conv import check_input, pad
+
+__all__ = [
+    "adaptive_avg_pool",
+    "adaptive_max_pool",
+    "avg_pool",
+    "global_avg_pool",
+    "global_lp_pool",
+    "global_max_pool",
+    "lp_pool",
+    "max_pool",
+    "pool_geometry",
+    "window_sum",
+]
+
+_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+_ADAPTIVE_MAX = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adaptive_max_pool3d}
+_ADAPTIVE_AVG = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
+
+
+def _rank(x: torch.Tensor, who: str) -> int:
+    n = x.dim() - 2
+    if n not in (1, 2, 3):
+        raise ShapeError(
+            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions. "
+            f"Received: input of shape {tuple(x.shape)}."
+        )
+    return n
+
+
+def pool_geometry(x, kernel, stride, padding, dilation, ceil_mode=False, who="pool"):
+    """Check and resolve a pooling window: returns (n, kernel, stride, pairs, dilation, out)."""
+    n = _rank(x, who)
+    kernel = to_tuple(kernel, n, "kernel")
+    stride = kernel if stride is None else to_tuple(stride, n, "stride")
+    dilation = to_tuple(dilation, n, "dilation")
+    padding = shapes.normalize_padding(padding, n)
+    size = tuple(x.shape[2:])
+    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
+    out = shapes.conv_output_shape(size, kernel, stride, pairs, dilation, ceil_mode=ceil_mode)
+    return n, kernel, stride, pairs, dilation, out
+
+
+def _torch_can_pad(pairs, kernel) -> bool:
+    # PyTorch's pooling kernels take symmetric padding of at most half the window.
+    return all(lo == hi and lo <= k // 2 for (lo, hi), k in zip(pairs, kernel))
+
+
+def max_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
+             return_indices=False):
+    """Max pooling (seed 003 section 9.3): the maximum over each window.
+
+    Args:
+        x: input ``(N, C, *spatial)`` with 1, 2 or 3 spatial dimensions.
+        kernel: window size, int or one per dimension.
+        stride: step between windows; defaults to ``kernel`` (non-overlapping). A stride
+            smaller than the window gives overlapping pooling (AlexNet: 3, stride 2).
+        padding: as for convolution; padded positions never win (they hold -inf).
+        dilation: spacing between window elements.
+        ceil_mode: keep a last, partial window.
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C, *O)``, O as for a convolution with the same window.
+
+    Example:
+        >>> max_pool(torch.arange(16.).view(1, 1, 4, 4), 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    n, kernel, stride, pairs, dilation, _ = pool_geometry(x, kernel, stride, padding, dilation,
+                                                          ceil_mode, "max_pool")
+    if _torch_can_pad(pairs, kernel):
+        return _MAX[n](x, kernel, stride, tuple(lo for lo, _ in pairs), dilation, ceil_mode,
+                       return_indices)
+    if return_indices:
+        raise ArgumentError(
+            "return_indices=True needs symmetric padding of at most half the window. "
+            f"Received: padding={pairs}, kernel={kernel}."
+        )
+    padded = pad(x, pairs, "zeros", value=-math.inf)
+    return _MAX[n](padded, kernel, stride, 0, dilation, ceil_mode)
+
+
+def window_sum(x, kernel, stride, pairs, dilation, ceil_mode=False):
+    """Sum over each window, zero padding by ``pairs``; any dilation.
+
+    Uses PyTorch's average pooling where it applies, else a depthwise convolution with a
+    kernel of ones, so every padding and dilation is handled by one fast kernel.
+    """
+    n = x.dim() - 2
+    taps = math.prod(kernel)
+    if all(d == 1 for d in dilation) and _torch_can_pad(pairs, kernel):
+        avg = _AVG[n](x, kernel, stride, tuple(lo for lo, _ in pairs), ceil_mode, True)
+        return avg * taps
+    if ceil_mode:
+        raise ArgumentError(
+            "ceil_mode=True is supported for sum-based pooling only with dilation 1 and "
+            f"symmetric padding of at most half the window. Received: padding={pairs}, "
+            f"dilation={dilation}."
+        )
+    batch, channels = x.shape[:2]
+    flat = pad(x, pairs).reshape(batch * channels, 1, *[s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pairs)])
+    ones = x.new_ones((1, 1, *kernel))
+    conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[n]
+    out = conv(flat, ones, None, stride, 0, dilation)
+    return out.reshape(batch, channels, *out.shape[2:])
+
+
+def avg_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
+             count_include_pad=False):
+    """Average pooling: the mean over each window.
+
+    Args:
+        count_include_pad: divide by the full window size even where it overlaps padding.
+            The default divides by the number of real input elements in the window, so
+            that padding never drags a border average towards zero.
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C, *O)``, O as for :func:`max_pool`.
+
+    Example:
+        >>> avg_pool(torch.ones(1, 1, 3, 3), 2, stride=1, padding="same")
+        tensor([[[[1., 1., 1.],
+                  [1., 1., 1.],
+                  [1., 1., 1.]]]])
+    """
+    n, kernel, stride, pairs, dilation, _ = pool_geometry(x, kernel, stride, padding, dilation,
+                                                          ceil_mode, "avg_pool")
+    if all(d == 1 for d in dilation) and _torch_can_pad(pairs, kernel):
+        return _AVG[n](x, kernel, stride, tuple(lo for lo, _ in pairs), ceil_mode,
+                       count_include_pad)
+    total = window_sum(x, kernel, stride, pairs, dilation, ceil_mode)
+    if count_include_pad or not any(p for pair in pairs for p in pair):
+        return total / math.prod(kernel)
+    ones = x.new_ones((1, 1, *x.shape[2:]))
+    return total / window_sum(ones, kernel, stride, pairs, dilation, ceil_mode)
+
+
+def lp_pool(x, p=2.0, kernel=2, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Lp pooling: ``(sum over the window of |x|^p)^(1/p)``; p=2 is the L2 norm of seed 003.
+
+    ``p = inf`` gives the maximum of ``|x|``. Padding contributes zeros. The gradient at
+    an all-zero window is defined as zero (not NaN).
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C, *O)``, O as for :func:`max_pool`.
+
+    Example:
+        >>> lp_pool(torch.tensor([[[3., 4.]]]), 2, kernel=2)
+        tensor([[[5.]]])
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise ArgumentTypeError(f"p must be a number. Received: p={p!r}.")
+    if not p > 0:
+        raise ArgumentError(f"p must be positive (p=2 is L2 pooling). Received: p={p!r}.")
+    n, kernel, stride, pairs, dilation, _ = pool_geometry(x, kernel, stride, padding, dilation,
+                                                          ceil_mode, "lp_pool")
+    if math.isinf(p):
+        return max_pool(x.abs(), kernel, stride, pairs, dilation, ceil_mode)
+    total = window_sum(x.abs().pow(p), kernel, stride, pairs, dilation, ceil_mode)
+    positive = total > 0
+    # Double `where` so that the infinite derivative of s^(1/p) at s = 0 never enters.
+    safe = torch.where(positive, total, torch.ones_like(total))
+    return torch.where(positive, safe.pow(1.0 / p), torch.zeros_like(total))
+
+
+def _spatial_dims(x, who):
+    return tuple(range(2, 2 + _rank(x, who)))
+
+
+def global_max_pool(x, keepdim=False):
+    """Maximum over all spatial positions (seed 000: global pooling).
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C)``, or ``(N, C, 1, ...)`` with ``keepdim``.
+
+    Example:
+        >>> global_max_pool(torch.arange(8.).view(1, 2, 4))
+        tensor([[3., 7.]])
+    """
+    return x.amax(dim=_spatial_dims(x, "global_max_pool"), keepdim=keepdim)
+
+
+def global_avg_pool(x, keepdim=False):
+    """Mean over all spatial positions (global average pooling, as in GoogLeNet).
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C)``, or ``(N, C, 1, ...)`` with ``keepdim``.
+    """
+    return x.mean(dim=_spatial_dims(x, "global_avg_pool"), keepdim=keepdim)
+
+
+def global_lp_pool(x, p=2.0, keepdim=False):
+    """Lp norm over all spatial positions.
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C)``.
+    """
+    dims = _spatial_dims(x, "global_lp_pool")
+    return x.abs().pow(p).sum(dim=dims, keepdim=keepdim).pow(1.0 / p)
+
+
+def _adaptive(table, x, output_size, who):
+    n = _rank(x, who)
+    output_size = to_tuple(output_size, n, "output_size")
+    return table[n](x, output_size)
+
+
+def adaptive_max_pool(x, output_size):
+    """Max pooling to a fixed output size whatever the input size (seed 003 fig 9.11).
+
+    Window ``i`` along a dimension of size W covers ``[floor(i W / O), ceil((i + 1) W / O))``.
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C, *output_size)``.
+
+    Example:
+        >>> adaptive_max_pool(torch.randn(2, 3, 13, 17), 4).shape
+        torch.Size([2, 3, 4, 4])
+    """
+    return _adaptive(_ADAPTIVE_MAX, x, output_size, "adaptive_max_pool")
+
+
+def adaptive_avg_pool(x, output_size):
+    """Average pooling to a fixed output size; windows as in :func:`adaptive_max_pool`.
+
+    Shape:
+        ``(N, C, *W)`` -> ``(N, C, *output_size)``.
+    """
+    return _adaptive(_ADAPTIVE_AVG, x, output_size, "adaptive_avg_pool")
