@@ -1,0 +1,91 @@
+"""Evaluation metrics and the run's metrics log (``metrics.jsonl``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+__all__ = ["MetricsLog", "evaluate", "topk_correct"]
+
+
+def topk_correct(logits: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
+    """Number of samples whose label is among the ``k`` highest scores (a 0-d tensor).
+
+    Example:
+        >>> topk_correct(torch.tensor([[0.1, 0.5, 0.4], [0.9, 0.05, 0.05]]), torch.tensor([2, 0]), 1)
+        tensor(1)
+    """
+    k = min(k, logits.shape[1])
+    return (logits.topk(k, dim=1).indices == target.unsqueeze(1)).any(dim=1).sum()
+
+
+@torch.no_grad()
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int = 500,
+             topk: int = 5, device=None, transform=None) -> dict[str, float]:
+    """Loss, accuracy and top-k accuracy of ``model`` on ``(x, y)``, in eval mode.
+
+    Returns:
+        ``{"loss", "accuracy", "top{k}_accuracy", "count"}``; accuracy keys only for
+        integer (class) targets.
+    """
+    was_training = model.training
+    model.eval()
+    device = device or next(model.parameters()).device
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    correct_k = torch.zeros((), dtype=torch.long, device=device)
+    classes = not y.dtype.is_floating_point
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size].to(device, non_blocking=True)
+        yb = y[start:start + batch_size].to(device, non_blocking=True)
+        if transform is not None:
+            xb = transform(xb)
+        out = model(xb)
+        total_loss += loss_fn(out, yb).double() * len(xb)
+        if classes and out.dim() >= 2:
+            correct += (out.argmax(dim=1) == yb).sum()
+            correct_k += topk_correct(out, yb, topk) if out.dim() == 2 else 0
+    model.train(was_training)
+    count = max(len(x), 1)
+    result = {"loss": float(total_loss) / count, "count": len(x)}
+    if classes:
+        result["accuracy"] = float(correct) / count
+        result[f"top{topk}_accuracy"] = float(correct_k) / count
+    return result
+
+
+class MetricsLog:
+    """Append-only ``metrics.jsonl``: one JSON object per logged step or epoch.
+
+    On resume, lines logged after the checkpoint's step are dropped (they will be logged
+    again), so that the file reads as one uninterrupted run.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def append(self, record: dict) -> None:
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def records(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        out = []
+        for line in self.path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                break  # a line cut short by a kill: everything before it is intact
+        return out
+
+    def truncate_after(self, step: int) -> None:
+        kept = [r for r in self.records() if r.get("step", 0) <= step]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
+        os.replace(tmp, self.path)

@@ -1,0 +1,443 @@
+"""The Trainer: back-propagation with every regulariser of seed 001, and runs that resume.
+
+With a fixed seed on the CPU, a run killed at any moment and resumed with
+``Trainer.fit(resume=True)`` ends with the same weights, bit for bit, as a run never
+interrupted: checkpoints hold the model, the optimiser, the step, the position in the
+epoch and every random state, and data order and learning rate are pure functions of
+(seed, epoch) and step.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+
+from .._validation import ArgumentError, CnnkitError, ShapeError
+from ..functional.losses import loss_function
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .metrics import MetricsLog, evaluate
+from .regularizers import apply_max_norm, penalized_weights, weight_penalty
+from .run import RunFolder, spec_digest
+from .schedules import lr_at
+from .tensorboard import EventWriter
+
+__all__ = ["TrainResult", "Trainer", "TrainingDiverged", "resolve_device"]
+
+
+class TrainingDiverged(CnnkitError, RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or stopped) run reached."""
+
+    run_dir: Path | None
+    epochs_run: int
+    steps: int
+    train_seconds: float
+    best_epoch: int | None = None
+    best_metric: float | None = None
+    stopped_early: bool = False
+    val: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> the GPU if there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ArgumentError(f"config.device asks for {name!r} but no GPU is available. Received: "
+                            f"device={name!r}. Use device: cpu or auto.")
+    return device
+
+
+def epoch_order(count: int, seed: int, epoch: int, device=None) -> torch.Tensor:
+    """The shuffled sample order of ``epoch``: a pure function of (seed, epoch)."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(count, generator=generator).to(device)
+
+
+def _distributed():
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class Trainer:
+    """Train a model on tensors held on the device, batched by index.
+
+    Args:
+        model: any ``nn.Module`` (a cnnkit Network or plain PyTorch).
+        config: a :class:`TrainConfig`.
+        train: ``(x, y)`` training tensors; x ``(N, C, *spatial)`` in [0, 1], y labels.
+        val: optional ``(x, y)`` validation tensors (else ``config.val_fraction`` of train).
+        loss: ``softmax_cross_entropy`` (default), ``sigmoid_cross_entropy``, ``euclidean``,
+            or a callable ``loss(output, target)``.
+        run_dir: the run folder to write (None: nothing is written).
+        spec: the canonical spec (recorded; a resumed run checks it did not change).
+        augment: a callable ``augment(x, generator) -> x`` applied to training batches.
+        extra_provenance: recorded in config.yaml (data set name, ...).
+
+    Example:
+        >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+        <torch._C.Generator object at ...>
+        >>> x = torch.randn(512, 1, 6, 6); y = (x.mean((1, 2, 3)) > 0).long()
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(36, 2))
+        >>> cfg = TrainConfig(epochs=5, lr=0.1, batch_size=32, progress=False, val_fraction=0.25)
+        >>> result = Trainer(model, cfg, (x, y)).fit()
+        >>> result.val["accuracy"] > 0.8
+        True
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig, train, val=None, *,
+                 loss: str | Callable = "softmax_cross_entropy", run_dir=None,
+                 spec: dict | None = None, augment: Callable | None = None,
+                 extra_provenance: dict | None = None):
+        self.config = config
+        self.device = resolve_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.rank, self.world = _distributed()
+        self.model = model.to(self.device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
+        self.base_loss = loss_function(loss) if isinstance(loss, str) else loss
+        self.spec = spec
+        self.augment = augment
+        self.extra_provenance = extra_provenance or {}
+        self.run = RunFolder(run_dir) if run_dir is not None else None
+        self.writer_enabled = self.run is not None and self.rank == 0
+        self.train_x, self.train_y, self.val_x, self.val_y = self._split(train, val)
+        self._apply_freeze()
+        self.weights = penalized_weights(self.model, config.penalty_multipliers)
+        self.optimizer = self._make_optimizer()
+        self.net = self._wrap_for_training()
+        self.steps_per_epoch = max(len(self.train_x) // config.batch_size, 1)
+        self.aug_generator = torch.Generator(device="cpu").manual_seed(config.seed + 17)
+        # progress state (all of it goes into checkpoints)
+        self.epoch = 0            # epoch in progress
+        self.batch = 0            # next batch within that epoch
+        self.step = 0             # optimiser steps taken
+        self.best_metric: float | None = None
+        self.best_epoch: int | None = None
+        self.bad_epochs = 0
+        self.history: list[dict] = []
+        self.train_seconds = 0.0
+
+    # ----------------------------------------------------------------- set-up
+    def _split(self, train, val):
+        x, y = _as_xy(train, "train")
+        if val is not None:
+            vx, vy = _as_xy(val, "val")
+        elif self.config.val_fraction > 0:
+            # A fixed, seeded split: the same samples are held out on every resume.
+            order = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.config.seed))
+            cut = int(round(len(x) * self.config.val_fraction))
+            vx, vy = x[order[:cut]], y[order[:cut]]
+            x, y = x[order[cut:]], y[order[cut:]]
+        else:
+            vx = vy = None
+        if len(x) < self.config.batch_size:
+            raise ArgumentError(
+                f"config.batch_size {self.config.batch_size} is larger than the {len(x)} training "
+                f"samples. Received: batch_size={self.config.batch_size}. Use a smaller batch."
+            )
+        move = lambda t: None if t is None else t.to(self.device)  # noqa: E731
+        return move(x), move(y), move(vx), move(vy)
+
+    def _apply_freeze(self):
+        patterns = list(self.config.freeze)
+        if not patterns:
+            return
+        names = [name for name, _ in self.model.named_parameters()]
+        for pattern in patterns:
+            matched = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+            if not matched:
+                raise ArgumentError(
+                    f"config.freeze pattern {pattern!r} matches no parameter. Received: "
+                    f"freeze={patterns!r}. Parameter names: {', '.join(names[:12])}"
+                    f"{', ...' if len(names) > 12 else ''}."
+                )
+            for name, param in self.model.named_parameters():
+                if name in matched:
+                    param.requires_grad_(False)
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise ArgumentError("every parameter is frozen: nothing to train. Received: "
+                                f"freeze={list(cfg.freeze)!r}.")
+        # foreach=True: one multi-tensor kernel per step instead of one per parameter.
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                                   weight_decay=cfg.weight_decay, foreach=True)
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
+                                    foreach=True)
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay,
+                                 foreach=True)
+
+    def _wrap_for_training(self) -> nn.Module:
+        net = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(net)
+        if self.config.compile:
+            net = torch.compile(net)
+        return net
+
+    def loss(self, output, target):
+        if self.loss_name == "softmax_cross_entropy" and self.config.label_smoothing:
+            return self.base_loss(output, target, label_smoothing=self.config.label_smoothing)
+        return self.base_loss(output, target)
+
+    # ------------------------------------------------------------ checkpoints
+    def _state(self) -> tuple[dict, dict]:
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        opt = self.optimizer.state_dict()
+        for index, entry in opt["state"].items():
+            for key, value in entry.items():
+                if torch.is_tensor(value):
+                    tensors[f"optim.{index}.{key}"] = value
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.augment"] = self.aug_generator.get_state()
+        if torch.cuda.is_available() and self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        state = {
+            "epoch": self.epoch, "batch": self.batch, "step": self.step,
+            "best_metric": self.best_metric, "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs, "history": self.history,
+            "train_seconds": self.train_seconds,
+            "optim_groups": opt["param_groups"],
+            "optim_scalars": {str(i): {k: v for k, v in e.items() if not torch.is_tensor(v)}
+                              for i, e in opt["state"].items()},
+            "spec_digest": spec_digest(self.spec) if self.spec else None,
+            "config": self.config.to_dict(),
+        }
+        return tensors, state
+
+    def save_checkpoint(self) -> Path | None:
+        if not self.writer_enabled:
+            return None
+        tensors, state = self._state()
+        path = ckpt.save_checkpoint(self.run.checkpoints, ckpt.step_name(self.step), tensors, state)
+        ckpt.prune(self.run.checkpoints, self.config.keep_checkpoints)
+        return path
+
+    def _save_best(self):
+        if not self.writer_enabled:
+            return
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        ckpt.save_checkpoint(self.run.checkpoints, "best", tensors,
+                             {"epoch": self.epoch, "step": self.step, "metric": self.best_metric,
+                              "monitor": self.config.monitor})
+
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        """Load a checkpoint's full training state (weights, optimiser, RNGs, position)."""
+        state = checkpoint.state
+        if self.spec and state.get("spec_digest") and state["spec_digest"] != spec_digest(self.spec):
+            raise ArgumentError(
+                "the spec changed since this run's checkpoints were written, so they do not fit it. "
+                f"Received: a spec whose digest {spec_digest(self.spec)[:12]} differs from the "
+                f"run's {state['spec_digest'][:12]}. Start a new run, or restore the run's spec.yaml."
+            )
+        self.model.load_state_dict(checkpoint.prefixed("model"))
+        opt_state: dict[int, dict[str, Any]] = {}
+        for index, scalars in state.get("optim_scalars", {}).items():
+            opt_state[int(index)] = dict(scalars)
+        for key, value in checkpoint.prefixed("optim").items():
+            index, name = key.split(".", 1)
+            opt_state.setdefault(int(index), {})[name] = value.to(self.device)
+        self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["optim_groups"]})
+        torch.set_rng_state(checkpoint.tensors["rng.torch"])
+        self.aug_generator.set_state(checkpoint.tensors["rng.augment"])
+        if "rng.cuda" in checkpoint.tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(checkpoint.tensors["rng.cuda"], self.device)
+        for name in ("epoch", "batch", "step", "best_metric", "best_epoch", "bad_epochs",
+                     "history", "train_seconds"):
+            setattr(self, name, state[name])
+
+    # -------------------------------------------------------------- training
+    def fit(self, resume: bool = False) -> TrainResult:
+        """Train for ``config.epochs`` (or until early stopping); returns a TrainResult."""
+        cfg = self.config
+        log = MetricsLog(self.run.metrics) if self.writer_enabled else None
+        if resume and self.run is not None:
+            latest = ckpt.load_latest(self.run.checkpoints)
+            if latest is not None:
+                self.restore(latest)
+                if log is not None:
+                    log.truncate_after(self.step)
+        writer = EventWriter(self.run.path / "tb") if self.writer_enabled else None
+        try:
+            self._loop(log, writer)
+        finally:
+            if writer is not None:
+                writer.close()
+        if self.val_x is not None and cfg.early_stopping and self.best_epoch is not None:
+            best = self.run.checkpoints / "best.json" if self.writer_enabled else None
+            if best is not None and best.exists():
+                self.model.load_state_dict(ckpt.read_checkpoint(best).prefixed("model"))
+            elif self._best_weights is not None:
+                self.model.load_state_dict(self._best_weights)
+        val = self.evaluate(self.val_x, self.val_y) if self.val_x is not None else {}
+        return TrainResult(self.run.path if self.run else None, self.epoch, self.step,
+                           self.train_seconds, self.best_epoch, self.best_metric,
+                           self.bad_epochs >= cfg.patience and cfg.early_stopping, val, self.history)
+
+    _best_weights = None
+
+    def evaluate(self, x, y) -> dict:
+        return evaluate(self.model, x, y, self.loss, topk=self.config.topk, device=self.device,
+                        transform=self._input_transform)
+
+    def _input_transform(self, x):
+        return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last and x.dim() == 4 else x
+
+    def _progress(self, epoch):
+        if not (self.config.progress and self.rank == 0):
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.steps_per_epoch * self.config.batch_size, initial=self.batch * self.config.batch_size,
+                    unit="img", unit_scale=True, desc=f"epoch {epoch + 1}/{self.config.epochs}",
+                    leave=False, dynamic_ncols=True)
+
+    def _loop(self, log, writer):
+        cfg = self.config
+        amp = cfg.amp and self.device.type == "cuda"
+        while self.epoch < cfg.epochs:
+            if cfg.early_stopping and self.bad_epochs >= cfg.patience:
+                break
+            self.net.train()
+            order = epoch_order(len(self.train_x), cfg.seed, self.epoch, self.device)
+            bar = self._progress(self.epoch)
+            losses, correct, seen = [], torch.zeros((), device=self.device), 0
+            started = time.perf_counter()
+            while self.batch < self.steps_per_epoch:
+                index = order[self.batch * cfg.batch_size:(self.batch + 1) * cfg.batch_size]
+                if self.world > 1:
+                    index = index[self.rank::self.world]
+                xb, yb = self.train_x[index], self.train_y[index]
+                if self.augment is not None:
+                    xb = self.augment(xb, self.aug_generator)
+                xb = self._input_transform(xb)
+                lr = lr_at(self.step, cfg, self.steps_per_epoch)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                    out = self.net(xb)
+                    loss = self.loss(out, yb)
+                total = loss
+                penalty = weight_penalty(self.weights, cfg.l1, cfg.l2)
+                if penalty is not None:
+                    total = loss + penalty
+                self.optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                self.optimizer.step()
+                if cfg.max_norm:
+                    apply_max_norm(self.weights, cfg.max_norm)
+                losses.append(loss.detach())
+                if out.dim() >= 2 and not yb.dtype.is_floating_point:
+                    correct += (out.detach().argmax(1) == yb).sum()
+                seen += len(yb)
+                self.step += 1
+                self.batch += 1
+                if bar is not None:
+                    bar.update(cfg.batch_size)
+                if self.step % cfg.log_every == 0 or self.batch == self.steps_per_epoch:
+                    self._log_train(losses, correct, seen, lr, log, writer, bar)
+                    losses, correct, seen = [], torch.zeros((), device=self.device), 0
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.train_seconds += time.perf_counter() - started
+                    started = time.perf_counter()
+                    self.save_checkpoint()
+            if bar is not None:
+                bar.close()
+            self.train_seconds += time.perf_counter() - started
+            self._end_epoch(log, writer)
+
+    def _log_train(self, losses, correct, seen, lr, log, writer, bar):
+        values = torch.stack(losses)
+        finite = torch.isfinite(values)
+        if not bool(finite.all()):
+            first_bad = int((~finite).nonzero()[0])
+            bad_step = self.step - len(losses) + first_bad + 1
+            last = ckpt.find_checkpoints(self.run.checkpoints) if self.run else []
+            kept = f" The last good checkpoint is {last[0]}." if last else ""
+            raise TrainingDiverged(
+                f"the loss became {float(values[first_bad])} at step {bad_step} (epoch "
+                f"{self.epoch + 1}); training stopped.{kept} Lower the learning rate (lr={lr:g}), "
+                f"set grad_clip, or check the data for NaN or infinite values."
+            )
+        mean_loss = float(values.mean())
+        accuracy = float(correct) / max(seen, 1)
+        if bar is not None:
+            bar.set_postfix(loss=f"{mean_loss:.4f}", acc=f"{accuracy:.3f}", lr=f"{lr:.3g}")
+        if log is not None:
+            log.append({"split": "train", "step": self.step, "epoch": self.epoch + 1, "loss": mean_loss,
+                        "accuracy": accuracy, "lr": lr, "time": time.time()})
+        if writer is not None:
+            writer.scalars(self.step, {"train/loss": mean_loss, "train/accuracy": accuracy, "train/lr": lr})
+
+    def _end_epoch(self, log, writer):
+        cfg = self.config
+        record = {"epoch": self.epoch + 1, "step": self.step}
+        if self.val_x is not None:
+            val = self.evaluate(self.val_x, self.val_y)
+            record.update({f"val_{k}": v for k, v in val.items() if k != "count"})
+            metric = record.get(cfg.monitor)
+            if metric is None:
+                metric = record["val_loss"]
+            better = self.best_metric is None or (
+                metric > self.best_metric + cfg.min_delta if cfg.monitor == "val_accuracy"
+                else metric < self.best_metric - cfg.min_delta)
+            if better:
+                self.best_metric, self.best_epoch, self.bad_epochs = metric, self.epoch + 1, 0
+                self._best_weights = copy.deepcopy(self.model.state_dict())
+                self._save_best()
+            else:
+                self.bad_epochs += 1
+        self.history.append(record)
+        if log is not None:
+            log.append(dict(record, split="val", time=time.time()))
+        if writer is not None:
+            writer.scalars(self.step, {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")})
+        self.epoch += 1
+        self.batch = 0
+        if not cfg.checkpoint_every or self.epoch == cfg.epochs:
+            self.save_checkpoint()
+
+
+def _as_xy(data, name):
+    if hasattr(data, "x") and hasattr(data, "y"):
+        return data.x, data.y
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = data
+        if not (torch.is_tensor(x) and torch.is_tensor(y)):
+            x, y = torch.as_tensor(x), torch.as_tensor(y)
+        if len(x) != len(y):
+            raise ShapeError(f"{name}: x and y must have the same number of samples. Received: "
+                             f"{len(x)} inputs and {len(y)} labels.")
+        return x, y
+    raise ArgumentError(f"{name} must be (x, y) tensors or a data set with .x and .y. "
+                        f"Received: {type(data).__name__}.")
