@@ -50,6 +50,7 @@ class TrainResult:
     stopped_early: bool = False
     val: dict = field(default_factory=dict)
     history: list = field(default_factory=list)
+    test: dict = field(default_factory=dict)
 
 
 def resolve_device(name: str) -> torch.device:
