@@ -174,7 +174,20 @@ def lp_pool(x, p=2.0, kernel=2, stride=None, padding=0, dilation=1, ceil_mode=Fa
                                                           ceil_mode, "lp_pool")
     if math.isinf(p):
         return max_pool(x.abs(), kernel, stride, pairs, dilation, ceil_mode)
-    total = window_sum(x.abs().pow(p), kernel, stride, pairs, dilation, ceil_mode)
+    total = window_sum(_abs_pow(x, p), kernel, stride, pairs, dilation, ceil_mode)
+    return _root(total, p)
+
+
+def _abs_pow(x, p):
+    """``|x|^p`` whose gradient at ``x = 0`` is 0 for every p (for p < 1 the derivative
+    ``p |x|^(p-1)`` is infinite there, and infinity times a zero upstream is NaN)."""
+    nonzero = x != 0
+    safe = torch.where(nonzero, x.abs(), torch.ones_like(x))
+    return torch.where(nonzero, safe.pow(p), torch.zeros_like(x))
+
+
+def _root(total, p):
+    """``total^(1/p)``, with gradient 0 (not NaN) where ``total = 0``."""
     positive = total > 0
     # Double `where` so that the infinite derivative of s^(1/p) at s = 0 never enters.
     safe = torch.where(positive, total, torch.ones_like(total))
@@ -208,13 +221,23 @@ def global_avg_pool(x, keepdim=False):
 
 
 def global_lp_pool(x, p=2.0, keepdim=False):
-    """Lp norm over all spatial positions.
+    """Lp norm over all spatial positions; ``p = inf`` gives the maximum of ``|x|``.
+
+    As for :func:`lp_pool`, an all-zero channel has gradient zero (not NaN).
 
     Shape:
         ``(N, C, *W)`` -> ``(N, C)``.
+
+    Example:
+        >>> global_lp_pool(torch.tensor([[[3., -4.], [0., 0.]]]), 2)
+        tensor([[5., 0.]])
+        >>> global_lp_pool(torch.tensor([[[3., -4.]]]), float("inf"))
+        tensor([[4.]])
     """
     dims = _spatial_dims(x, "global_lp_pool")
-    return x.abs().pow(p).sum(dim=dims, keepdim=keepdim).pow(1.0 / p)
+    if math.isinf(p):
+        return x.abs().amax(dim=dims, keepdim=keepdim)
+    return _root(_abs_pow(x, p).sum(dim=dims, keepdim=keepdim), p)
 
 
 def _adaptive(table, x, output_size, who):
