@@ -1,0 +1,40 @@
+"""Data for cnnkit: bundled data sets, loaders for your own data, device-resident batch
+loading and batch augmentation.
+
+- ``load_dataset(name, split)`` / ``list_datasets()``: ``mnist5k`` (5,000 MNIST digits),
+  ``digits`` (1,797 8x8 digits), ``mnist1d`` (MNIST-1D); shipped in the package, checked
+  by SHA-256, nothing downloaded.
+- ``as_dataset``, ``load_npz``, ``load_csv``, ``load_image_folder``: your own data as a
+  ``Dataset`` (float32 ``x`` in [0, 1], int64 ``y``).
+- ``BatchLoader``: a small data set on the device, batched by indexing, with
+  reproducible per-epoch order; ``StreamingLoader`` for shards that do not fit.
+- ``augment``: crop, translate, flip, affine and elastic deformation on whole batches.
+
+Example:
+    >>> from cnnkit import data
+    >>> train = data.load_dataset("digits", "train")
+    >>> loader = data.BatchLoader(train, batch_size=64, seed=0,
+    ...                           transform=data.RandomTranslate(1))
+    >>> xb, yb = next(iter(loader))
+    >>> xb.shape, yb.dtype
+    (torch.Size([64, 1, 8, 8]), torch.int64)
+"""
+
+from . import augment
+from .augment import (Augmentation, Compose, ElasticDeform, RandomAffine, RandomCrop,
+                      RandomFlip, RandomTranslate)
+from .dataset import DataFileError, Dataset, as_dataset, train_test_split
+from .datasets import DatasetInfo, dataset_info, list_datasets, load_dataset
+from .loader import (BatchLoader, ImageFolderShard, NpzShard, StreamingLoader,
+                     image_folder_shards, seed_for)
+from .sources import (IMAGE_EXTENSIONS, SkippedFilesWarning, load_csv, load_image_folder,
+                      load_npz)
+
+__all__ = [
+    "IMAGE_EXTENSIONS", "Augmentation", "BatchLoader", "Compose", "DataFileError", "Dataset",
+    "DatasetInfo", "ElasticDeform", "ImageFolderShard", "NpzShard", "RandomAffine",
+    "RandomCrop", "RandomFlip", "RandomTranslate", "SkippedFilesWarning", "StreamingLoader",
+    "as_dataset", "augment", "dataset_info", "image_folder_shards", "list_datasets",
+    "load_csv", "load_dataset", "load_image_folder", "load_npz", "seed_for",
+    "train_test_split",
+]

