@@ -84,8 +84,8 @@ def max_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
         tensor([[[[ 5.,  7.],
                   [13., 15.]]]])
     """
-    n, kernel, stride, pairs, dilation, _ = pool_geometry(x, kernel, stride, padding, dilation,
-                                                          ceil_mode, "max_pool")
+    n, kernel, stride, pairs, dilation, out = pool_geometry(x, kernel, stride, padding, dilation,
+                                                            ceil_mode, "max_pool")
     if _torch_can_pad(pairs, kernel):
         return _MAX[n](x, kernel, stride, tuple(lo for lo, _ in pairs), dilation, ceil_mode,
                        return_indices)
@@ -95,32 +95,39 @@ def max_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
             f"Received: padding={pairs}, kernel={kernel}."
         )
     padded = pad(x, pairs, "zeros", value=-math.inf)
-    return _MAX[n](padded, kernel, stride, 0, dilation, ceil_mode)
+    pooled = _MAX[n](padded, kernel, stride, 0, dilation, ceil_mode)
+    # On the pre-padded input PyTorch's ceil_mode keeps a last window that starts in the
+    # high padding (all -inf); the shape rule (shapes.conv_output_size) does not.
+    return pooled[(Ellipsis,) + tuple(slice(0, o) for o in out)]
 
 
-def window_sum(x, kernel, stride, pairs, dilation, ceil_mode=False):
-    """Sum over each window, zero padding by ``pairs``; any dilation.
+def window_sum(x, kernel, stride, pairs, dilation, ceil_mode=False, pad_value=0.0):
+    """Sum over each window of ``x`` padded by ``pairs`` (filled with ``pad_value``).
 
-    Uses PyTorch's average pooling where it applies, else a depthwise convolution with a
-    kernel of ones, so every padding and dilation is handled by one fast kernel.
+    Any padding and dilation. With ``ceil_mode`` the last window may run past the padded
+    input; positions past its end add nothing. Uses PyTorch's average pooling where it
+    gives the sum exactly (zero padding, no ceil_mode: its partial windows divide by a
+    clipped count), else a depthwise convolution with a kernel of ones.
     """
     n = x.dim() - 2
-    taps = math.prod(kernel)
-    if all(d == 1 for d in dilation) and _torch_can_pad(pairs, kernel):
-        avg = _AVG[n](x, kernel, stride, tuple(lo for lo, _ in pairs), ceil_mode, True)
-        return avg * taps
-    if ceil_mode:
-        raise ArgumentError(
-            "ceil_mode=True is supported for sum-based pooling only with dilation 1 and "
-            f"symmetric padding of at most half the window. Received: padding={pairs}, "
-            f"dilation={dilation}."
-        )
+    if (not ceil_mode and pad_value == 0 and all(d == 1 for d in dilation)
+            and _torch_can_pad(pairs, kernel)):
+        avg = _AVG[n](x, kernel, stride, tuple(lo for lo, _ in pairs), False, True)
+        return avg * math.prod(kernel)
+    size = tuple(x.shape[2:])
+    out = shapes.conv_output_shape(size, kernel, stride, pairs, dilation, ceil_mode=ceil_mode)
+    padded = pad(x, pairs, "zeros", value=pad_value)
+    # Zeros past the padded end turn ceil_mode's partial last windows into whole ones.
+    extra = [max((o - 1) * s + shapes.effective_kernel(k, d) - p, 0)
+             for o, s, k, d, p in zip(out, stride, kernel, dilation, padded.shape[2:])]
+    padded = pad(padded, [(0, e) for e in extra])
     batch, channels = x.shape[:2]
-    flat = pad(x, pairs).reshape(batch * channels, 1, *[s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pairs)])
+    flat = padded.reshape(batch * channels, 1, *padded.shape[2:])
     ones = x.new_ones((1, 1, *kernel))
     conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[n]
-    out = conv(flat, ones, None, stride, 0, dilation)
-    return out.reshape(batch, channels, *out.shape[2:])
+    summed = conv(flat, ones, None, stride, 0, dilation)
+    summed = summed[(Ellipsis,) + tuple(slice(0, o) for o in out)]
+    return summed.reshape(batch, channels, *out)
 
 
 def avg_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -147,10 +154,13 @@ def avg_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
         return _AVG[n](x, kernel, stride, tuple(lo for lo, _ in pairs), ceil_mode,
                        count_include_pad)
     total = window_sum(x, kernel, stride, pairs, dilation, ceil_mode)
-    if count_include_pad or not any(p for pair in pairs for p in pair):
+    if not ceil_mode and (count_include_pad or not any(p for pair in pairs for p in pair)):
         return total / math.prod(kernel)
+    # Count the positions each window covers: input and padding (count_include_pad) or
+    # input only; a ceil_mode window's positions past the padded end never count.
     ones = x.new_ones((1, 1, *x.shape[2:]))
-    return total / window_sum(ones, kernel, stride, pairs, dilation, ceil_mode)
+    return total / window_sum(ones, kernel, stride, pairs, dilation, ceil_mode,
+                              pad_value=1.0 if count_include_pad else 0.0)
 
 
 def lp_pool(x, p=2.0, kernel=2, stride=None, padding=0, dilation=1, ceil_mode=False):
