@@ -1,0 +1,367 @@
+"""Locally connected layers (unshared convolution, seed 003 eq 9.9) and their transpose.
+
+A locally connected map is a convolution whose kernel changes with the output location:
+
+    ``Z[i, j, k] = sum_{l, m, n} V[l, j * s + m * d, k * s + n * d] W[i, j, k, l, m, n]``
+
+(zero-based, padded input ``V``). The weight is stored location-major,
+``(*O, C_out, C_in / groups, *K)``, so that ``weight[j, k]`` is the ordinary kernel used at
+output ``(j, k)`` (seed 003's ``W[i, j, k, l, m, n]`` is ``weight[j, k, i, l, m, n]``).
+
+Fast path: a custom autograd Function. The forward pass gathers the patches once, straight
+from a strided view of the padded input into the layout of one batched matrix product
+(location x group batches of ``(N, C_in/g * prod(K)) @ (C_in/g * prod(K), C_out/g)``). Only
+the input and the weight are saved for the backward pass; it gathers the patches again for
+the weight gradient and scatters the input gradient back one kernel tap at a time (a loop
+over the ``prod(K)`` taps, never over samples or locations). The natural recipe
+(``F.unfold`` + ``einsum``) keeps its patch matrix alive between the passes and copies it
+once more for the product; this one holds a single patch-sized buffer at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int, to_tuple
+from . import shapes
+from .block_shapes import locally_connected_transpose_sizes
+from .conv import PADDING_MODES, check_input, pad
+
+__all__ = ["locally_connected", "locally_connected_transpose"]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Geometry of one locally connected map (padded input ``padded`` -> output ``out``)."""
+
+    out: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+
+    @property
+    def n(self) -> int:
+        return len(self.out)
+
+
+def _window_view(xp: torch.Tensor, plan: _Plan, tap=None) -> torch.Tensor:
+    """A strided view of ``xp`` (N, C, *P) as ``(*O, G, N, C/G, *K)`` (or one tap's slice).
+
+    Element ``[o..., g, b, c, k...]`` is ``xp[b, g * C/G + c, o * S + k * D]``. The view
+    overlaps itself (neighbouring windows share pixels), so it is only ever read, or written
+    one tap at a time (``tap``: the kernel offsets; the view is then ``(*O, G, N, C/G)`` and
+    does not overlap).
+    """
+    g = plan.groups
+    s_n, s_c, *s_sp = xp.stride()
+    cg = xp.shape[1] // g
+    size = (*plan.out, g, xp.shape[0], cg)
+    stride = (*(s * st for s, st in zip(s_sp, plan.stride)), s_c * cg, s_n, s_c)
+    offset = xp.storage_offset()
+    if tap is None:
+        size += plan.kernel
+        stride += tuple(s * d for s, d in zip(s_sp, plan.dilation))
+    else:
+        offset += sum(t * d * s for t, d, s in zip(tap, plan.dilation, s_sp))
+    return xp.as_strided(size, stride, offset)
+
+
+def _patches(xp: torch.Tensor, plan: _Plan) -> torch.Tensor:
+    """Gather every window once: ``(prod(O) * G, N, C/G * prod(K))`` (a single copy)."""
+    g = plan.groups
+    batch = math.prod(plan.out) * g
+    return _window_view(xp, plan).reshape(batch, xp.shape[0], -1)
+
+
+def _weight_matrix(weight: torch.Tensor, plan: _Plan) -> torch.Tensor:
+    """``(*O, C_out, C_in/g, *K)`` -> ``(prod(O) * G, C_out/G, C_in/g * prod(K))`` (a view)."""
+    n, g = plan.n, plan.groups
+    out_channels = weight.shape[n]
+    return weight.reshape(math.prod(plan.out) * g, out_channels // g, -1)
+
+
+def _to_batches(y: torch.Tensor, plan: _Plan) -> torch.Tensor:
+    """``(N, C_out, *O)`` -> ``(prod(O) * G, N, C_out/G)``: output rows per location batch."""
+    g = plan.groups
+    batch, channels = y.shape[:2]
+    y = y.reshape(batch, g, channels // g, math.prod(plan.out))
+    # contiguous: a batched product over a batch dimension of stride 1 takes a slow path.
+    return y.permute(3, 1, 0, 2).contiguous().view(-1, batch, channels // g)
+
+
+def _from_batches(z: torch.Tensor, plan: _Plan, batch: int) -> torch.Tensor:
+    """Inverse of :func:`_to_batches`: ``(prod(O) * G, N, C/G)`` -> ``(N, C, *O)``."""
+    g = plan.groups
+    cg = z.shape[-1]
+    z = z.reshape(math.prod(plan.out), g, batch, cg).permute(2, 1, 3, 0)
+    return z.contiguous().view(batch, g * cg, *plan.out)
+
+
+def _forward(xp, weight, plan):
+    """Locally connected map of a padded input: one gather, one batched product."""
+    out = torch.bmm(_patches(xp, plan), _weight_matrix(weight, plan).transpose(1, 2))
+    return _from_batches(out, plan, xp.shape[0])
+
+
+def _adjoint(y, weight, plan, padded_shape):
+    """Transpose of :func:`_forward`: scatter ``y``'s patches back, one kernel tap at a time."""
+    cols = torch.bmm(_to_batches(y, plan), _weight_matrix(weight, plan))
+    g = plan.groups
+    batch, channels = padded_shape[0], padded_shape[1]
+    cols = cols.reshape(*plan.out, g, batch, channels // g, math.prod(plan.kernel))
+    xp = cols.new_zeros(padded_shape)
+    for index, tap in enumerate(itertools.product(*(range(k) for k in plan.kernel))):
+        _window_view(xp, plan, tap).add_(cols[..., index])
+    return xp
+
+
+def _weight_grad(xp, grad_out, plan, weight_shape):
+    """Gradient of the weight: per location, ``grad_out^T @ patches``."""
+    grad = torch.bmm(_to_batches(grad_out, plan).transpose(1, 2), _patches(xp, plan))
+    return grad.reshape(weight_shape)
+
+
+class _LocallyConnectedFn(torch.autograd.Function):
+    """``xp (N, C, *P), weight -> (N, C_out, *O)``; saves only its inputs (see module doc)."""
+
+    @staticmethod
+    def forward(ctx, xp, weight, plan):
+        ctx.save_for_backward(xp, weight)
+        ctx.plan = plan
+        return _forward(xp, weight, plan)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        xp, weight = ctx.saved_tensors
+        plan = ctx.plan
+        grad_out = grad_out.contiguous()
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _adjoint(grad_out, weight, plan, xp.shape)
+        if ctx.needs_input_grad[1]:
+            grad_w = _weight_grad(xp, grad_out, plan, weight.shape)
+        return grad_x, grad_w, None
+
+
+class _LocallyConnectedTransposeFn(torch.autograd.Function):
+    """``y (N, C_out, *O), weight -> (N, C_in, *P)``: the adjoint of the map above."""
+
+    @staticmethod
+    def forward(ctx, y, weight, plan, padded_shape):
+        ctx.save_for_backward(y, weight)
+        ctx.plan = plan
+        return _adjoint(y.contiguous(), weight, plan, padded_shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        y, weight = ctx.saved_tensors
+        plan = ctx.plan
+        grad_y = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_y = _forward(grad_out, weight, plan)
+        if ctx.needs_input_grad[1]:
+            grad_w = _weight_grad(grad_out, y.contiguous(), plan, weight.shape)
+        return grad_y, grad_w, None, None
+
+
+def _check_dtypes(x, weight, who):
+    if not (x.is_floating_point() or x.is_complex()):
+        raise ArgumentTypeError(
+            f"{who} needs a floating-point input. Received: input of dtype {x.dtype}. "
+            f"Convert it first, e.g. x.float()."
+        )
+    if x.dtype != weight.dtype or x.device != weight.device:
+        raise ArgumentTypeError(
+            f"{who}: input and weight must share dtype and device. Received: input "
+            f"{x.dtype} on {x.device}, weight {weight.dtype} on {weight.device}. Move one "
+            f"with .to(other)."
+        )
+
+
+def _split_weight(weight: torch.Tensor, n: int, who: str):
+    if weight.dim() != 2 * n + 2:
+        raise ShapeError(
+            f"{who}: a {n}-D input needs a weight of shape (*out_spatial, C_out, C_in / groups, "
+            f"*kernel), {2 * n + 2} dimensions. Received: weight.shape={tuple(weight.shape)}."
+        )
+    return tuple(weight.shape[:n]), weight.shape[n], weight.shape[n + 1], tuple(weight.shape[n + 2:])
+
+
+def _rank_of_input(x: torch.Tensor, who: str) -> int:
+    n = x.dim() - 2
+    if n not in (1, 2, 3):
+        raise ShapeError(
+            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions. "
+            f"Received: input of shape {tuple(x.shape)}."
+        )
+    return n
+
+
+def _check_bias(bias, out_channels, spatial, who, what="output location"):
+    if bias is None:
+        return
+    expected = (out_channels, *spatial)
+    if tuple(bias.shape) != expected:
+        raise ShapeError(
+            f"{who}: bias must have shape {expected} (one per channel and {what}). "
+            f"Received: bias.shape={tuple(bias.shape)}."
+        )
+
+
+def locally_connected(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+) -> torch.Tensor:
+    """Locally connected map (unshared convolution), seed 003 eq 9.9, in 1-D, 2-D or 3-D.
+
+    Every output location has its own kernel and its own bias: the adjacency of a
+    convolution without its parameter sharing.
+
+    Args:
+        x: input ``(N, C_in, *W)``.
+        weight: ``(*O, C_out, C_in / groups, *K)``; ``weight[j, k]`` is the kernel of output
+            location ``(j, k)``. It fixes the output size ``O`` and so the input size.
+        bias: ``(C_out, *O)`` (one per output unit, seed 003 section 9.5) or None.
+        stride: int or one per dimension.
+        padding: ``"valid"``, ``"same"``, ``"full"``, int, ints or ``(lo, hi)`` pairs.
+        dilation: int or one per dimension.
+        groups: channel groups: output group ``g`` sees only input group ``g`` (fig 9.15).
+        padding_mode: ``zeros``, ``reflect``, ``replicate`` or ``circular``.
+
+    Shape:
+        ``(N, C_in, *W)`` -> ``(N, C_out, *O)`` with
+        ``O = floor((W + P_lo + P_hi - D * (K - 1) - 1) / S) + 1``, which must equal
+        ``weight.shape[:d]``.
+
+    Raises:
+        ShapeError: an input whose output size is not the one the weight was built for,
+            wrong channel count or rank, or a bias of the wrong shape.
+        ArgumentError, ArgumentTypeError: invalid stride, padding, dilation, groups or dtype.
+
+    Example:
+        >>> x = torch.randn(2, 3, 6, 6)
+        >>> w = torch.randn(4, 4, 8, 3, 3, 3)  # 4x4 outputs, 8 filters of 3x3x3 each
+        >>> locally_connected(x, w).shape
+        torch.Size([2, 8, 4, 4])
+    """
+    who = "locally_connected"
+    n = _rank_of_input(x, who)
+    out_w, out_channels, in_per_group, kernel = _split_weight(weight, n, who)
+    positive_int(groups, "groups")
+    check_input(x, n, in_per_group * groups, who)
+    if out_channels % groups:
+        raise ArgumentError(
+            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
+            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
+        )
+    _check_dtypes(x, weight, who)
+    stride = to_tuple(stride, n, "stride")
+    dilation = to_tuple(dilation, n, "dilation")
+    padding = shapes.normalize_padding(padding, n)
+    one_of(padding_mode, PADDING_MODES, "padding_mode")
+    size = tuple(x.shape[2:])
+    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
+    out = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    if out != out_w:
+        raise ShapeError(
+            f"{who}: the weight has one kernel per output location and was built for an "
+            f"output of size {out_w}, but an input of spatial size {size} gives an output of "
+            f"size {out}. Received: input of shape {tuple(x.shape)}, weight.shape="
+            f"{tuple(weight.shape)}. Resize the input to the size the weight was built for."
+        )
+    _check_bias(bias, out_channels, out, who)
+    plan = _Plan(out, kernel, stride, dilation, groups)
+    xp = pad(x, pairs, padding_mode)
+    result = _LocallyConnectedFn.apply(xp, weight, plan)
+    if bias is not None:
+        result = result + bias
+    return result
+
+
+def locally_connected_transpose(
+    y: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+    output_size=None,
+) -> torch.Tensor:
+    """Transpose (adjoint) of :func:`locally_connected`: its input gradient as a map.
+
+    With the same ``weight``, stride, padding, dilation and groups,
+    ``<locally_connected(x, w), y> == <x, locally_connected_transpose(y, w)>``. Like a
+    transposed convolution (seed 003 eq 9.13) it upsamples, each location with its own
+    kernel. A stride ``S`` maps ``S`` input sizes onto one output size; ``output_size``
+    picks the forward input size (default: the smallest).
+
+    Args:
+        y: input ``(N, C_out, *O)`` (the forward map's output).
+        weight: the forward map's weight ``(*O, C_out, C_in / groups, *K)``.
+        bias: ``(C_in, *W)`` (one per unit of this output) or None.
+        stride, padding, dilation, groups: those of the forward map.
+        output_size: spatial size ``W`` of this output (the forward map's input).
+
+    Shape:
+        ``(N, C_out, *O)`` -> ``(N, C_in, *W)`` with
+        ``W = (O - 1) * S - P_lo - P_hi + D * (K - 1) + 1 + r``, ``0 <= r < S``.
+
+    Raises:
+        ShapeError: ``y`` not of the size the weight was built for, or an ``output_size``
+            that the forward map does not send onto it.
+
+    Example:
+        >>> w = torch.randn(4, 4, 8, 3, 3, 3)
+        >>> locally_connected_transpose(torch.randn(2, 8, 4, 4), w).shape
+        torch.Size([2, 3, 6, 6])
+    """
+    who = "locally_connected_transpose"
+    n = _rank_of_input(y, who)
+    out_w, out_channels, in_per_group, kernel = _split_weight(weight, n, who)
+    positive_int(groups, "groups")
+    check_input(y, n, out_channels, who)
+    if out_channels % groups:
+        raise ArgumentError(
+            f"the weight's C_out must be divisible by groups. Received: C_out={out_channels}, "
+            f"groups={groups}."
+        )
+    _check_dtypes(y, weight, who)
+    if tuple(y.shape[2:]) != out_w:
+        raise ShapeError(
+            f"{who}: the weight has one kernel per location and was built for inputs of "
+            f"spatial size {out_w}. Received: input of spatial size {tuple(y.shape[2:])}. "
+            f"Resize the input to {out_w}."
+        )
+    stride = to_tuple(stride, n, "stride")
+    dilation = to_tuple(dilation, n, "dilation")
+    padding = shapes.normalize_padding(padding, n)
+    size, pairs = locally_connected_transpose_sizes(out_w, kernel, stride, padding, dilation,
+                                                    output_size)
+    in_channels = in_per_group * groups
+    _check_bias(bias, in_channels, size, who, "output unit")
+    plan = _Plan(out_w, kernel, stride, dilation, groups)
+    # The padded-space extent that the windows reach; the forward map's input may extend
+    # past the last window (floor in the output size), which receives no gradient.
+    padded = tuple(max(lo + w + hi, (o - 1) * s + shapes.effective_kernel(k, d))
+                   for (lo, hi), w, o, s, k, d in zip(pairs, size, out_w, stride, kernel, dilation))
+    full = _LocallyConnectedTransposeFn.apply(y, weight, plan, (y.shape[0], in_channels, *padded))
+    index = (slice(None), slice(None)) + tuple(slice(lo, lo + w) for (lo, _), w in zip(pairs, size))
+    result = full[index]
+    if bias is not None:
+        result = result + bias
+    return result

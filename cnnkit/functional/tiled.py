@@ -1,0 +1,146 @@
+"""Tiled convolution (Gregor and LeCun 2010; seed 003 eq 9.10), in 1-D, 2-D and 3-D.
+
+``t`` kernel stacks are cycled through along each spatial dimension: output ``(j, k)`` uses
+kernel stack ``(j % t_0, k % t_1)``
+
+    ``Z[i, j, k] = sum_{l, m, n} V[l, j * s + m * d, k * s + n * d] K[j % t_0, k % t_1, i, l, m, n]``
+
+``t = 1`` is an ordinary convolution and ``t`` equal to the output size a locally
+connected layer (:func:`cnnkit.functional.locally_connected` with the same weight tensor).
+
+Fast path: the outputs that share a kernel stack form a regular sub-grid (every ``t``-th
+position from offset ``r``), and that sub-grid is an ordinary convolution with stride
+``S * t`` of the input shifted by ``r * S``. So the layer runs ``prod(t)`` strided
+convolutions, each computing ``1 / prod(t)`` of the output, and interleaves them: the same
+multiply-adds as one convolution of that shape.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
+from . import shapes
+from .block_shapes import check_tiles
+from .conv import _CONV, PADDING_MODES, check_input, pad
+
+__all__ = ["tiled_as_locally_connected", "tiled_conv"]
+
+
+def tiled_conv(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+    padding_mode: str = "zeros",
+) -> torch.Tensor:
+    """Tiled convolution, seed 003 eq 9.10: ``t`` kernel stacks cycled through per dimension.
+
+    Args:
+        x: input ``(N, C_in, *W)``.
+        weight: ``(*t, C_out, C_in / groups, *K)``; output location ``p`` uses
+            ``weight[p % t]`` (``t`` may differ per dimension).
+        bias: ``(C_out, *t)``, tiled like the kernels (seed 003 section 9.5), ``(C_out,)``
+            shared, or None.
+        stride: int or one per dimension.
+        padding: ``"valid"``, ``"same"``, ``"full"``, int, ints or ``(lo, hi)`` pairs.
+        dilation: int or one per dimension.
+        groups: channel groups (seed 003 fig 9.15).
+        padding_mode: ``zeros``, ``reflect``, ``replicate`` or ``circular``.
+
+    Shape:
+        ``(N, C_in, *W)`` -> ``(N, C_out, *O)`` with
+        ``O = floor((W + P_lo + P_hi - D * (K - 1) - 1) / S) + 1`` (as for a convolution);
+        ``1 <= t <= O`` per dimension.
+
+    Raises:
+        ShapeError: ``t`` larger than the output, wrong input rank or channel count, bias of
+            the wrong shape.
+        ArgumentError: invalid stride, padding, dilation or groups.
+
+    Example:
+        >>> x = torch.randn(2, 3, 8, 8)
+        >>> w = torch.randn(2, 2, 5, 3, 3, 3)  # t = (2, 2): four 5x3x3x3 kernel stacks
+        >>> tiled_conv(x, w, padding="same").shape
+        torch.Size([2, 5, 8, 8])
+    """
+    who = "tiled_conv"
+    n = x.dim() - 2
+    if n not in (1, 2, 3) or weight.dim() != 2 * n + 2:
+        raise ShapeError(
+            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions and a "
+            f"weight (*t, C_out, C_in / groups, *kernel) with twice as many plus 2 dimensions. "
+            f"Received: input of shape {tuple(x.shape)}, weight.shape={tuple(weight.shape)}."
+        )
+    tiles = tuple(weight.shape[:n])
+    out_channels, in_per_group = weight.shape[n], weight.shape[n + 1]
+    kernel = tuple(weight.shape[n + 2:])
+    positive_int(groups, "groups")
+    check_input(x, n, in_per_group * groups, who)
+    if out_channels % groups:
+        raise ArgumentError(
+            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
+            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
+        )
+    stride = to_tuple(stride, n, "stride")
+    dilation = to_tuple(dilation, n, "dilation")
+    padding = shapes.normalize_padding(padding, n)
+    one_of(padding_mode, PADDING_MODES, "padding_mode")
+    size = tuple(x.shape[2:])
+    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
+    out = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    check_tiles(tiles, out, "tiles")
+    if bias is not None and tuple(bias.shape) not in ((out_channels,), (out_channels, *tiles)):
+        raise ShapeError(
+            f"{who}: bias must have shape {(out_channels, *tiles)} (tiled like the kernels) or "
+            f"({out_channels},) (shared). Received: bias.shape={tuple(bias.shape)}."
+        )
+    # Every offset produces ceil(O / t) outputs; pad the high side so that the last offsets
+    # have the input for theirs too, then crop the interleaved result back to O.
+    per_offset = tuple(-(-o // t) for o, t in zip(out, tiles))
+    spans = tuple(shapes.effective_kernel(k, d) for k, d in zip(kernel, dilation))
+    need = tuple((t * m - 1) * s + e for t, m, s, e in zip(tiles, per_offset, stride, spans))
+    padded = tuple(lo + w + hi for (lo, hi), w in zip(pairs, size))
+    pairs = tuple((lo, hi + max(nd - p, 0)) for (lo, hi), nd, p in zip(pairs, need, padded))
+    xp = pad(x, pairs, padding_mode)
+    conv = _CONV[n]
+    big_stride = tuple(s * t for s, t in zip(stride, tiles))
+    reach = tuple((m - 1) * bs + e for m, bs, e in zip(per_offset, big_stride, spans))
+    result = x.new_empty(x.shape[0], out_channels, *(m * t for m, t in zip(per_offset, tiles)))
+    for offset in itertools.product(*(range(t) for t in tiles)):
+        window = (slice(None), slice(None)) + tuple(
+            slice(r * s, r * s + span) for r, s, span in zip(offset, stride, reach))
+        part = conv(xp[window], weight[offset], None, big_stride, 0, dilation, groups)
+        target = (slice(None), slice(None)) + tuple(slice(r, None, t) for r, t in zip(offset, tiles))
+        result[target] = part
+    result = result[(slice(None), slice(None)) + tuple(slice(0, o) for o in out)]
+    if bias is not None:
+        if bias.dim() > 1:
+            reps = (1,) + per_offset
+            bias = bias.repeat(reps)[(slice(None),) + tuple(slice(0, o) for o in out)]
+        else:
+            bias = bias.view(-1, *([1] * n))
+        result = result + bias
+    return result
+
+
+def tiled_as_locally_connected(weight: torch.Tensor, out_spatial) -> torch.Tensor:
+    """The locally connected weight ``(*O, C_out, C_in/g, *K)`` equal to a tiled weight.
+
+    Location ``p`` gets kernel stack ``p % t``; useful to check a tiled layer against the
+    locally connected one, and to start a locally connected layer from a tiled one.
+
+    Example:
+        >>> tiled_as_locally_connected(torch.randn(2, 4, 1, 3), (5,)).shape
+        torch.Size([5, 4, 1, 3])
+    """
+    n = len(out_spatial)
+    tiles = weight.shape[:n]
+    index = torch.meshgrid(*(torch.arange(o) % t for o, t in zip(out_spatial, tiles)), indexing="ij")
+    return weight[index]
+
