@@ -24,3 +24,16 @@ __all__ = [
     "local_response_norm", "loss_function", "lp_pool", "max_pool", "pad", "relu", "shapes",
     "sigmoid", "sigmoid_cross_entropy", "softmax_cross_entropy", "tanh",
 ]
+
+# Blocks no mainstream library ships: unshared, tiled, FFT and separable-kernel convolution.
+from . import block_shapes
+from .fft import ALGORITHMS, algorithm_cache, clear_algorithm_cache, conv_algorithm, fft_conv
+from .local import locally_connected, locally_connected_transpose
+from .separable_kernel import separable_approximation, separable_kernel, separable_kernel_conv
+from .tiled import tiled_as_locally_connected, tiled_conv
+
+__all__ += [
+    "ALGORITHMS", "algorithm_cache", "block_shapes", "clear_algorithm_cache", "conv_algorithm",
+    "fft_conv", "locally_connected", "locally_connected_transpose", "separable_approximation",
+    "separable_kernel", "separable_kernel_conv", "tiled_as_locally_connected", "tiled_conv",
+]

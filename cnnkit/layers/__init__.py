@@ -27,3 +27,20 @@ __all__ = [
     "MaxPool", "Parallel", "ReLU", "Residual", "SeparableConv", "SeparableConv1d",
     "SeparableConv2d", "SeparableConv3d", "Sequence", "Sigmoid", "Tanh",
 ]
+
+# Blocks no mainstream library ships: unshared, tiled, FFT and separable-kernel convolution.
+from .fft import FFTConv, FFTConv1d, FFTConv2d, FFTConv3d
+from .local import (LocallyConnected, LocallyConnected1d, LocallyConnected2d, LocallyConnected3d,
+                    LocallyConnectedTranspose, LocallyConnectedTranspose1d,
+                    LocallyConnectedTranspose2d, LocallyConnectedTranspose3d, TiledConv,
+                    TiledConv1d, TiledConv2d, TiledConv3d)
+from .separable_kernel import (SeparableKernelConv, SeparableKernelConv1d, SeparableKernelConv2d,
+                               SeparableKernelConv3d)
+
+__all__ += [
+    "FFTConv", "FFTConv1d", "FFTConv2d", "FFTConv3d", "LocallyConnected", "LocallyConnected1d",
+    "LocallyConnected2d", "LocallyConnected3d", "LocallyConnectedTranspose",
+    "LocallyConnectedTranspose1d", "LocallyConnectedTranspose2d", "LocallyConnectedTranspose3d",
+    "SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
+    "SeparableKernelConv3d", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d",
+]

@@ -1,0 +1,140 @@
+"""Convolution layer whose kernels are rank-``r`` separable (seed 003, section 9.8)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
+from ..functional import shapes
+from ..functional.conv import PADDING_MODES, check_input
+from ..functional.separable_kernel import (separable_approximation, separable_kernel,
+                                           separable_kernel_conv)
+from ._base import Layer
+from .conv import _rank_alias
+
+__all__ = ["SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
+           "SeparableKernelConv3d"]
+
+
+class SeparableKernelConv(Layer):
+    """Convolution whose every kernel is a sum of ``r`` outer products of 1-D vectors.
+
+    The parameters are the vectors: ``factors[i]`` of shape ``(r, C_out, C_in / groups, K_i)``,
+    ``r * sum(K)`` numbers per kernel instead of ``prod(K)``; the forward pass runs ``d``
+    one-dimensional convolutions (:func:`cnnkit.functional.separable_kernel_conv`).
+    (Not to be confused with :class:`cnnkit.layers.SeparableConv`, which separates the
+    channels, depthwise then pointwise.)
+
+    Args:
+        in_channels, out_channels, kernel, stride, padding, dilation, groups, padding_mode,
+            flip: as for :class:`cnnkit.layers.Conv`.
+        rank: number of separable terms ``r`` per kernel.
+        bias: one bias per output channel, or False.
+        dims: number of spatial dimensions (1, 2 or 3).
+
+    Shape:
+        ``(N, C_in, *W)`` -> ``(N, C_out, *O)``, O as for a convolution.
+
+    Raises:
+        ArgumentError, ArgumentTypeError: invalid settings, named.
+
+    Example:
+        >>> layer = SeparableKernelConv2d(1, 4, 9, rank=2, padding="same")
+        >>> layer(torch.randn(2, 1, 16, 16)).shape
+        torch.Size([2, 4, 16, 16])
+        >>> tuple(layer.full_kernel().shape), sum(p.numel() for p in layer.factors)
+        ((4, 1, 9, 9), 144)
+    """
+
+    _always_shown = ("in_channels", "out_channels", "kernel_size")
+    _defaults = {"rank": 1, "stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True,
+                 "padding_mode": "zeros", "flip": False}
+
+    def __init__(self, in_channels, out_channels, kernel, rank=1, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", flip=False, *, dims=2):
+        super().__init__()
+        n = one_of(dims, (1, 2, 3), "dims")
+        self.dims = n
+        self.in_channels = positive_int(in_channels, "in_channels")
+        self.out_channels = positive_int(out_channels, "out_channels")
+        self.kernel_size = to_tuple(kernel, n, "kernel")
+        self.rank = positive_int(rank, "rank")
+        self.stride = to_tuple(stride, n, "stride")
+        self.dilation = to_tuple(dilation, n, "dilation")
+        self.groups = positive_int(groups, "groups")
+        for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if count % groups:
+                raise ArgumentError(
+                    f"{name} must be divisible by groups. Received: {name}={count}, "
+                    f"groups={groups}. Use a multiple of {groups}, or groups that divides {count}."
+                )
+        self.padding = shapes.normalize_padding(padding, n)
+        self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
+        self.flip = bool(flip)
+        per_group = in_channels // groups
+        self.factors = nn.ParameterList(
+            [nn.Parameter(torch.empty(rank, out_channels, per_group, k)) for k in self.kernel_size])
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Factors uniform with the variance that gives the assembled kernel the variance of
+        ``torch.nn.Conv2d``'s default, ``1 / (3 fan_in)``: each kernel entry is a sum of ``r``
+        products of ``d`` independent factors, of variance ``r v^d``."""
+        fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
+        var = (1.0 / (3.0 * fan_in * self.rank)) ** (1.0 / self.dims)
+        bound = math.sqrt(3.0 * var)
+        for f in self.factors:
+            nn.init.uniform_(f, -bound, bound)
+        if self.bias is not None:
+            b = 1.0 / math.sqrt(fan_in)
+            nn.init.uniform_(self.bias, -b, b)
+
+    def settings(self) -> dict:
+        out = super().settings()
+        out["bias"] = self.bias is not None
+        return out
+
+    def full_kernel(self) -> torch.Tensor:
+        """The assembled kernel ``(C_out, C_in / groups, *K)`` (for inspection, or a Conv)."""
+        return separable_kernel(list(self.factors))
+
+    @torch.no_grad()
+    def load_kernel_(self, weight: torch.Tensor) -> "SeparableKernelConv":
+        """Set the factors to the best rank-``r`` approximation of a full 2-D (or 1-D) weight.
+
+        Raises:
+            ShapeError: a weight of another shape than ``full_kernel()``'s.
+        """
+        expected = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        if tuple(weight.shape) != expected:
+            raise ShapeError(
+                f"load_kernel_ needs a weight of shape {expected}. Received: weight.shape="
+                f"{tuple(weight.shape)}."
+            )
+        if self.dims == 1:
+            self.factors[0].zero_()
+            self.factors[0][0].copy_(weight)
+            return self
+        for f, new in zip(self.factors, separable_approximation(weight, self.rank)):
+            f.copy_(new)
+        return self
+
+    def output_size(self, size) -> tuple[int, ...]:
+        """Spatial output size for a spatial input ``size``."""
+        return shapes.conv_output_shape(tuple(size), self.kernel_size, self.stride, self.padding,
+                                        self.dilation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
+            check_input(x, self.dims, self.in_channels, type(self).__name__)
+        return separable_kernel_conv(x, list(self.factors), self.bias, self.stride, self.padding,
+                                     self.dilation, self.groups, self.padding_mode, self.flip)
+
+
+SeparableKernelConv1d = _rank_alias(SeparableKernelConv, 1, "1-D :class:`SeparableKernelConv`.")
+SeparableKernelConv2d = _rank_alias(SeparableKernelConv, 2, "2-D :class:`SeparableKernelConv`.")
+SeparableKernelConv3d = _rank_alias(SeparableKernelConv, 3, "3-D :class:`SeparableKernelConv`.")
