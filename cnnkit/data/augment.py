@@ -394,7 +394,8 @@ class RandomAffine(Augmentation):
 
     Args:
         degrees: rotation angle range: ``a`` means uniform in ``[-a, a]`` degrees, or a
-            ``(low, high)`` pair. 2-D only.
+            ``(low, high)`` pair; positive angles turn the image counter-clockwise as
+            displayed (rows downwards), like ``torch.rot90``. 2-D only.
         scale: zoom factor range: ``s`` means ``[1 - s, 1 + s]``, or ``(low, high)``;
             ``1`` leaves the size (values above 1 magnify).
         translate: shift range as a fraction of the size, ``t`` means ``[-t, t]``.
@@ -453,9 +454,10 @@ class RandomAffine(Augmentation):
         tx, ty = lerp(self.translate, 2), lerp(self.translate, 3)
         apply = u[:, 4] < self.p
         h, w = (1, x.shape[-1]) if n == 1 else x.shape[-2:]
-        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-        # Output -> input in pixel units is R(-angle) / zoom; normalised coordinates
-        # divide x by W/2 and y by H/2, which rescales the off-diagonal terms.
+        cos, sin = torch.cos(angle) / zoom, -torch.sin(angle) / zoom
+        # Output -> input in pixel units (x right, y down) is R(angle) / zoom, which turns
+        # the content counter-clockwise as displayed; normalised coordinates divide x by
+        # W/2 and y by H/2, which rescales the off-diagonal terms.
         theta = torch.zeros(count, 2, 3, device=x.device)
         theta[:, 0, 0] = cos
         theta[:, 0, 1] = sin * (h / w)
@@ -555,7 +557,8 @@ class ElasticDeform(Augmentation):
     def sample_params(self, x, generator=None):
         n = _check_batch(x, "ElasticDeform", self.ranks)
         count = x.shape[0]
-        noise = _rand((count, n, *x.shape[2:]), generator, x.device).to(torch.float32)
+        # Drawn in float32 whatever the batch's dtype, so a seed gives the same field.
+        noise = _rand((count, n, *x.shape[2:]), generator, x.device).to(x.dtype)
         field = gaussian_smooth(noise * 2.0 - 1.0, self.sigma) * self.alpha
         apply = _rand((count,), generator, x.device) < self.p
         return field, apply

@@ -98,7 +98,7 @@ class _Resumable:
     @property
     def epoch(self) -> int:
         """The epoch of the iteration in progress, or of the next one."""
-        return self._running[0] if self._running is not None else self._next[0]
+        return self.state_dict()["epoch"]
 
     def set_epoch(self, epoch: int, batch: int = 0) -> None:
         """Make the next iteration run epoch ``epoch`` from batch ``batch``.
@@ -138,13 +138,20 @@ class _Resumable:
             )
         self.set_epoch(int(state["epoch"]), int(state["batch"]))
 
-    def _begin(self) -> tuple[int, int]:
+    def _begin(self) -> tuple[int, int, list[int]]:
         epoch, start = self._next
         self._next = (epoch + 1, 0)
-        self._running = [epoch, start]
-        return epoch, start
+        # The token is this iteration's own record; an older iterator that is still
+        # consumed later updates its own token, not the loader's state.
+        token = [epoch, start]
+        self._running = token
+        return epoch, start, token
 
-    def _finish_batch(self, xb, yb, epoch: int, index: int):
+    def _end(self, token: list[int]) -> None:
+        if self._running is token:
+            self._running = None  # finished: state_dict now points at the next epoch
+
+    def _finish_batch(self, xb, yb, epoch: int, index: int, token: list[int]):
         if self.transform is not None:
             if self._transform_takes_generator:
                 gen = torch.Generator(device=xb.device)
@@ -152,7 +159,7 @@ class _Resumable:
                 xb = self.transform(xb, generator=gen)
             else:
                 xb = self.transform(xb)
-        self._running[1] = index + 1
+        token[1] = index + 1
         return xb if yb is None else (xb, yb)
 
 
@@ -235,11 +242,11 @@ class BatchLoader(_Resumable):
         return torch.randperm(self.num_samples, generator=gen)
 
     def __iter__(self) -> Iterator:
-        epoch, start = self._begin()
+        epoch, start, token = self._begin()
         order = self.epoch_order(epoch).to(self.x.device) if self.shuffle else None
-        return self._batches(epoch, start, order)
+        return self._batches(epoch, start, order, token)
 
-    def _batches(self, epoch: int, start: int, order) -> Iterator:
+    def _batches(self, epoch: int, start: int, order, token) -> Iterator:
         x, y, size = self.x, self.y, self.batch_size
         for index in range(start, len(self)):
             lo, hi = index * size, min((index + 1) * size, self.num_samples)
@@ -250,7 +257,8 @@ class BatchLoader(_Resumable):
                 idx = order[lo:hi]
                 xb = x.index_select(0, idx)
                 yb = None if y is None else y.index_select(0, idx)
-            yield self._finish_batch(xb, yb, epoch, index)
+            yield self._finish_batch(xb, yb, epoch, index, token)
+        self._end(token)
 
     def __repr__(self) -> str:
         return (f"BatchLoader(n={self.num_samples}, batch_size={self.batch_size}, "
@@ -462,10 +470,10 @@ class StreamingLoader(_Resumable):
         return n // b if self.drop_last else math.ceil(n / b)
 
     def __iter__(self) -> Iterator:
-        epoch, start = self._begin()
-        return self._batches(epoch, start)
+        epoch, start, token = self._begin()
+        return self._batches(epoch, start, token)
 
-    def _batches(self, epoch: int, start: int) -> Iterator:
+    def _batches(self, epoch: int, start: int, token) -> Iterator:
         gen = torch.Generator().manual_seed(seed_for(self.seed, epoch))
         count = len(self.shards)
         order = torch.randperm(count, generator=gen).tolist() if self.shuffle else range(count)
@@ -495,7 +503,7 @@ class StreamingLoader(_Resumable):
             for b in range(ready):
                 if index >= start:
                     yield self._emit(buf_x[b * size:(b + 1) * size],
-                                     buf_y[b * size:(b + 1) * size], epoch, index)
+                                     buf_y[b * size:(b + 1) * size], epoch, index, token)
                 index += 1
             buf_x, buf_y = buf_x[ready * size:], buf_y[ready * size:]
         if buf_y is not None and len(buf_y):
@@ -506,8 +514,10 @@ class StreamingLoader(_Resumable):
                 if len(buf_y) - lo < size and self.drop_last:
                     break
                 if index >= start:
-                    yield self._emit(buf_x[lo:lo + size], buf_y[lo:lo + size], epoch, index)
+                    yield self._emit(buf_x[lo:lo + size], buf_y[lo:lo + size], epoch, index,
+                                     token)
                 index += 1
+        self._end(token)
         if self.skipped:
             warn_skipped(self.skipped, self._files_total(), "the shards")
 
@@ -517,11 +527,11 @@ class StreamingLoader(_Resumable):
         except TypeError:
             return len(self.skipped)
 
-    def _emit(self, xb, yb, epoch, index):
+    def _emit(self, xb, yb, epoch, index, token):
         if self.device is not None:
             xb = xb.to(self.device, non_blocking=True)
             yb = yb.to(self.device, non_blocking=True)
-        return self._finish_batch(xb, yb, epoch, index)
+        return self._finish_batch(xb, yb, epoch, index, token)
 
     def __repr__(self) -> str:
         return (f"StreamingLoader(shards={len(self.shards)}, batch_size={self.batch_size}, "
