@@ -237,6 +237,14 @@ class ConvTranspose(Layer):
                     f"output_padding must be smaller than the stride in every dimension. "
                     f"Received: output_padding={output_padding!r}, stride={stride!r}."
                 )
+        if self.padding == "same" and any(self.output_padding):
+            # 'same' already gives the largest size, W * S; adding to it left no input size
+            # that the forward convolution maps onto W, so every call failed.
+            raise ArgumentError(
+                "output_padding cannot be combined with padding='same', whose output is "
+                f"already W * stride. Received: output_padding={output_padding!r}. Leave "
+                "output_padding at 0, or pass output_size to forward to pick a smaller size."
+            )
         self.bias_mode = _bias_mode(bias)
         if self.bias_mode == "untied":
             raise ArgumentError("ConvTranspose supports bias='shared' or 'none'. Received: bias='untied'.")
