@@ -523,3 +523,21 @@ def test_oracle_kernel_too_large():
 def test_oracle_transpose_same_needs_output_size():
     with pytest.raises(ArgumentError, match=r"padding='same' needs output_size.*Received: output_size=None"):
         ref.conv_transpose(np.zeros((1, 1, 3)), np.zeros((1, 1, 3)), stride=2, padding="same")
+
+
+def test_conv_transpose_layer_same_padding():
+    rng = np.random.default_rng(12)
+    layer = L.ConvTranspose(2, 3, 3, stride=2, padding="same", dims=2).double()
+    K, b = rng.standard_normal(layer.weight.shape), rng.standard_normal(3)
+    _set(layer.weight, K)
+    _set(layer.bias, b)
+    X = rng.standard_normal((1, 2, 3, 4))
+    # Default: W * S, the usual upsampling; output_size picks any other valid size.
+    close(layer(t(X)), ref.conv_transpose(X, K, b, 2, "same", 1, 1, (6, 8)))
+    close(layer(t(X), output_size=(5, 7)), ref.conv_transpose(X, K, b, 2, "same", 1, 1, (5, 7)))
+
+
+def test_conv_transpose_layer_rejects_output_padding_with_same():
+    with pytest.raises(ArgumentError, match=r"output_padding cannot be combined with "
+                                            r"padding='same'.*Received: output_padding=1"):
+        L.ConvTranspose(1, 1, 3, stride=2, padding="same", output_padding=1, dims=1)
