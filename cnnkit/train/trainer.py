@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 
 from .._validation import ArgumentError, CnnkitError, ShapeError
+from ..data.loader import BatchLoader, seed_for
 from ..functional.losses import loss_function
 from . import checkpoint as ckpt
 from .config import TrainConfig
@@ -62,12 +63,6 @@ def resolve_device(name: str) -> torch.device:
         raise ArgumentError(f"config.device asks for {name!r} but no GPU is available. Received: "
                             f"device={name!r}. Use device: cpu or auto.")
     return device
-
-
-def epoch_order(count: int, seed: int, epoch: int, device=None) -> torch.Tensor:
-    """The shuffled sample order of ``epoch``: a pure function of (seed, epoch)."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(count, generator=generator).to(device)
 
 
 def _distributed():
@@ -128,8 +123,10 @@ class Trainer:
         self.weights = penalized_weights(self.model, config.penalty_multipliers)
         self.optimizer = self._make_optimizer()
         self.net = self._wrap_for_training()
-        self.steps_per_epoch = max(len(self.train_x) // config.batch_size, 1)
-        self.aug_generator = torch.Generator(device="cpu").manual_seed(config.seed + 17)
+        # The order of epoch e is a pure function of (seed, e): resuming needs no RNG state.
+        self.loader = BatchLoader(self.train_x, self.train_y, batch_size=config.batch_size,
+                                  shuffle=True, drop_last=True, seed=config.seed)
+        self.steps_per_epoch = len(self.loader)
         # progress state (all of it goes into checkpoints)
         self.epoch = 0            # epoch in progress
         self.batch = 0            # next batch within that epoch
@@ -217,8 +214,7 @@ class Trainer:
             for key, value in entry.items():
                 if torch.is_tensor(value):
                     tensors[f"optim.{index}.{key}"] = value
-        tensors["rng.torch"] = torch.get_rng_state()
-        tensors["rng.augment"] = self.aug_generator.get_state()
+        tensors["rng.torch"] = torch.get_rng_state()  # dropout and other in-model sampling
         if torch.cuda.is_available() and self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         state = {
@@ -268,7 +264,6 @@ class Trainer:
             opt_state.setdefault(int(index), {})[name] = value.to(self.device)
         self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["optim_groups"]})
         torch.set_rng_state(checkpoint.tensors["rng.torch"])
-        self.aug_generator.set_state(checkpoint.tensors["rng.augment"])
         if "rng.cuda" in checkpoint.tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(checkpoint.tensors["rng.cuda"], self.device)
         for name in ("epoch", "batch", "step", "best_metric", "best_epoch", "bad_epochs",
@@ -328,17 +323,18 @@ class Trainer:
             if cfg.early_stopping and self.bad_epochs >= cfg.patience:
                 break
             self.net.train()
-            order = epoch_order(len(self.train_x), cfg.seed, self.epoch, self.device)
+            self.loader.set_epoch(self.epoch, self.batch)
             bar = self._progress(self.epoch)
             losses, correct, seen = [], torch.zeros((), device=self.device), 0
             started = time.perf_counter()
-            while self.batch < self.steps_per_epoch:
-                index = order[self.batch * cfg.batch_size:(self.batch + 1) * cfg.batch_size]
-                if self.world > 1:
-                    index = index[self.rank::self.world]
-                xb, yb = self.train_x[index], self.train_y[index]
+            for xb, yb in self.loader:
+                if self.world > 1:  # each process takes its share of the global batch
+                    xb, yb = xb[self.rank::self.world], yb[self.rank::self.world]
                 if self.augment is not None:
-                    xb = self.augment(xb, self.aug_generator)
+                    # Seeded per (seed, epoch, batch, rank): stateless, so resuming needs no RNG state.
+                    generator = torch.Generator(device=xb.device)
+                    generator.manual_seed(seed_for(cfg.seed, self.epoch, self.batch, self.rank))
+                    xb = self.augment(xb, generator)
                 xb = self._input_transform(xb)
                 lr = lr_at(self.step, cfg, self.steps_per_epoch)
                 for group in self.optimizer.param_groups:
