@@ -176,16 +176,20 @@ def lp_pool(x, p=2.0, kernel=2, stride=None, padding=0, dilation=1, ceil_mode=Fa
         >>> lp_pool(torch.tensor([[[3., 4.]]]), 2, kernel=2)
         tensor([[[5.]]])
     """
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        raise ArgumentTypeError(f"p must be a number. Received: p={p!r}.")
-    if not p > 0:
-        raise ArgumentError(f"p must be positive (p=2 is L2 pooling). Received: p={p!r}.")
+    _check_p(p)
     n, kernel, stride, pairs, dilation, _ = pool_geometry(x, kernel, stride, padding, dilation,
                                                           ceil_mode, "lp_pool")
     if math.isinf(p):
         return max_pool(x.abs(), kernel, stride, pairs, dilation, ceil_mode)
     total = window_sum(_abs_pow(x, p), kernel, stride, pairs, dilation, ceil_mode)
     return _root(total, p)
+
+
+def _check_p(p):
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise ArgumentTypeError(f"p must be a number. Received: p={p!r}.")
+    if not p > 0:
+        raise ArgumentError(f"p must be positive (p=2 is L2 pooling). Received: p={p!r}.")
 
 
 def _abs_pow(x, p):
@@ -244,6 +248,7 @@ def global_lp_pool(x, p=2.0, keepdim=False):
         >>> global_lp_pool(torch.tensor([[[3., -4.]]]), float("inf"))
         tensor([[4.]])
     """
+    _check_p(p)
     dims = _spatial_dims(x, "global_lp_pool")
     if math.isinf(p):
         return x.abs().amax(dim=dims, keepdim=keepdim)
