@@ -221,3 +221,13 @@ def test_oracle_windows_and_ceil_mode_rule():
 def test_oracle_rejects_non_positive_p():
     with pytest.raises(ArgumentError, match=r"p must be positive. Received: p=0"):
         ref.lp_pool(np.ones((1, 1, 4)), 0, 2)
+
+
+@pytest.mark.parametrize("fn", [lambda x, p: CF.lp_pool(x, p, 2), CF.global_lp_pool],
+                         ids=["lp_pool", "global_lp_pool"])
+def test_fast_lp_pools_reject_bad_p(fn):
+    from cnnkit._validation import ArgumentTypeError
+    with pytest.raises(ArgumentError, match=r"p must be positive \(p=2 is L2 pooling\). Received: p=0"):
+        fn(torch.ones(1, 1, 4), 0)
+    with pytest.raises(ArgumentTypeError, match=r"p must be a number. Received: p='2'"):
+        fn(torch.ones(1, 1, 4), "2")
