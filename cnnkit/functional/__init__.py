@@ -37,3 +37,19 @@ __all__ += [
     "fft_conv", "locally_connected", "locally_connected_transpose", "separable_approximation",
     "separable_kernel", "separable_kernel_conv", "tiled_as_locally_connected", "tiled_conv",
 ]
+
+# Blocks no mainstream library ships: DropConnect, stochastic, fractional, channel, pyramid
+# and RoI pooling.
+from . import pool_shapes
+from .channel_pool import channel_pool, maxout
+from .dropconnect import dropconnect_conv, dropconnect_linear, dropconnect_mask
+from .fractional_pool import fractional_max_pool, fractional_regions
+from .pyramid_pool import spatial_pyramid_pool
+from .roi_pool import roi_max_pool
+from .stochastic_pool import stochastic_pool, stochastic_pool_weighted
+
+__all__ += [
+    "channel_pool", "dropconnect_conv", "dropconnect_linear", "dropconnect_mask",
+    "fractional_max_pool", "fractional_regions", "maxout", "pool_shapes", "roi_max_pool",
+    "spatial_pyramid_pool", "stochastic_pool", "stochastic_pool_weighted",
+]

@@ -44,3 +44,16 @@ __all__ += [
     "SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
     "SeparableKernelConv3d", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d",
 ]
+
+# Blocks no mainstream library ships: DropConnect, stochastic, fractional, channel, pyramid
+# and RoI pooling.
+from .dropconnect import (DropConnectConv, DropConnectConv1d, DropConnectConv2d,
+                          DropConnectConv3d, DropConnectDense)
+from .special_pool import (ChannelPool, FractionalMaxPool, Maxout, RoIMaxPool, SpatialPyramidPool,
+                           StochasticPool)
+
+__all__ += [
+    "ChannelPool", "DropConnectConv", "DropConnectConv1d", "DropConnectConv2d",
+    "DropConnectConv3d", "DropConnectDense", "FractionalMaxPool", "Maxout", "RoIMaxPool",
+    "SpatialPyramidPool", "StochasticPool",
+]
