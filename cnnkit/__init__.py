@@ -10,8 +10,15 @@ __version__ = "0.1.0"
 
 from . import functional, layers
 from ._validation import (ArgumentError, ArgumentTypeError, CnnkitError, ShapeError, SpecError)
+from . import spec  # after layers: functional <- layers <- spec <- models <- inspect
+from .spec import build
+from . import models
+from .models import create_model, list_models
+from . import inspect
+from .inspect import summary
 
 __all__ = [
     "ArgumentError", "ArgumentTypeError", "CnnkitError", "ShapeError", "SpecError",
-    "__version__", "functional", "layers",
+    "__version__", "build", "create_model", "functional", "inspect", "layers", "list_models",
+    "models", "spec", "summary",
 ]

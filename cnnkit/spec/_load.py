@@ -152,10 +152,11 @@ def _parse_yaml(text: str, origin: str | None):
             _marks(root, "", marks)
         except _DuplicateKey as dup:
             where = _where(origin, dup.line, dup.column)
-            raise SpecError(
+            error = SpecError(
                 f"{where}: key {dup.key!r} appears twice in the same mapping (first on line "
-                f"{dup.first}); YAML would silently keep the last. Remove one.",
-                f"{dup.path}.{dup.key}" if dup.path else str(dup.key)) from None
+                f"{dup.first}); YAML would silently keep the last. Remove one.")
+            error.path = f"{dup.path}.{dup.key}" if dup.path else str(dup.key)
+            raise error from None
     return data, marks
 
 
@@ -260,11 +261,11 @@ def _from_dict(data, origin: str | None) -> Spec:
         raise SpecError(f"name must be a non-empty string. Received: name={name!r}.", "name")
     if "input" not in data:
         raise SpecError(
-            "missing input: the spec must say the shape of one input sample, channels first. "
+            "missing. The spec must give the shape of one input sample, channels first. "
             "Add e.g. input: [1, 28, 28] (1 channel, 28x28) or input: [3, 32, 32].", "input")
     shape = check_input_shape(data["input"])
     if "layers" not in data:
-        raise SpecError("missing layers: add a list of layers, e.g. layers: [{conv: {filters: 8, "
+        raise SpecError("missing. Add a list of layers, e.g. layers: [{conv: {filters: 8, "
                         "kernel: 3}}, flatten, {dense: 10}].", "layers")
     loss = data.get("loss")
     if loss is not None and loss not in LOSSES:

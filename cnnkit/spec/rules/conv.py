@@ -52,7 +52,7 @@ def check_channels(at: At, channels: int, args: dict, what: str = "conv") -> Non
     groups = args.get("groups", 1)
     if channels % groups:
         raise at.error(
-            f"the input's {channels} channels (from {at.came_from}) are not divisible by groups. "
+            f"the {channels} input channels (from {at.came_from}) are not divisible by groups. "
             f"Received: groups={groups}. Use groups that divides {channels}, or make the layer "
             f"before give a multiple of {groups} channels.", "groups")
 

@@ -19,7 +19,6 @@ class WindowPoolRule(LayerRule):
     key_aliases = {"kernel": "size"}
     shorthand = "size"
     module = MaxPool
-    sum_based = False  # average and Lp pooling sum windows: PyTorch limits their ceil_mode
 
     def check(self, args, at):
         size = at.per_dim(args, "size")
@@ -51,16 +50,6 @@ class WindowPoolRule(LayerRule):
         size, stride, padding, dilation = self._window(args, shape)
         spatial = at.window(shape[1:], size, stride, padding, dilation, key="size",
                             ceil_mode=args["ceil_mode"])
-        if self.sum_based and args["ceil_mode"]:
-            pairs = shapes.padding_pairs(padding, size, stride, dilation, shape[1:])
-            plain = all(d == 1 for d in dilation) and all(
-                lo == hi and lo <= k // 2 for (lo, hi), k in zip(pairs, size))
-            if not plain:
-                raise at.error(
-                    f"ceil_mode: true works for {self.name} only with dilation 1 and symmetric "
-                    f"padding of at most half the window. Received: ceil_mode=True, "
-                    f"padding={args['padding']!r}, dilation={args['dilation']!r}. Use "
-                    f"ceil_mode: false, or such padding and dilation.", "ceil_mode")
         return (shape[0], *spatial)
 
     def geometry(self, args, shape, geometry):
@@ -102,7 +91,6 @@ class AvgPoolRule(WindowPoolRule):
     keys = {**WindowPoolRule.keys, "count_include_pad": False}
     modules = (AvgPool,)
     module = AvgPool
-    sum_based = True
     description = "average pooling"
 
     def check_extra(self, args, key, at):
@@ -115,7 +103,6 @@ class LpPoolRule(WindowPoolRule):
     keys = {**WindowPoolRule.keys, "p": 2.0}
     modules = (LpPool,)
     module = LpPool
-    sum_based = True
     description = "Lp pooling (p = 2: the L2 norm of each window)"
 
     def check_extra(self, args, key, at):

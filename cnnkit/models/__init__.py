@@ -1,0 +1,16 @@
+"""The model zoo: networks by name, one family per file, in a registry.
+
+Example:
+    >>> from cnnkit.models import create_model, list_models
+    >>> list_models("lenet*")
+    ['lenet5']
+    >>> create_model("lenet5", num_classes=3).output_shape
+    (3,)
+"""
+
+from ._registry import create_model, list_models, model_entrypoint, register_model
+from . import lenet  # noqa: F401  (registers its models)
+from .lenet import lenet5, lenet5_spec
+
+__all__ = ["create_model", "lenet5", "lenet5_spec", "list_models", "model_entrypoint",
+           "register_model"]
