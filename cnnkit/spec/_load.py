@@ -140,10 +140,15 @@ def _parse_yaml(text: str, origin: str | None):
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        problem = " ".join(p for p in (error.context, error.problem) if p)
         where = _where(origin, mark.line + 1, mark.column + 1) if mark else (origin or "spec")
+        problem = error.problem or "unreadable"
+        if error.context:
+            cm = error.context_mark
+            at = (f" that starts at line {cm.line + 1}, column {cm.column + 1}"
+                  if cm is not None and cm is not mark else "")
+            problem += f" ({error.context}{at})"
         raise SpecError(f"{where}: invalid YAML: {problem}. Check the indentation and the "
-                        f"brackets and colons on that line.") from None
+                        f"brackets and colons there.") from None
     except yaml.YAMLError as error:
         raise SpecError(f"{origin or 'spec'}: invalid YAML: {error}") from None
     marks: dict = {}
