@@ -16,9 +16,10 @@ from . import models
 from .models import create_model, list_models
 from . import inspect
 from .inspect import summary
+from . import data  # depends on nothing above; bundled data sets, loaders, augmentation
 
 __all__ = [
     "ArgumentError", "ArgumentTypeError", "CnnkitError", "ShapeError", "SpecError",
-    "__version__", "build", "create_model", "functional", "inspect", "layers", "list_models",
+    "__version__", "build", "create_model", "data", "functional", "inspect", "layers", "list_models",
     "models", "spec", "summary",
 ]
