@@ -20,6 +20,6 @@ from . import data  # depends on nothing above; bundled data sets, loaders, augm
 
 __all__ = [
     "ArgumentError", "ArgumentTypeError", "CnnkitError", "ShapeError", "SpecError",
-    "__version__", "build", "create_model", "data", "functional", "inspect", "layers", "list_models",
-    "models", "spec", "summary",
+    "__version__", "build", "create_model", "data", "functional", "inspect", "layers",
+    "list_models", "models", "spec", "summary",
 ]
