@@ -14,4 +14,8 @@ Modules:
                normalisation, softmax / sigmoid cross-entropy and Euclidean losses.
     gradcheck  central-difference numeric gradients, which prove the backward
                functions above.
+
+The other modules hold the oracles of further building blocks (locally connected and
+tiled layers, more pooling kinds, DropConnect, Gabor filters); each module's docstring
+names the equations it follows.
 """
