@@ -158,3 +158,21 @@ def test_licences_and_provenance_are_shipped():
         assert needle in licences
     readme = (registry._FILES_DIR / "README.md").read_text()
     assert "0.0.2.post1" in readme and '"seed": 42' in readme
+
+
+def test_package_data_globs_cover_every_shipped_file():
+    # A wheel (non-editable install) carries only what pyproject's package-data lists.
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["cnnkit"]
+    package = root / "cnnkit"
+    shipped = [p for p in registry._FILES_DIR.iterdir() if p.is_file()]
+    assert {p.name for p in shipped} >= {"mnist5k.npz", "digits.npz", "mnist1d.npz",
+                                          "LICENSES.md", "README.md"}
+    for path in shipped:
+        relative = path.relative_to(package).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative
