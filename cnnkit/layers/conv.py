@@ -316,9 +316,9 @@ class SeparableConv(Layer):
         self.bias_mode = self.pointwise.bias_mode
 
     def settings(self) -> dict:
-        out = super().settings()
-        out["bias"] = self.bias_mode
-        return out
+        # The bias lives in the pointwise convolution; this layer has no `bias` attribute.
+        names = self._always_shown + tuple(self._defaults)
+        return {name: self.bias_mode if name == "bias" else getattr(self, name) for name in names}
 
     def output_size(self, size) -> tuple[int, ...]:
         return self.depthwise.output_size(size)
