@@ -29,7 +29,7 @@ from cnnkit.data import load_dataset  # noqa: E402
 def epoch(loader, device, sync):
     def run():
         total = torch.zeros((), device=device)
-        for xb, yb in loader:
+        for xb, _ in loader:
             xb = xb.to(device, non_blocking=True)
             total += xb.sum()
         if sync:

@@ -103,8 +103,9 @@ def dataset_info(name: str) -> DatasetInfo:
         )
     if name not in _REGISTRY:
         listed = ", ".join(repr(n) for n in list_datasets())
+        hint = did_you_mean(name, _REGISTRY)
         raise ArgumentError(
-            f"Unknown data set {name!r}. Bundled data sets: {listed}.{did_you_mean(name, _REGISTRY)}"
+            f"Unknown data set {name!r}. Bundled data sets: {listed}.{hint}"
             f" For your own data use load_image_folder, load_npz, load_csv or as_dataset."
         )
     return _REGISTRY[name]
@@ -123,7 +124,9 @@ def _read_verified(path: Path, sha256: str, name: str) -> dict[str, np.ndarray]:
                 f"is incomplete; reinstall it (pip install --force-reinstall cnnkit)."
             ) from None
         except OSError as error:
-            raise DataFileError(f"Cannot read the data file of {name!r}: {path}: {error}.") from error
+            raise DataFileError(
+                f"Cannot read the data file of {name!r}: {path}: {error}."
+            ) from error
         digest = hashlib.sha256(raw).hexdigest()
         if digest != sha256:
             raise DataFileError(
@@ -135,7 +138,9 @@ def _read_verified(path: Path, sha256: str, name: str) -> dict[str, np.ndarray]:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
         except (OSError, ValueError, zipfile.BadZipFile) as error:
-            raise DataFileError(f"Cannot read the data file of {name!r}: {path}: {error}.") from error
+            raise DataFileError(
+                f"Cannot read the data file of {name!r}: {path}: {error}."
+            ) from error
         _CACHE[path] = arrays
         return arrays
 
