@@ -519,3 +519,10 @@ def test_summary_of_a_plain_module_needs_an_input_shape():
                                             r"needs the shape of one input sample\. Received: "
                                             r"input_shape=None\."):
         cnnkit.summary(nn.Sequential(nn.Conv2d(1, 2, 3)))
+
+
+def test_output_padding_with_same_padding_on_a_transposed_conv():
+    with pytest.raises(SpecError, match=r"layers\[0\]\.conv_transpose\.output_padding: "
+                                        r"output_padding cannot be combined with padding: same"):
+        load([{"conv_transpose": {"filters": 2, "kernel": 3, "stride": 2, "padding": "same",
+                                  "output_padding": 1}}])

@@ -198,6 +198,11 @@ class ConvTransposeRule(LayerRule):
                     f"stride={args['stride']!r}. Use output_padding of at most {s - 1}.",
                     "output_padding")
         kernel, dilation = at.per_dim(args, "kernel"), at.per_dim(args, "dilation")
+        if out["padding"] == "same" and any(output_padding):
+            raise at.error(
+                f"output_padding cannot be combined with padding: same, whose output is already "
+                f"input size x stride. Received: output_padding={args['output_padding']!r}. Leave "
+                f"output_padding at 0, or use explicit padding.", "output_padding")
         if out["padding"] == "same":
             for k, s, d in zip(kernel, stride, dilation):
                 if shapes.effective_kernel(k, d) < s:
