@@ -120,6 +120,16 @@ def test_translation_covers_every_shift_uniformly():
     assert len(counts) == 5 and counts.min() > 850 and counts.max() < 1150
 
 
+def test_translation_3d_moves_the_dot():
+    x = torch.zeros(6, 1, 9, 9, 9)
+    x[:, :, 4, 4, 4] = 1.0
+    t = RandomTranslate(3)
+    shifts = t.sample_params(x, gen(2))
+    flat = t.apply(x, shifts).view(6, -1).argmax(1)
+    where = torch.stack([flat // 81, flat // 9 % 9, flat % 9], 1)
+    assert torch.equal(where, 4 + shifts)
+
+
 def test_translation_1d_moves_the_dot():
     x = torch.zeros(20, 3, 40)
     x[:, :, 20] = 1.0

@@ -87,6 +87,12 @@ def test_negative_and_fractional_and_one_hot_labels():
         as_dataset(np.zeros((2, 4)), np.eye(3)[:2])
 
 
+def test_string_labels_ask_for_indices():
+    with pytest.raises(ArgumentTypeError, match=r"y must hold integer class indices. Received: "
+                                                r"y of dtype <U3 .*'cat'.*Map names to indices"):
+        as_dataset(np.zeros((2, 4)), ["cat", "dog"])
+
+
 def test_length_mismatch():
     with pytest.raises(ShapeError, match=r"one row per sample. Received: x of shape \(3, 4\) "
                                          r"and y of shape \(2,\)"):

@@ -136,7 +136,20 @@ def to_unit(x: np.ndarray | torch.Tensor, scale, name: str = "x") -> torch.Tenso
 
 def check_labels(y, num_classes: int | None, name: str = "y") -> torch.Tensor:
     """Return labels as int64 ``(N,)``, checked against ``num_classes`` when given."""
-    t = torch.as_tensor(np.asarray(y)) if not isinstance(y, torch.Tensor) else y
+    if not isinstance(y, torch.Tensor):
+        array = np.asarray(y)
+        if array.dtype.kind not in "biuf":
+            raise ArgumentTypeError(
+                f"{name} must hold integer class indices. Received: {name} of dtype "
+                f"{array.dtype} (first value {array.flat[0]!r} if any). Map names to indices "
+                f"first, e.g. classes = sorted(set(names)); "
+                f"{name} = [classes.index(v) for v in names]; and pass classes=classes."
+                if array.size else
+                f"{name} must hold integer class indices. Received: {name} of dtype "
+                f"{array.dtype}."
+            )
+        y = torch.as_tensor(array)
+    t = y
     if t.dim() != 1:
         raise ShapeError(
             f"{name} must be one label per sample, shape (N,). Received: {name} of shape "
