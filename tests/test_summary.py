@@ -106,7 +106,7 @@ def test_reported_receptive_field_matches_the_gradient(raw):
     if raw["name"] == "classifier":
         # A dense unit sees every input pixel; its reported field reaches into the padding.
         assert empirical_box(net, (1, 12, 12), ()) == [(0, 11), (0, 11)]
-        assert last["start"] == (-2, -2) and last["field"] == (16, 16)
+        assert last["start"] == (-1, -1) and last["field"] == (14, 14)
     else:
         assert exact > 0
 
