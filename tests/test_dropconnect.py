@@ -52,6 +52,27 @@ def test_dense_matches_oracle_forward_and_backward(batch, inp, out, per):
     np.testing.assert_allclose(_np(b.grad), db, atol=1e-12)
 
 
+def test_dense_chunked_batch_matches_oracle(monkeypatch):
+    # A tiny budget splits the batch into chunks of one and two examples.
+    from cnnkit.functional import dropconnect as module
+    monkeypatch.setattr(module, "_BUDGET_CPU", 25)
+    x = torch.randn(5, 2, 4, dtype=D, requires_grad=True)
+    w = torch.randn(3, 4, dtype=D, requires_grad=True)
+    mask = dropconnect_mask((5, 3, 4), 0.5, generator=torch.Generator().manual_seed(0))
+    assert module._chunk_rows(mask.shape, "cpu") == 2
+    y = dropconnect_linear(x, w, mask=mask)
+    g = torch.randn_like(y)
+    y.backward(g)
+    dw = torch.zeros(3, 4, dtype=D)
+    for row in range(2):  # the extra dimension: two rows per example share its mask
+        expected = ref.dense_forward(_np(x[:, row]), _np(w), None, mask.numpy())
+        np.testing.assert_allclose(_np(y[:, row]), expected, atol=1e-12)
+        dx, dw_row, _ = ref.dense_backward(_np(x[:, row]), _np(w), mask.numpy(), _np(g[:, row]))
+        np.testing.assert_allclose(_np(x.grad[:, row]), dx, atol=1e-12)
+        dw += torch.from_numpy(dw_row)
+    np.testing.assert_allclose(_np(w.grad), _np(dw), atol=1e-12)
+
+
 def test_dense_sampled_mask_is_the_generators_mask():
     x, w = torch.randn(5, 7, dtype=D), torch.randn(3, 7, dtype=D)
     y = dropconnect_linear(x, w, p=0.3, generator=torch.Generator().manual_seed(4))
@@ -257,8 +278,9 @@ def test_layers_repr_and_shapes():
 
 
 def test_layer_gradients_reach_only_kept_weights():
-    layer = DropConnectDense(5, 1, p=0.5, bias=False, per="batch")
+    layer = DropConnectDense(100, 1, p=0.5, bias=False, per="batch")
     torch.manual_seed(3)
-    layer(torch.ones(4, 5)).sum().backward()
+    layer(torch.ones(4, 100)).sum().backward()
     kept = layer.weight.grad != 0
-    assert 0 < int(kept.sum()) < 5  # dropped weights get no gradient this step
+    assert 25 < int(kept.sum()) < 75  # dropped weights get no gradient this step
+    assert torch.equal(layer.weight.grad[kept], torch.full((int(kept.sum()),), 4.0))

@@ -11,8 +11,11 @@ In training, each weight is kept with probability ``1 - p`` and set to zero othe
 * per batch (``per="batch"``): one mask per forward call, shared by the batch; the cost of
   a plain layer.
 
-The mask is a boolean tensor and is applied with ``torch.where``, so autograd keeps one
-byte per weight for the backward pass instead of a float mask.
+The mask is a boolean tensor. Per-example dense layers process the batch in chunks of a few
+MiB of masked weights (cache-sized on CPU, larger on accelerators) in a custom autograd
+function that saves only the mask: one byte per weight and example. Per-example
+convolutions and per-batch masks go through ``torch.where``, whose backward also keeps only
+the boolean mask.
 
 The bias is never masked (the paper folds it into ``W``; most implementations keep it).
 
@@ -27,6 +30,8 @@ Inference (``training=False``):
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -44,6 +49,9 @@ __all__ = [
 ]
 
 DROPCONNECT_PER = ("example", "batch")
+# Values per chunk of masked weights: a few MiB, cache-sized on CPU; more on accelerators.
+_BUDGET_CPU = 1 << 19
+_BUDGET_GPU = 1 << 26
 DROPCONNECT_INFERENCE = ("mean", "gaussian")
 
 
@@ -68,8 +76,17 @@ def resolve_activation(activation):
     )
 
 
+def _chunk_rows(shape, device) -> int:
+    """Rows (first dimension) per chunk so that a chunk holds about ``_BUDGET`` values."""
+    per_row = max(math.prod(shape[1:]), 1)
+    budget = _BUDGET_GPU if torch.device(device or "cpu").type != "cpu" else _BUDGET_CPU
+    return max(budget // per_row, 1)
+
+
 def dropconnect_mask(shape, p: float, *, generator=None, device=None) -> torch.Tensor:
-    """A boolean keep-mask: each entry True with probability ``1 - p``.
+    """A boolean keep-mask: each entry True with probability ``1 - p`` (``u < 1 - p`` for
+    uniform ``u``), drawn in chunks along the first dimension so that the uniforms never
+    need more than a few MiB at once.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -77,7 +94,52 @@ def dropconnect_mask(shape, p: float, *, generator=None, device=None) -> torch.T
         torch.bool
     """
     p = _check_p(p)
-    return torch.empty(tuple(shape), dtype=torch.bool, device=device).bernoulli_(1 - p, generator=generator)
+    shape = tuple(shape)
+    mask = torch.empty(shape, dtype=torch.bool, device=device)
+    if not shape:
+        return torch.lt(torch.rand((), generator=generator, device=device), 1 - p, out=mask)
+    rows = _chunk_rows(shape, device)
+    for start in range(0, shape[0], rows):
+        part = mask[start:start + rows]
+        torch.lt(torch.rand(part.shape, generator=generator, device=device), 1 - p, out=part)
+    return mask
+
+
+class _PerExampleLinear(torch.autograd.Function):
+    """``y_n = x_n (M_n * W)^T`` for every example ``n``, in chunks of examples.
+
+    Autograd through ``bmm(x, where(M, W, 0))`` would keep the ``(N, out, in)`` masked
+    weights and stream them through memory several times; here a chunk of examples at a
+    time forms its masked weights (a few MiB, cache-resident on CPU), and only the boolean
+    mask is saved for the backward pass:
+    ``dx_n = dy_n (M_n * W)``, ``dW = sum_n M_n * (dy_n^T x_n)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, mask):
+        batch = x.shape[0]
+        rows = _chunk_rows(mask.shape, x.device)
+        out = x.new_empty(batch, x.shape[1], weight.shape[0])
+        for start in range(0, batch, rows):
+            part = slice(start, start + rows)
+            torch.bmm(x[part], (weight * mask[part]).transpose(1, 2), out=out[part])
+        ctx.save_for_backward(x, weight, mask)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, mask = ctx.saved_tensors
+        grad = grad.contiguous()
+        dx = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        dw = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
+        rows = _chunk_rows(mask.shape, x.device)
+        for start in range(0, x.shape[0], rows):
+            part = slice(start, start + rows)
+            if dx is not None:
+                torch.bmm(grad[part], weight * mask[part], out=dx[part])
+            if dw is not None:
+                dw += (torch.bmm(grad[part].transpose(1, 2), x[part]) * mask[part]).sum(0)
+        return dx, dw, None
 
 
 def _check_args(p, per, inference, samples):
@@ -132,7 +194,8 @@ def dropconnect_linear(x, weight, bias=None, p: float = 0.5, *, training: bool =
 
     Shape:
         ``(N, *, in_features)`` -> ``(N, *, out_features)``. Per-example training does
-        ``N * out * in`` work and memory (the masked weights), the paper's cost.
+        ``N * out * in`` work (the paper's cost) and keeps ``N * out * in`` bytes of mask
+        for the backward pass.
 
     Raises:
         ArgumentError: ``p`` outside [0, 1), unknown ``per`` / ``inference``.
@@ -177,13 +240,12 @@ def dropconnect_linear(x, weight, bias=None, p: float = 0.5, *, training: bool =
         per = _check_mask(mask, {"example": (batch, out_features, in_features),
                                  "batch": (out_features, in_features)}, "dropconnect_linear")
         mask = mask.to(device=weight.device, dtype=torch.bool)
-    masked = torch.where(mask, weight, weight.new_zeros(()))
     if per == "batch":
-        out = F.linear(x, masked, bias)
+        out = F.linear(x, torch.where(mask, weight, weight.new_zeros(())), bias)
     else:
         # (N, M, in) @ (N, in, out): each sample multiplies its own masked weights.
-        flat = x.reshape(batch, -1, in_features)
-        out = torch.bmm(flat, masked.transpose(1, 2)).reshape(*x.shape[:-1], out_features)
+        flat = x.reshape(batch, -1, in_features).contiguous()
+        out = _PerExampleLinear.apply(flat, weight, mask).reshape(*x.shape[:-1], out_features)
         if bias is not None:
             out = out + bias
     return act(out) if act is not None else out
