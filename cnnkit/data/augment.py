@@ -29,6 +29,8 @@ __all__ = [
     "RandomCrop",
     "RandomFlip",
     "RandomTranslate",
+    "AUGMENTATIONS",
+    "from_config",
     "gaussian_smooth",
     "translate",
 ]
@@ -641,3 +643,61 @@ class Compose:
     def __repr__(self) -> str:
         inner = ", ".join(repr(t) for t in self.transforms)
         return f"Compose([{inner}])"
+
+
+# ----------------------------------------------------------------------------- from a config
+
+# Names a training config uses for each augmentation, and the argument a bare value sets.
+AUGMENTATIONS = {
+    "translate": (RandomTranslate, "max_shift"),
+    "crop": (RandomCrop, "size"),
+    "flip": (RandomFlip, "axis"),
+    "affine": (RandomAffine, "degrees"),
+    "rotate": (RandomAffine, "degrees"),
+    "elastic": (ElasticDeform, "alpha"),
+}
+
+
+def from_config(items, path: str = "config.augment") -> Compose:
+    """Build a :class:`Compose` from config entries such as
+    ``[{"translate": 2}, {"elastic": {"alpha": 8, "sigma": 3}}]``.
+
+    A bare value sets the main argument (``translate: 2`` is ``RandomTranslate(2)``);
+    a mapping gives keyword arguments; a bare name uses the defaults.
+
+    Raises:
+        ArgumentError: an unknown augmentation name (the valid ones are listed) or an
+            argument the augmentation does not take.
+
+    Example:
+        >>> aug = from_config([{"translate": 2}, {"elastic": {"alpha": 8.0, "sigma": 3.0}}])
+        >>> [type(t).__name__ for t in aug.transforms]
+        ['RandomTranslate', 'ElasticDeform']
+    """
+    from .._validation import did_you_mean
+
+    if isinstance(items, (str, dict)):
+        items = [items]
+    transforms = []
+    for k, item in enumerate(items):
+        if isinstance(item, str):
+            name, value = item, None
+        elif isinstance(item, dict) and len(item) == 1:
+            name, value = next(iter(item.items()))
+        else:
+            raise ArgumentError(
+                f"{path}[{k}] must be a name or a one-key mapping such as {{translate: 2}}. "
+                f"Received: {item!r}."
+            )
+        if name not in AUGMENTATIONS:
+            raise ArgumentError(
+                f"{path}[{k}]: unknown augmentation {name!r}.{did_you_mean(name, AUGMENTATIONS)} "
+                f"Valid: {', '.join(AUGMENTATIONS)}."
+            )
+        cls, main = AUGMENTATIONS[name]
+        kwargs = dict(value) if isinstance(value, dict) else ({} if value is None else {main: value})
+        try:
+            transforms.append(cls(**kwargs))
+        except TypeError as error:
+            raise ArgumentError(f"{path}[{k}].{name}: {error}. Received: {value!r}.") from error
+    return Compose(transforms)
