@@ -1,0 +1,100 @@
+"""The zoo registry, LeNet-5, and the example specs under examples/."""
+
+import pathlib
+
+import pytest
+import torch
+import torch.nn as nn
+
+import cnnkit
+from cnnkit import models
+from cnnkit import spec as S
+from cnnkit._validation import ArgumentError
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+EXAMPLE_SPECS = sorted(EXAMPLES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", cnnkit.list_models())
+def test_every_registered_model_builds_and_runs(name):
+    model = cnnkit.create_model(name).eval()
+    x = torch.zeros(2, *model.input_shape)
+    assert model(x).shape == (2, *model.output_shape)
+    table = cnnkit.summary(model)
+    assert table.total_params == sum(p.numel() for p in model.parameters())
+
+
+def test_list_models_pattern():
+    assert "lenet5" in cnnkit.list_models()
+    assert cnnkit.list_models("lenet*") == ["lenet5"]
+    assert cnnkit.list_models("resnet*") == []
+
+
+def test_lenet5_is_the_same_network_as_examples_lenet5_yaml():
+    zoo = cnnkit.create_model("lenet5")
+    yaml_net = cnnkit.build(EXAMPLES / "lenet5.yaml")
+    assert zoo.spec() == yaml_net.spec()
+    assert repr(zoo) == repr(yaml_net)
+
+
+def test_lenet5_shape_parameters_and_layers():
+    net = models.lenet5()
+    assert sum(p.numel() for p in net.parameters()) == 61706
+    rows = cnnkit.summary(net).rows
+    assert [r["output_shape"] for r in rows if r["type"] in ("conv", "avgpool", "dense")] == [
+        (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120,), (84,), (10,)]
+    assert [r["type"] for r in rows].count("tanh") == 4
+    assert net.loss == "softmax_cross_entropy"
+
+
+def test_lenet5_overrides():
+    net = cnnkit.create_model("lenet5", num_classes=3, activation="relu")
+    assert net.output_shape == (3,)
+    types = [row["type"] for row in cnnkit.summary(net).rows]
+    assert types.count("relu") == 4 and "tanh" not in types
+    plain = cnnkit.create_model("lenet5", activation="none")
+    assert len(plain.layers) == 8
+    wide = cnnkit.create_model("lenet5", input=(3, 32, 32))
+    assert wide.layers[7].in_features == 16 * 6 * 6
+
+
+def test_register_model_and_create_it():
+    @models.register_model(name="example_tiny")
+    def tiny(width: int = 2):
+        return cnnkit.build({"name": "tiny", "input": [1, 4, 4],
+                             "layers": [{"conv": {"filters": width, "kernel": 3}}]})
+
+    try:
+        assert "example_tiny" in cnnkit.list_models("example_*")
+        assert cnnkit.create_model("example_tiny", width=5).output_shape == (5, 2, 2)
+        assert models.model_entrypoint("example_tiny") is tiny
+        with pytest.raises(ArgumentError, match=r"model 'example_tiny' is already registered"):
+            models.register_model(name="example_tiny")(lambda: nn.Identity())
+    finally:
+        models._registry._MODELS.pop("example_tiny")
+
+
+def test_examples_directory_has_the_five_networks():
+    assert {p.stem for p in EXAMPLE_SPECS} >= {"lenet5", "timeseries_1d", "volume_3d",
+                                              "small_resnet", "inception_block"}
+
+
+@pytest.mark.parametrize("path", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_example_builds_runs_and_summarises(path):
+    net = cnnkit.build(path).eval()
+    out = net(torch.randn(2, *net.input_shape))
+    assert out.shape == (2, *net.output_shape)
+    table = cnnkit.summary(net)
+    assert table.total_params == sum(p.numel() for p in net.parameters())
+    assert str(table).splitlines()[0].startswith(f"{net.name}: input ")
+    assert cnnkit.build(net.spec()).spec() == net.spec() == S.load(path).to_dict()
+
+
+def test_examples_cover_1d_3d_residual_and_parallel():
+    rank = {p.stem: len(S.load(p).input) - 1 for p in EXAMPLE_SPECS}
+    assert rank["timeseries_1d"] == 1 and rank["volume_3d"] == 3
+    types = {p.stem: {row.type for row in S.load(p).rows} for p in EXAMPLE_SPECS}
+    assert "residual" in types["small_resnet"]
+    assert "parallel" in types["inception_block"]
+    inception = cnnkit.summary(EXAMPLES / "inception_block.yaml").rows
+    assert inception[2]["type"] == "parallel" and inception[2]["output_shape"] == (56, 32, 32)
