@@ -11,15 +11,18 @@ Each window's non-negative activations ``a_i`` define a multinomial ``p_i = a_i 
 The sample is drawn by inverting the window's cumulative distribution: with
 ``u ~ U[0, 1)`` per output, the chosen element is the first ``k`` with
 ``c_k > u * c_last``, ``c`` the running sum over the window. Zero activations never grow
-the running sum, so they are never chosen. The windows are strided views (``unfold``), the
-search is a vectorised comparison, and the output is a gather from the input, whose
-backward is a scatter of ``N * C * prod(O)`` values. The same code runs on CPU and GPU.
+the running sum, so they are never chosen. The taps are strided views of the input
+(``unfold``); a loop over the ``prod(K)`` taps (not over samples) keeps the running sum and
+counts the taps not yet past the threshold, with tensors the size of the output; the output
+is then a gather from the input, whose backward is a scatter of ``N * C * prod(O)`` values.
+The same code runs on CPU and GPU.
 
 Zero padding adds zero activations, which are never drawn and do not change ``sum a_i``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -154,17 +157,28 @@ def stochastic_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fal
             f"Received: uniform.shape={tuple(uniform.shape)}."
         )
     with torch.no_grad():
-        windows = _windows(padded.detach(), kernel, stride, dilation)
-        running = windows.reshape(*expected, -1).cumsum(-1)
-        taps = running.shape[-1]
-        total = running[..., -1:]
-        # u * total < total in exact arithmetic; rounding can reach total, which would let
-        # a trailing zero tap win, so keep the threshold strictly below the total.
-        threshold = torch.minimum(uniform.to(running.dtype).unsqueeze(-1) * total,
+        # One strided view per kernel tap, in row-major tap order: the running sum walks
+        # the taps with tensors of the output's size, never a (..., taps) copy.
+        view = _windows(padded.detach(), kernel, stride, dilation)
+        taps = [view[(Ellipsis,) + tap] for tap in itertools.product(*map(range, kernel))]
+        total = taps[0].clone()
+        for tap in taps[1:]:
+            total += tap
+        # u * total < total in exact arithmetic; rounding (or a float64 u near 1 cast to
+        # float32) can reach total, which would let a trailing zero tap win.
+        threshold = torch.minimum(uniform.to(total.dtype) * total,
                                   torch.nextafter(total, torch.zeros_like(total)))
-        # First tap whose running sum exceeds u * total; taps with a_i = 0 never qualify.
-        choice = (running <= threshold).sum(-1).clamp_max(taps - 1)
-        positive = running[..., -1] > 0
+        # The drawn tap is the first whose running sum exceeds u * total: count the taps
+        # whose running sum does not. Taps with a_i = 0 never qualify. The running sum
+        # repeats the additions of `total` in the same order, so it ends exactly there.
+        running = torch.zeros_like(total)
+        choice = torch.zeros(expected, dtype=torch.uint8 if len(taps) < 255 else torch.int32,
+                             device=x.device)
+        for tap in taps:
+            running += tap
+            choice += running <= threshold
+        choice = choice.long().clamp_max_(len(taps) - 1)
+        positive = total > 0
         offsets = _flat_offsets(padded_size, kernel, dilation, x.device)
         starts = _window_starts(padded_size, out, stride, x.device).view(1, 1, *out)
         index = starts + offsets[choice]
