@@ -11,7 +11,6 @@ import torch.nn as nn
 
 import cnnkit
 from cnnkit import layers as L
-from cnnkit import spec as S
 from cnnkit.inspect import Summary, summary
 
 # Average / Lp pooling, positive weights and inputs: no gradient cancels or vanishes by

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from fractions import Fraction
 from typing import Any
 
 import torch.nn as nn
@@ -581,8 +580,4 @@ def geometry_union(geometries: list[Geometry | None]) -> Geometry | None:
         field.append(hi - lo + 1)
         jump.append(max(g.jump[axis] for g in geometries))
     return Geometry(tuple(field), tuple(jump), tuple(start))
-
-
-def is_fraction(value) -> bool:
-    return isinstance(value, Fraction) and value.denominator != 1
 

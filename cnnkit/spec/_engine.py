@@ -18,7 +18,7 @@ import torch.nn as nn
 from .._validation import (ArgumentError, ArgumentTypeError, ShapeError, SpecError, did_you_mean)
 from ..functional.shapes import Geometry
 from ..layers.blocks import Sequence
-from ._catalogue import (_RULES, REQUIRED, At, LayerRule, Node, format_shape, format_spatial,
+from ._catalogue import (_RULES, REQUIRED, At, LayerRule, Node, format_spatial,
                          layer_rule, rule_for_module)
 
 __all__ = ["Engine", "LayerRow"]
@@ -245,11 +245,6 @@ class Engine:
                              else [self.unbuild_module(child)])
             return items
         return [self.unbuild_module(module)]
-
-
-def describe_volume(shape: tuple) -> str:
-    """``(16, 5, 5)`` -> ``'16x5x5'`` for messages."""
-    return format_shape(shape)
 
 
 def check_input_shape(raw, path: str = "input") -> tuple[int, ...]:
