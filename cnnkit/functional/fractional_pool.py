@@ -17,11 +17,15 @@ Each example draws its own sequences (shared by its channels); a ``generator`` m
 reproducible, and explicit ``regions`` fix them (tests, model averaging over chosen draws).
 
 The pooled regions are products of per-dimension intervals, and max is separable, so the
-pooling runs one dimension at a time: at most 3 gathered candidates per output and a
-running ``where``. The gradient reaches the first maximum in row-major order.
+winner is found one dimension at a time without autograd (at most 3 gathered candidates
+per output and a running comparison, carrying the winners' flat input indices); the output
+is then one gather from the input, so the backward pass is one scatter of the output's
+size. The gradient reaches the first maximum in row-major order.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -110,19 +114,40 @@ def _check_regions(regions, n, batch, size, out, overlapping):
     return checked
 
 
-def _pool_axis(x, a, axis, overlapping):
-    """Max over the regions delimited by ``a`` (``(B, O + 1)``) along ``axis``."""
+def _candidates(a, overlapping):
+    """Per region: its first index and its inclusive last index, ``(B, O)`` each."""
     starts, ends = a[:, :-1], a[:, 1:]
-    last = ends if overlapping else ends - 1  # inclusive end of each region
-    shape = [1] * x.dim()
-    shape[0], shape[axis] = a.shape[0], a.shape[1] - 1
-    result = None
+    return starts, (ends if overlapping else ends - 1)
+
+
+def _pool_axis(values, flat, a, axis, overlapping, step, index_dtype):
+    """Max over the regions delimited by ``a`` (``(B, O + 1)``) along ``axis``.
+
+    ``flat`` holds, for every entry of ``values``, the flat input index it came from (None
+    before the first pass); the result carries the winners' flat indices, ``step`` being
+    the flat stride of ``axis`` in the input.
+    """
+    starts, last = _candidates(a, overlapping)
+    view = [1] * values.dim()
+    view[0], view[axis] = a.shape[0], a.shape[1] - 1
+    shape = list(values.shape)
+    shape[axis] = a.shape[1] - 1
+    best = where = None
     for t in range(3 if overlapping else 2):
-        index = torch.minimum(starts + t, last).view(shape)
-        value = torch.take_along_dim(x, index, dim=axis)
+        coord = torch.minimum(starts + t, last).view(view)
+        index = coord.expand(shape)
+        value = values.gather(axis, index)
+        origin = (coord * step).to(index_dtype)
+        if flat is not None:
+            origin = flat.gather(axis, index) + origin
+        if best is None:
+            best, where = value, origin
+            continue
         # Strict '>' keeps the earlier candidate on ties: the first maximum wins.
-        result = value if result is None else torch.where(value > result, value, result)
-    return result
+        better = value > best
+        best = torch.where(better, value, best)
+        where = torch.where(better, origin, where)
+    return best, where
 
 
 def fractional_max_pool(x, ratio=None, output_size=None, *, overlapping: bool = False,
@@ -171,8 +196,18 @@ def fractional_max_pool(x, ratio=None, output_size=None, *, overlapping: bool = 
                    for w, o in zip(size, out)]
     else:
         regions = [a.to(x.device) for a in _check_regions(regions, n, batch, size, out, overlapping)]
-    result = x
-    # Last dimension first, so that ties resolve to the first maximum in row-major order.
-    for axis in reversed(range(n)):
-        result = _pool_axis(result, regions[axis], axis + 2, overlapping)
+    with torch.no_grad():
+        # Find each output's winner: last dimension first, so that ties resolve to the first
+        # maximum in row-major order; each pass carries the flat input index of its values.
+        values, flat = x.detach(), None
+        # int32 indices halve the traffic; planes of 2^31 elements or more need int64.
+        index_dtype = torch.int32 if math.prod(size) < 2 ** 31 else torch.int64
+        for axis in reversed(range(n)):
+            step = math.prod(size[axis + 1:])
+            values, flat = _pool_axis(values, flat, regions[axis], axis + 2, overlapping, step,
+                                      index_dtype)
+        flat = flat.expand(values.shape).long()
+    # Only the output is differentiated: a gather, whose backward scatters N * C * prod(O).
+    result = x.reshape(*x.shape[:2], -1).gather(2, flat.reshape(*flat.shape[:2], -1))
+    result = result.view(*x.shape[:2], *out)
     return (result, regions) if return_regions else result
