@@ -18,13 +18,14 @@ from .._validation import CnnkitError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("summary", "demo")
+COMMANDS = ("summary", "demo", "train", "evaluate", "predict")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(
-        prog="cnnkit", description="Convolutional neural networks: specs, summaries, demos.")
+        prog="cnnkit", description="Convolutional neural networks: specs, summaries, training, "
+                                   "evaluation and prediction.")
     parser.add_argument("--version", action="version", version=f"cnnkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True

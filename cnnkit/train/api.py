@@ -20,7 +20,8 @@ from .metrics import evaluate
 from .run import RunFolder, new_run_dir, provenance
 from .trainer import TrainResult, Trainer
 
-__all__ = ["finetune_model", "load_data", "load_run_model", "resume", "train"]
+__all__ = ["check_fits", "finetune_model", "init_distributed", "load_data", "load_run_model",
+           "resume", "train"]
 
 
 def load_data(source, input_shape=None, *, on_error: str = "raise", seed: int = 0,
@@ -127,6 +128,21 @@ def finetune_model(network, source_run, *, freeze=()):
     return fresh
 
 
+def init_distributed() -> tuple[int, int]:
+    """Join the process group torchrun set up (gloo on the CPU, nccl on GPUs); (rank, world)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend)
+    return dist.get_rank(), world
+
+
 def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
           on_error: str = "raise", **overrides) -> TrainResult:
     """Train ``spec`` on ``data`` and leave a run folder; returns the TrainResult.
@@ -142,7 +158,8 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
     config = load_config(config)
     if overrides:
         config = config.replace(**overrides)
-    torch.manual_seed(config.seed)
+    rank, _ = init_distributed()
+    torch.manual_seed(config.seed)  # every process builds the same initial weights
     network = build(spec)
     canonical = network.spec()
     train_set, test_set = load_data(data, network.input_shape, on_error=on_error, seed=config.seed)
@@ -151,7 +168,8 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
     if config.init_from:
         fresh = finetune_model(network, config.init_from)
     run_path = Path(run_dir) if run_dir else new_run_dir(runs_root, name or network.name or "run")
-    _prepare_run(run_path, canonical, config, data, train_set, fresh)
+    if rank == 0:
+        _prepare_run(run_path, canonical, config, data, train_set, fresh)
     trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run_path, spec=canonical,
                       loss=network.loss or "softmax_cross_entropy", augment=_augmenter(config.augment))
     result = trainer.fit()
@@ -159,7 +177,10 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
 
 
 def resume(run_dir, *, spec=None, data=None) -> TrainResult:
-    """Continue a run from its last good checkpoint (the same weights as if never stopped)."""
+    """Continue a run from its last good checkpoint (the same weights as if never stopped).
+
+    ``spec`` (optional) must be the run's own: a changed spec is refused.
+    """
     from ..spec import build
 
     run = RunFolder(run_dir)
@@ -167,12 +188,13 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
         raise ArgumentError(f"{run_dir} is not a run folder (no spec.yaml). Received: --resume {run_dir}.")
     recorded = run.read_yaml("config.yaml")
     config = TrainConfig.from_dict(recorded["train"])
+    init_distributed()
     torch.manual_seed(config.seed)
     network = build(spec if spec is not None else run.read_yaml("spec.yaml"))
     source = data if data is not None else recorded["data"]["source"]
     train_set, test_set = load_data(source, network.input_shape, seed=config.seed)
     trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run.path,
-                      spec=run.read_yaml("spec.yaml") if spec is None else network.spec(),
+                      spec=network.spec(),
                       loss=network.loss or "softmax_cross_entropy", augment=_augmenter(config.augment))
     result = trainer.fit(resume=True)
     return _finish(trainer, result, test_set)

@@ -40,7 +40,7 @@ def provenance() -> dict:
 
     info = {
         "cnnkit": cnnkit.__version__,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "numpy": numpy.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
