@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         result = api.train(_spec_source(args.spec), args.data, args.config, runs_root=args.runs,
                            run_dir=args.run_dir, name=args.name,
                            on_error="skip" if args.skip_bad_images else "raise", **_overrides(args))
-    if result.run_dir is not None:
+    if result.run_dir is not None and os.environ.get("RANK", "0") == "0":
         test = result.test
         acc = f"{100 * test['accuracy']:.2f}%" if "accuracy" in test else "n/a"
         print(f"test accuracy {acc} on {test['count']} samples (loss {test['loss']:.4f}); "

@@ -38,9 +38,12 @@ def load_data(source, input_shape=None, *, on_error: str = "raise", seed: int = 
         return D.load_dataset(text, "train"), D.load_dataset(text, "test")
     path = Path(text)
     if not path.exists():
+        from .._validation import did_you_mean
+
         raise ArgumentError(
             f"data {text!r} is neither a bundled data set nor an existing path. Received: "
-            f"data={text!r}. Bundled data sets: {', '.join(D.list_datasets())}; or give a folder "
+            f"data={text!r}.{did_you_mean(text, D.list_datasets())} Bundled data sets: "
+            f"{', '.join(D.list_datasets())}; or give a folder "
             f"of images (one sub-folder per class), a .npz or a .csv file."
         )
     size = tuple(input_shape[1:]) if input_shape is not None and len(input_shape) == 3 else None
