@@ -18,20 +18,25 @@ Quantisation, as in the Fast R-CNN (Caffe) layer:
   map (a map of ``floor(W / stride)`` cells for an image of ``W`` pixels), which is clipped.
 
 Implementation (no per-box Python loop): a sparse table of running maxima over the feature
-map, ``T[l](p) = max x[p .. p + 2^l - 1]`` per dimension and per level combination, built
-once per call with ``where`` so that autograd keeps one boolean per entry; then every bin is
-the maximum of ``2^d`` table look-ups, one gather for all boxes and bins. The gradient of
-each output reaches the element that attains the bin maximum (ties resolve to one of the
-tied elements).
+map, ``T[l](p) = max x[p .. p + 2^l - 1]`` per dimension and per level combination, with
+the position of each maximum, built once per call without autograd; every bin is then the
+maximum of ``2^d`` table look-ups, one gather for all boxes and bins, which also gives the
+position of the bin's maximum. The output is one gather from the input at those
+positions, so the backward pass is one scatter of ``K * C * prod(n)`` values into the
+input's gradient: each output's gradient reaches the element that attains the bin
+maximum (ties resolve to one of the tied elements).
 
-Complexity: ``O(N * C * prod(W) * prod(levels))`` to build, with ``levels_i =
-floor(log2(longest bin_i)) + 1``, plus ``O(K * C * prod(n) * 2^d)`` for the look-ups; memory
-the same (a per-box loop of adaptive pooling is ``K`` small kernels instead).
+Complexity: ``O(N * C * prod(W) * prod(levels))`` time and memory (values plus 2-byte
+positions for maps below 32768 cells) to build, with
+``levels_i = floor(log2(longest bin_i)) + 1``, plus ``O(K * C * prod(n) * 2^d)`` for the
+look-ups, independent of the box sizes (a per-box loop of adaptive pooling reads every
+box's cells: ``O(C * sum_k area_k)``, and ``K`` kernel launches).
 Validating the boxes synchronises with the device once.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -153,40 +158,55 @@ def roi_bins(boxes, size, output_size, spatial_scale: float = 1.0, bins: str = "
     return index.long(), starts, ends
 
 
-def _sparse_tables(xt, levels):
-    """Running-max tables of ``xt`` ``(N, *S, C)`` for every level combination.
+def _sparse_tables(x, levels):
+    """Running maxima of ``x`` ``(N, C, *S)`` and where they come from, for every level
+    combination; no autograd.
 
-    Returns ``(flat, offsets, sizes)``: ``flat`` is ``(N, P, C)``, all tables one after
-    the other; ``offsets[c]`` and ``sizes[c]`` give where table ``c`` (combination index,
-    last dimension fastest) starts and its spatial size.
+    Table ``l = (l_1, .., l_d)`` holds, at ``p``, the maximum of the block
+    ``[p_i, p_i + 2^{l_i})`` per dimension, and the flat spatial index of its first
+    maximum. All tables live one after the other in two buffers laid out
+    ``(P, N, C)`` (position-major, so that a look-up reads ``N * C`` contiguous values);
+    table ``l`` is built from ``l`` with one level less in its last non-zero dimension
+    by comparing two shifted halves.
+
+    Returns ``(values, indices, offsets, sizes)``, offsets and sizes per combination index
+    (last dimension fastest).
     """
     d = len(levels)
-    tables = {(): xt}
-    for axis in range(d):
-        grown = {}
-        for key, table in tables.items():
-            current = table
-            grown[key + (0,)] = current
-            for level in range(1, levels[axis]):
-                half = 1 << (level - 1)
-                length = current.shape[1 + axis] - half
-                a = current.narrow(1 + axis, 0, length)
-                b = current.narrow(1 + axis, half, length)
-                # Strict '>' keeps the lower position on ties.
-                current = torch.where(b > a, b, a)
-                grown[key + (level,)] = current
-        tables = grown
-    keys = sorted(tables)
-    batch, channels = xt.shape[0], xt.shape[-1]
-    parts, offsets, sizes, offset = [], [], [], 0
-    for key in keys:
-        table = tables[key]
-        parts.append(table.reshape(batch, -1, channels))
-        offsets.append(offset)
-        sizes.append(tuple(table.shape[1:-1]))
-        offset += math.prod(table.shape[1:-1])
-    flat = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-    return flat, offsets, sizes
+    size = tuple(x.shape[2:])
+    batch, channels = x.shape[:2]
+    combos = list(itertools.product(*[range(count) for count in levels]))
+    sizes = [tuple(w - (1 << l) + 1 for w, l in zip(size, combo)) for combo in combos]
+    offsets, total = [], 0
+    for shape in sizes:
+        offsets.append(total)
+        total += math.prod(shape)
+    # int16 where the plane is small enough: the index tables are half the traffic.
+    index_dtype = torch.int16 if math.prod(size) < 2 ** 15 else (
+        torch.int32 if math.prod(size) < 2 ** 31 else torch.int64)
+    values = x.new_empty((total, batch, channels))
+    indices = torch.empty((total, batch, channels), dtype=index_dtype, device=x.device)
+    number = {combo: i for i, combo in enumerate(combos)}
+
+    def table(buffer, i):
+        return buffer[offsets[i]:offsets[i] + math.prod(sizes[i])].view(*sizes[i], batch, channels)
+
+    table(values, 0).copy_(x.detach().permute(*range(2, d + 2), 0, 1))
+    plane = torch.arange(math.prod(size), device=x.device, dtype=index_dtype)
+    table(indices, 0).copy_(plane.view(*size, 1, 1))
+    for i, combo in enumerate(combos[1:], start=1):
+        axis = max(a for a in range(d) if combo[a] > 0)
+        source = number[combo[:axis] + (combo[axis] - 1,) + combo[axis + 1:]]
+        half, length = 1 << (combo[axis] - 1), sizes[i][axis]
+        low_v, low_i = table(values, source), table(indices, source)
+        a, b = low_v.narrow(axis, 0, length), low_v.narrow(axis, half, length)
+        torch.maximum(a, b, out=table(values, i))
+        # Integer select: ia + (ib - ia) * [b > a] (where, and arithmetic with a boolean,
+        # take slow paths on CPU); strict '>': the lower position keeps ties.
+        ia, ib = low_i.narrow(axis, 0, length), low_i.narrow(axis, half, length)
+        better = torch.gt(b, a, out=torch.empty(ia.shape, dtype=index_dtype, device=x.device))
+        torch.add(ia, (ib - ia) * better, out=table(indices, i))
+    return values, indices, offsets, sizes
 
 
 def roi_max_pool(x, boxes, output_size, spatial_scale: float = 1.0, bins: str = "fast_rcnn"):
@@ -232,44 +252,58 @@ def roi_max_pool(x, boxes, output_size, spatial_scale: float = 1.0, bins: str = 
     lengths = [(e - s) for s, e in zip(starts, ends)]
     longest = [max(int(length.max()), 1) for length in lengths]
     levels = [int(math.floor(math.log2(m))) + 1 for m in longest]
-    flat, offsets, sizes = _sparse_tables(x.movedim(1, -1), levels)
-    # Per combination of levels: where its table starts and its strides.
-    strides = torch.tensor([[math.prod(s[a + 1:]) for a in range(d)] for s in sizes],
-                           device=device)
-    offsets = torch.tensor(offsets, device=device)
-    # floor(log2(length)) by table look-up (exact for every length).
-    log2 = torch.zeros(max(longest) + 1, dtype=torch.long, device=device)
-    for level in range(1, max(levels)):
-        log2[1 << level:] = level
-    combo = torch.zeros((count, *output_size), dtype=torch.long, device=device)
-    valid = torch.ones((count, *output_size), dtype=torch.bool, device=device)
-    low_pos, high_pos = [], []
-    for axis in range(d):
-        view = [count] + [1] * d
-        view[1 + axis] = output_size[axis]
-        length = lengths[axis]
-        valid = valid & (length > 0).view(view)
-        level = log2[length.clamp_min(1)]
-        width = 1 << level
-        low = starts[axis].clamp_max(size[axis] - 1)
-        high = torch.where(length > 0, ends[axis] - width, low)
-        combo = combo * levels[axis] + level.view(view)
-        low_pos.append(low.view(view))
-        high_pos.append(high.view(view))
-    step = strides[combo]  # (K, *n, d)
-    base = offsets[combo]
-    corners = []
-    for bits in range(1 << d):
-        position = base
+    with torch.no_grad():
+        table_values, table_indices, offsets, sizes = _sparse_tables(x, levels)
+        # Per combination of levels: where its table starts and its strides.
+        strides = torch.tensor([[math.prod(s[a + 1:]) for a in range(d)] for s in sizes],
+                               device=device)
+        offsets = torch.tensor(offsets, device=device)
+        # floor(log2(length)) by table look-up (exact for every length).
+        log2 = torch.zeros(max(longest) + 1, dtype=torch.long, device=device)
+        for level in range(1, max(levels)):
+            log2[1 << level:] = level
+        combo = torch.zeros((count, *output_size), dtype=torch.long, device=device)
+        valid = torch.ones((count, *output_size), dtype=torch.bool, device=device)
+        low_pos, high_pos = [], []
         for axis in range(d):
-            chosen = high_pos[axis] if (bits >> (d - 1 - axis)) & 1 else low_pos[axis]
-            position = position + chosen * step[..., axis]
-        corners.append(position)
-    where = torch.stack(corners, dim=-1).reshape(count, -1)  # (K, prod(n) * 2^d)
-    values = flat[index.view(-1, 1), where]  # (K, prod(n) * 2^d, C)
-    values = values.view(count, math.prod(output_size), 1 << d, channels)
-    best = values.max(dim=2).values  # (K, prod(n), C)
-    out = best.transpose(1, 2).reshape(count, channels, *output_size)
+            view = [count] + [1] * d
+            view[1 + axis] = output_size[axis]
+            length = lengths[axis]
+            valid = valid & (length > 0).view(view)
+            level = log2[length.clamp_min(1)]
+            low = starts[axis].clamp_max(size[axis] - 1)
+            high = torch.where(length > 0, ends[axis] - (1 << level), low)
+            combo = combo * levels[axis] + level.view(view)
+            low_pos.append(low.view(view))
+            high_pos.append(high.view(view))
+        step = strides[combo]  # (K, *n, d)
+        base = offsets[combo]
+        corners = []
+        for bits in range(1 << d):
+            position = base
+            for axis in range(d):
+                chosen = high_pos[axis] if (bits >> (d - 1 - axis)) & 1 else low_pos[axis]
+                position = position + chosen * step[..., axis]
+            corners.append(position)
+        # Row of (position, image) in the (P * N, C) view of the tables.
+        rows = torch.stack(corners, dim=-1).reshape(count, -1) * x.shape[0] + index.view(-1, 1)
+        bins_count, corner_count = math.prod(output_size), 1 << d
+        found = table_values.view(-1, channels)[rows.view(-1)]
+        found = found.view(count, bins_count, corner_count, channels)
+        origin = table_indices.view(-1, channels)[rows.view(-1)]
+        origin = origin.view(count, bins_count, corner_count, channels)
+        best, where = found[:, :, 0], origin[:, :, 0]
+        for corner in range(1, corner_count):
+            value, at = found[:, :, corner], origin[:, :, corner]
+            better = torch.gt(value, best, out=torch.empty_like(where))
+            where = where + (at - where) * better
+            best = torch.maximum(best, value)
+        # Flat index into x of each output's maximum: ((b * C + c) * prod(S) + p).
+        plane = math.prod(size)
+        channel = torch.arange(channels, device=device).view(1, 1, channels)
+        flat = (index.view(-1, 1, 1) * channels + channel) * plane + where.long()
+    # Only the output is differentiated: a gather, whose backward scatters K * C * prod(n).
+    out = x.reshape(-1)[flat].transpose(1, 2).reshape(count, channels, *output_size)
     if not bool(valid.all()):
-        out = torch.where(valid.unsqueeze(1), out, out.new_zeros(()))
+        out = out * valid.unsqueeze(1).to(out.dtype)
     return out
