@@ -67,9 +67,10 @@ def channel_pool(x, k: int, mode: str = "max", p: float = 2.0):
         return grouped.mean(dim=2)
     p = check_lp(p)
     total = grouped.abs().pow(p).sum(dim=2)
-    positive = total > 0
-    safe = torch.where(positive, total, torch.ones_like(total))
-    return torch.where(positive, safe.pow(1.0 / p), torch.zeros_like(total))
+    # An all-zero group: take the root of 1 instead of 0 and multiply by 0, so that the
+    # infinite derivative of s^(1/p) at s = 0 never enters the gradient.
+    zero = (total == 0).to(total.dtype)
+    return (total + zero).pow(1.0 / p) * (1 - zero)
 
 
 def maxout(x, k: int):

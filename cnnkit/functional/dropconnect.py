@@ -14,8 +14,7 @@ In training, each weight is kept with probability ``1 - p`` and set to zero othe
 The mask is a boolean tensor. Per-example dense layers process the batch in chunks of a few
 MiB of masked weights (cache-sized on CPU, larger on accelerators) in a custom autograd
 function that saves only the mask: one byte per weight and example. Per-example
-convolutions and per-batch masks go through ``torch.where``, whose backward also keeps only
-the boolean mask.
+convolutions and per-batch masks multiply the weights by the mask in the weights' dtype.
 
 The bias is never masked (the paper folds it into ``W``; most implementations keep it).
 
@@ -122,7 +121,7 @@ class _PerExampleLinear(torch.autograd.Function):
         out = x.new_empty(batch, x.shape[1], weight.shape[0])
         for start in range(0, batch, rows):
             part = slice(start, start + rows)
-            torch.bmm(x[part], (weight * mask[part]).transpose(1, 2), out=out[part])
+            torch.bmm(x[part], (weight * mask[part].to(weight.dtype)).transpose(1, 2), out=out[part])
         ctx.save_for_backward(x, weight, mask)
         return out
 
@@ -136,9 +135,9 @@ class _PerExampleLinear(torch.autograd.Function):
         for start in range(0, x.shape[0], rows):
             part = slice(start, start + rows)
             if dx is not None:
-                torch.bmm(grad[part], weight * mask[part], out=dx[part])
+                torch.bmm(grad[part], weight * mask[part].to(weight.dtype), out=dx[part])
             if dw is not None:
-                dw += (torch.bmm(grad[part].transpose(1, 2), x[part]) * mask[part]).sum(0)
+                dw += (torch.bmm(grad[part].transpose(1, 2), x[part]) * mask[part].to(dw.dtype)).sum(0)
         return dx, dw, None
 
 
@@ -241,7 +240,7 @@ def dropconnect_linear(x, weight, bias=None, p: float = 0.5, *, training: bool =
                                  "batch": (out_features, in_features)}, "dropconnect_linear")
         mask = mask.to(device=weight.device, dtype=torch.bool)
     if per == "batch":
-        out = F.linear(x, torch.where(mask, weight, weight.new_zeros(())), bias)
+        out = F.linear(x, weight * mask.to(weight.dtype), bias)
     else:
         # (N, M, in) @ (N, in, out): each sample multiplies its own masked weights.
         flat = x.reshape(batch, -1, in_features).contiguous()
@@ -320,7 +319,7 @@ def dropconnect_conv(x, weight, bias=None, stride=1, padding=0, dilation=1, grou
         per = _check_mask(mask, {"example": (batch, *weight.shape), "batch": tuple(weight.shape)},
                           "dropconnect_conv")
         mask = mask.to(device=weight.device, dtype=torch.bool)
-    masked = torch.where(mask, weight, weight.new_zeros(()))
+    masked = weight * mask.to(weight.dtype)
     if per == "batch":
         out = conv(x, masked, None, groups=groups, **options)
     else:

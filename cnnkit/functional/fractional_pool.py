@@ -143,10 +143,12 @@ def _pool_axis(values, flat, a, axis, overlapping, step, index_dtype):
         if best is None:
             best, where = value, origin
             continue
-        # Strict '>' keeps the earlier candidate on ties: the first maximum wins.
-        better = value > best
-        best = torch.where(better, value, best)
-        where = torch.where(better, origin, where)
+        # Strict '>' keeps the earlier candidate on ties: the first maximum wins. Integer
+        # select, since torch.where takes a slow path on CPU.
+        better = torch.gt(value, best, out=torch.empty(shape, dtype=index_dtype,
+                                                       device=values.device))
+        where = where + (origin - where) * better
+        best = torch.maximum(best, value)
     return best, where
 
 

@@ -140,11 +140,9 @@ def stochastic_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fal
     if not training:
         total = window_sum(x, kernel, stride, pairs, dilation)
         squares = window_sum(x * x, kernel, stride, pairs, dilation)
-        positive = total > 0
-        # Double `where`: the 0 / 0 of an all-zero window never enters the gradient.
-        safe = torch.where(positive, total, torch.ones_like(total))
-        result = torch.where(positive, squares / safe, torch.zeros_like(total))
-        return result
+        # An all-zero window has total = squares = 0: divide by 1 there instead, which
+        # gives 0 with a zero gradient (no 0 / 0 in the forward or backward pass).
+        return squares / (total + (total == 0).to(total.dtype))
     batch, channels = x.shape[:2]
     padded = pad(x, pairs)
     padded_size = tuple(padded.shape[2:])
@@ -184,7 +182,8 @@ def stochastic_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fal
         index = starts + offsets[choice]
     picked = padded.reshape(batch, channels, -1).gather(2, index.reshape(batch, channels, -1))
     picked = picked.view(expected)
-    result = torch.where(positive, picked, torch.zeros((), dtype=x.dtype, device=x.device))
+    # All-zero windows output 0 and pass no gradient.
+    result = picked * positive.to(picked.dtype)
     if not return_indices:
         return result
     with torch.no_grad():
