@@ -64,11 +64,14 @@ def _build(case, rng, batch=2, cin=4, cout=6, bias=True):
     return V, W, B, out
 
 
+# The fast path orders the patch columns (tap, channel) when the batch is at least the
+# filters per group, (channel, tap) otherwise: batch 2 and 6 (6 filters) take both paths.
+@pytest.mark.parametrize("batch", [2, 6])
 @pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_forward_and_backward_match_the_loop_oracle(case):
+def test_forward_and_backward_match_the_loop_oracle(case, batch):
     n, size, kernel, stride, padding, dilation, groups, mode = case
     rng = np.random.default_rng(zlib.crc32(_ids(case).encode()))
-    V, W, B, out = _build(case, rng)
+    V, W, B, out = _build(case, rng, batch=batch)
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode)
     x, w, b = t(V, True), t(W, True), t(B, True)
     y = CF.locally_connected(x, w, b, **kw)
@@ -80,13 +83,14 @@ def test_forward_and_backward_match_the_loop_oracle(case):
     close(b.grad, ref.bias_grad(G))
 
 
+@pytest.mark.parametrize("batch", [2, 6])
 @pytest.mark.parametrize("case", [c for c in CASES if c[7] == "zeros"], ids=_ids)
-def test_transpose_matches_the_loop_oracle_and_is_the_adjoint(case):
+def test_transpose_matches_the_loop_oracle_and_is_the_adjoint(case, batch):
     n, size, kernel, stride, padding, dilation, groups, _ = case
     rng = np.random.default_rng(7)
-    V, W, _, out = _build(case, rng, bias=False)
+    V, W, _, out = _build(case, rng, batch=batch, bias=False)
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    Y = rng.standard_normal((2, W.shape[n]) + out)
+    Y = rng.standard_normal((batch, W.shape[n]) + out)
     Bt = rng.standard_normal((V.shape[1],) + size)
     y, w, bt = t(Y, True), t(W, True), t(Bt, True)
     z = CF.locally_connected_transpose(y, w, bt, output_size=size, **kw)
@@ -113,16 +117,18 @@ def test_transpose_default_output_size_is_the_smallest():
     assert CF.locally_connected_transpose(y, w, stride=2, output_size=10).shape == (2, 1, 10)
 
 
+@pytest.mark.parametrize("batch", [1, 2])
 @pytest.mark.parametrize("n", [1, 2, 3])
-def test_gradcheck(n):
+def test_gradcheck(n, batch):
     size = (6, 5, 4)[:n]
     kernel = (3, 2, 2)[:n]
     out = tuple(s - k + 1 for s, k in zip(size, kernel))
-    x = torch.randn(2, 4, *size, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(*out, 2, 2, *kernel, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(2, *out, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(batch, 4, *size, dtype=torch.float64, requires_grad=True)
+    # 2 filters per group: batch 1 and 2 take both column orders of the fast path.
+    w = torch.randn(*out, 4, 2, *kernel, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, *out, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x, w, b: CF.locally_connected(x, w, b, groups=2), (x, w, b))
-    y = torch.randn(2, 2, *out, dtype=torch.float64, requires_grad=True)
+    y = torch.randn(batch, 4, *out, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda y, w: CF.locally_connected_transpose(y, w, groups=2), (y, w))
 
 

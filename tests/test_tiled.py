@@ -113,10 +113,11 @@ def test_tiled_weight_expanded_per_location_is_the_locally_connected_weight():
 
 @pytest.mark.parametrize("n", [1, 2, 3])
 def test_gradcheck(n):
-    size = (7, 6, 5)[:n]
-    x = torch.randn(2, 4, *size, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(*(2, 3, 2)[:n], 2, 2, *(2,) * n, dtype=torch.float64, requires_grad=True)
-    b = torch.randn(2, *(2, 3, 2)[:n], dtype=torch.float64, requires_grad=True)
+    size = (7, 6, 4)[:n]
+    tiles = (2, 3, 1)[:n]
+    x = torch.randn(1, 4, *size, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(*tiles, 2, 2, *(2,) * n, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, *tiles, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
         lambda x, w, b: CF.tiled_conv(x, w, b, stride=2, padding="same", groups=2), (x, w, b))
 

@@ -8,14 +8,17 @@ A locally connected map is a convolution whose kernel changes with the output lo
 ``(*O, C_out, C_in / groups, *K)``, so that ``weight[j, k]`` is the ordinary kernel used at
 output ``(j, k)`` (seed 003's ``W[i, j, k, l, m, n]`` is ``weight[j, k, i, l, m, n]``).
 
-Fast path: a custom autograd Function. The forward pass gathers the patches once, straight
-from a strided view of the padded input into the layout of one batched matrix product
-(location x group batches of ``(N, C_in/g * prod(K)) @ (C_in/g * prod(K), C_out/g)``). Only
-the input and the weight are saved for the backward pass; it gathers the patches again for
-the weight gradient and scatters the input gradient back one kernel tap at a time (a loop
-over the ``prod(K)`` taps, never over samples or locations). The natural recipe
-(``F.unfold`` + ``einsum``) keeps its patch matrix alive between the passes and copies it
-once more for the product; this one holds a single patch-sized buffer at a time.
+Fast path: a custom autograd Function around one batched matrix product per pass, with
+the location (and channel group) as the batch: ``(N, prod(K) * C_in/g) @ (prod(K) * C_in/g,
+C_out/g)`` per location. The input is first laid out spatial-major, ``(*P, N, C)`` (a copy
+of the input, small next to the patches), so that gathering the patches is one strided
+copy whose innermost run is a contiguous block of channels, and scattering the input
+gradient back is ``prod(K)`` slice additions of contiguous channel blocks (a loop over the
+kernel taps, never over samples or locations). Only the input and the weight are saved
+for the backward pass, which gathers the patches again for the weight gradient. The
+natural recipe (``F.unfold`` + ``einsum``) builds its patch matrix in the other layout,
+transposes it for the product, keeps it alive between the passes and folds the input
+gradient through another transpose; this one holds one patch-sized buffer at a time.
 """
 
 from __future__ import annotations
@@ -44,46 +47,78 @@ class _Plan:
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     groups: int
+    # Column order of the patch matrix: (tap, channel) gathers and scatters in contiguous
+    # channel blocks but needs the weight reordered (a weight-sized copy); (channel, tap)
+    # uses the weight as stored. The first wins when the patches outweigh the weight.
+    taps_first: bool = True
 
     @property
     def n(self) -> int:
         return len(self.out)
 
 
-def _window_view(xp: torch.Tensor, plan: _Plan, tap=None) -> torch.Tensor:
-    """A strided view of ``xp`` (N, C, *P) as ``(*O, G, N, C/G, *K)`` (or one tap's slice).
+def _spatial_major(xp: torch.Tensor) -> torch.Tensor:
+    """``(N, C, *P)`` -> ``(*P, N, C)`` contiguous: channels innermost, location outermost."""
+    n = xp.dim() - 2
+    return xp.permute(*range(2, n + 2), 0, 1).contiguous()
 
-    Element ``[o..., g, b, c, k...]`` is ``xp[b, g * C/G + c, o * S + k * D]``. The view
-    overlaps itself (neighbouring windows share pixels), so it is only ever read, or written
-    one tap at a time (``tap``: the kernel offsets; the view is then ``(*O, G, N, C/G)`` and
-    does not overlap).
+
+def _channels_major(xs: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`_spatial_major`: ``(*P, N, C)`` -> ``(N, C, *P)`` contiguous."""
+    n = xs.dim() - 2
+    return xs.permute(n, n + 1, *range(n)).contiguous()
+
+
+def _window_view(xs: torch.Tensor, plan: _Plan, tap=None) -> torch.Tensor:
+    """A strided view of ``xs`` (*P, N, C) as ``(*O, G, N, *K, C/G)`` (or one tap's slice).
+
+    Element ``[o..., g, b, k..., c]`` is ``xs[o * S + k * D, b, g * C/G + c]``; with
+    ``plan.taps_first`` False the order is ``(*O, G, N, C/G, *K)``. The view overlaps itself
+    (neighbouring windows share pixels), so it is only ever read, or written one tap at a
+    time (``tap``: the kernel offsets; the view is then ``(*O, G, N, C/G)`` and does not
+    overlap).
     """
     g = plan.groups
-    s_n, s_c, *s_sp = xp.stride()
-    cg = xp.shape[1] // g
-    size = (*plan.out, g, xp.shape[0], cg)
-    stride = (*(s * st for s, st in zip(s_sp, plan.stride)), s_c * cg, s_n, s_c)
-    offset = xp.storage_offset()
-    if tap is None:
-        size += plan.kernel
-        stride += tuple(s * d for s, d in zip(s_sp, plan.dilation))
-    else:
+    *s_sp, s_n, s_c = xs.stride()
+    cg = xs.shape[-1] // g
+    size = (*plan.out, g, xs.shape[-2])
+    stride = (*(s * st for s, st in zip(s_sp, plan.stride)), s_c * cg, s_n)
+    offset = xs.storage_offset()
+    if tap is not None:
         offset += sum(t * d * s for t, d, s in zip(tap, plan.dilation, s_sp))
-    return xp.as_strided(size, stride, offset)
+        return xs.as_strided(size + (cg,), stride + (s_c,), offset)
+    taps = tuple(s * d for s, d in zip(s_sp, plan.dilation))
+    if plan.taps_first:
+        return xs.as_strided(size + plan.kernel + (cg,), stride + taps + (s_c,), offset)
+    return xs.as_strided(size + (cg,) + plan.kernel, stride + (s_c,) + taps, offset)
 
 
-def _patches(xp: torch.Tensor, plan: _Plan) -> torch.Tensor:
-    """Gather every window once: ``(prod(O) * G, N, C/G * prod(K))`` (a single copy)."""
-    g = plan.groups
-    batch = math.prod(plan.out) * g
-    return _window_view(xp, plan).reshape(batch, xp.shape[0], -1)
+def _patches(xs: torch.Tensor, plan: _Plan) -> torch.Tensor:
+    """Gather every window once: ``(prod(O) * G, N, prod(K) * C/G)`` (a single copy)."""
+    batch = math.prod(plan.out) * plan.groups
+    return _window_view(xs, plan).reshape(batch, xs.shape[-2], -1)
 
 
 def _weight_matrix(weight: torch.Tensor, plan: _Plan) -> torch.Tensor:
-    """``(*O, C_out, C_in/g, *K)`` -> ``(prod(O) * G, C_out/G, C_in/g * prod(K))`` (a view)."""
+    """``(*O, C_out, C_in/g, *K)`` -> ``(prod(O) * G, C_out/G, C_in/g * prod(K))``.
+
+    With ``plan.taps_first`` the columns are reordered to ``prod(K) * C_in/g``, the order of
+    :func:`_patches` (a copy the size of the weight); otherwise this is a view.
+    """
     n, g = plan.n, plan.groups
-    out_channels = weight.shape[n]
-    return weight.reshape(math.prod(plan.out) * g, out_channels // g, -1)
+    out_channels, in_per_group = weight.shape[n], weight.shape[n + 1]
+    w = weight.reshape(math.prod(plan.out) * g, out_channels // g, in_per_group, -1)
+    if plan.taps_first:
+        w = w.transpose(2, 3)
+    return w.reshape(w.shape[0], w.shape[1], -1)
+
+
+def _weight_from_matrix(grad: torch.Tensor, plan: _Plan, weight_shape) -> torch.Tensor:
+    """Inverse of :func:`_weight_matrix`: back to ``(*O, C_out, C_in/g, *K)``."""
+    if plan.taps_first:
+        in_per_group = weight_shape[plan.n + 1]
+        grad = grad.reshape(grad.shape[0], grad.shape[1], -1, in_per_group).transpose(2, 3)
+    return grad.reshape(weight_shape)
 
 
 def _to_batches(y: torch.Tensor, plan: _Plan) -> torch.Tensor:
@@ -103,50 +138,61 @@ def _from_batches(z: torch.Tensor, plan: _Plan, batch: int) -> torch.Tensor:
     return z.contiguous().view(batch, g * cg, *plan.out)
 
 
-def _forward(xp, weight, plan):
-    """Locally connected map of a padded input: one gather, one batched product."""
-    out = torch.bmm(_patches(xp, plan), _weight_matrix(weight, plan).transpose(1, 2))
-    return _from_batches(out, plan, xp.shape[0])
+def _forward(xs, weight, plan):
+    """Locally connected map of a spatial-major padded input: one gather, one product."""
+    out = torch.bmm(_patches(xs, plan), _weight_matrix(weight, plan).transpose(1, 2))
+    return _from_batches(out, plan, xs.shape[-2])
 
 
 def _adjoint(y, weight, plan, padded_shape):
-    """Transpose of :func:`_forward`: scatter ``y``'s patches back, one kernel tap at a time."""
+    """Transpose of :func:`_forward`, spatial-major ``(*P, N, C)``: scatter ``y``'s patches
+    back one kernel tap at a time."""
     cols = torch.bmm(_to_batches(y, plan), _weight_matrix(weight, plan))
     g = plan.groups
-    batch, channels = padded_shape[0], padded_shape[1]
-    cols = cols.reshape(*plan.out, g, batch, channels // g, math.prod(plan.kernel))
-    xp = cols.new_zeros(padded_shape)
+    batch, channels = padded_shape[-2], padded_shape[-1]
+    taps = math.prod(plan.kernel)
+    if plan.taps_first:
+        cols = cols.view(*plan.out, g, batch, taps, channels // g).movedim(-2, -1)
+    else:
+        cols = cols.view(*plan.out, g, batch, channels // g, taps)
+    xs = cols.new_zeros(padded_shape)
     for index, tap in enumerate(itertools.product(*(range(k) for k in plan.kernel))):
-        _window_view(xp, plan, tap).add_(cols[..., index])
-    return xp
+        _window_view(xs, plan, tap).add_(cols[..., index])
+    return xs
 
 
-def _weight_grad(xp, grad_out, plan, weight_shape):
+def _weight_grad(xs, grad_out, plan, weight_shape):
     """Gradient of the weight: per location, ``grad_out^T @ patches``."""
-    grad = torch.bmm(_to_batches(grad_out, plan).transpose(1, 2), _patches(xp, plan))
-    return grad.reshape(weight_shape)
+    grad = torch.bmm(_to_batches(grad_out, plan).transpose(1, 2), _patches(xs, plan))
+    return _weight_from_matrix(grad, plan, weight_shape)
+
+
+def _spatial_major_shape(shape) -> tuple[int, ...]:
+    return (*shape[2:], shape[0], shape[1])
 
 
 class _LocallyConnectedFn(torch.autograd.Function):
-    """``xp (N, C, *P), weight -> (N, C_out, *O)``; saves only its inputs (see module doc)."""
+    """``xp (N, C, *P), weight -> (N, C_out, *O)``; saves the input (spatial-major) and the
+    weight only (see the module docstring)."""
 
     @staticmethod
     def forward(ctx, xp, weight, plan):
-        ctx.save_for_backward(xp, weight)
+        xs = _spatial_major(xp)
+        ctx.save_for_backward(xs, weight)
         ctx.plan = plan
-        return _forward(xp, weight, plan)
+        return _forward(xs, weight, plan)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        xp, weight = ctx.saved_tensors
+        xs, weight = ctx.saved_tensors
         plan = ctx.plan
         grad_out = grad_out.contiguous()
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_x = _adjoint(grad_out, weight, plan, xp.shape)
+            grad_x = _channels_major(_adjoint(grad_out, weight, plan, xs.shape))
         if ctx.needs_input_grad[1]:
-            grad_w = _weight_grad(xp, grad_out, plan, weight.shape)
+            grad_w = _weight_grad(xs, grad_out, plan, weight.shape)
         return grad_x, grad_w, None
 
 
@@ -155,20 +201,22 @@ class _LocallyConnectedTransposeFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, y, weight, plan, padded_shape):
+        y = y.contiguous()
         ctx.save_for_backward(y, weight)
         ctx.plan = plan
-        return _adjoint(y.contiguous(), weight, plan, padded_shape)
+        return _channels_major(_adjoint(y, weight, plan, _spatial_major_shape(padded_shape)))
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
         y, weight = ctx.saved_tensors
         plan = ctx.plan
+        gs = _spatial_major(grad_out)
         grad_y = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_y = _forward(grad_out, weight, plan)
+            grad_y = _forward(gs, weight, plan)
         if ctx.needs_input_grad[1]:
-            grad_w = _weight_grad(grad_out, y.contiguous(), plan, weight.shape)
+            grad_w = _weight_grad(gs, y, plan, weight.shape)
         return grad_y, grad_w, None, None
 
 
@@ -284,7 +332,7 @@ def locally_connected(
             f"{tuple(weight.shape)}. Resize the input to the size the weight was built for."
         )
     _check_bias(bias, out_channels, out, who)
-    plan = _Plan(out, kernel, stride, dilation, groups)
+    plan = _Plan(out, kernel, stride, dilation, groups, out_channels // groups <= x.shape[0])
     xp = pad(x, pairs, padding_mode)
     result = _LocallyConnectedFn.apply(xp, weight, plan)
     if bias is not None:
@@ -354,7 +402,9 @@ def locally_connected_transpose(
                                                     output_size)
     in_channels = in_per_group * groups
     _check_bias(bias, in_channels, size, who, "output unit")
-    plan = _Plan(out_w, kernel, stride, dilation, groups)
+    # Here the patches are those of this output (C_in channels): compare their size with
+    # the weight's as in locally_connected.
+    plan = _Plan(out_w, kernel, stride, dilation, groups, out_channels // groups <= y.shape[0])
     # The padded-space extent that the windows reach; the forward map's input may extend
     # past the last window (floor in the output size), which receives no gradient.
     padded = tuple(max(lo + w + hi, (o - 1) * s + shapes.effective_kernel(k, d))
