@@ -3,9 +3,8 @@ pyramid and RoI pooling, against the plain-PyTorch code a user would write inste
 
 Every case runs its contenders interleaved in one process (median seconds per call,
 see ``_timing.py``) and prints the ratio to the first contender, the baseline. Peak memory
-is measured per contender in a fresh child process: on CUDA ``max_memory_allocated``, on
-CPU the growth of the resident set (``ru_maxrss`` over the RSS before the call), both
-above the inputs.
+is the most bytes live at once during one more call, above the inputs: on CUDA
+``max_memory_allocated``, on CPU the allocation timeline of PyTorch's memory profiler.
 
     python bench/blocks_b.py                 # all cases, 1 thread
     python bench/blocks_b.py --case roi --threads 2 --rounds 20
@@ -14,11 +13,7 @@ above the inputs.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
-import resource
-import subprocess
 import sys
 
 import torch
@@ -200,15 +195,13 @@ CASES = {
 # ------------------------------------------------------------------ measuring
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def measure_peak(run) -> int:
+    """Peak bytes allocated during one call of ``run``, above what existed before.
 
-
-def measure_peak(case: str, name: str) -> int:
-    """Peak bytes above the inputs for one forward + backward (run in a fresh process)."""
-    torch.manual_seed(0)
-    run = CASES[case]()[name]
+    CUDA: ``max_memory_allocated``. CPU: the allocation timeline of PyTorch's memory
+    profiler (every tensor created and destroyed during the call), so the figure does not
+    depend on the C allocator keeping freed blocks.
+    """
     if DEVICE == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -216,15 +209,19 @@ def measure_peak(case: str, name: str) -> int:
         run()
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - before
-    before = _rss_bytes()
-    run()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    from torch.profiler._memory_profiler import Action
 
-
-def _peak_in_child(case: str, name: str, threads: int) -> float:
-    out = subprocess.run([sys.executable, __file__, "--peak", case, name, "--threads", str(threads)],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["peak"]
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU],
+                                profile_memory=True, record_shapes=True, with_stack=True) as prof:
+        run()
+    live = peak = 0
+    for _, action, _, size in prof._memory_profile().timeline:
+        if action == Action.CREATE:
+            live += size
+            peak = max(peak, live)
+        elif action == Action.DESTROY:
+            live -= size
+    return peak
 
 
 def main():
@@ -234,12 +231,8 @@ def main():
     parser.add_argument("--inner", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-memory", action="store_true")
-    parser.add_argument("--peak", nargs=2, metavar=("CASE", "NAME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.peak:
-        print(json.dumps({"peak": measure_peak(*args.peak)}))
-        return
     print(f"torch {torch.__version__}, device {DEVICE}, {args.threads} thread(s), "
           f"medians of {args.rounds} rounds x {args.inner} calls, forward + backward")
     for case in args.case or list(CASES):
@@ -251,8 +244,7 @@ def main():
         for name, seconds in times.items():
             line = f"  {name:30s} {seconds * 1e3:9.2f} ms  x{seconds / times[base_name]:6.2f}"
             if not args.no_memory:
-                peak = _peak_in_child(case, name, args.threads)
-                line += f"   peak {peak / 2 ** 20:8.1f} MiB"
+                line += f"   peak {measure_peak(contenders[name]) / 2 ** 20:8.1f} MiB"
             print(line, flush=True)
 
 
