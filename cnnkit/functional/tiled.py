@@ -12,14 +12,19 @@ Fast path: the outputs that share a kernel stack form a regular sub-grid (every 
 position from offset ``r``), and that sub-grid is an ordinary convolution with stride
 ``S * t`` of the input shifted by ``r * S``. So the layer runs ``prod(t)`` strided
 convolutions, each computing ``1 / prod(t)`` of the output, and interleaves them: the same
-multiply-adds as one convolution of that shape.
+multiply-adds as one convolution of that shape. A custom autograd Function runs the
+backward pass the same way (one ``convolution_backward`` per offset) and adds each
+offset's input gradient into one shared buffer, instead of letting autograd build a
+zero-filled input-sized gradient for every offset's input slice.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
 from . import shapes
@@ -27,6 +32,59 @@ from .block_shapes import check_tiles
 from .conv import _CONV, PADDING_MODES, check_input, pad
 
 __all__ = ["tiled_as_locally_connected", "tiled_conv"]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    tiles: tuple[int, ...]
+    stride: tuple[int, ...]  # S * t: the stride of each offset's convolution
+    dilation: tuple[int, ...]
+    groups: int
+    step: tuple[int, ...]  # S: input shift from one offset to the next
+    reach: tuple[int, ...]  # input span of one offset's convolution
+
+    def offsets(self):
+        """``(offset, input window, output sub-grid)`` for every kernel stack."""
+        for offset in itertools.product(*(range(t) for t in self.tiles)):
+            window = (slice(None), slice(None)) + tuple(
+                slice(r * s, r * s + span) for r, s, span in zip(offset, self.step, self.reach))
+            grid = (slice(None), slice(None)) + tuple(
+                slice(r, None, t) for r, t in zip(offset, self.tiles))
+            yield offset, window, grid
+
+
+class _TiledFn(torch.autograd.Function):
+    """``xp (N, C, *P), weight (*t, C_out, C/g, *K) -> (N, C_out, *(t * ceil(O / t)))``."""
+
+    @staticmethod
+    def forward(ctx, xp, weight, plan, out_size):
+        conv = _CONV[xp.dim() - 2]
+        result = xp.new_empty(xp.shape[0], weight.shape[len(plan.tiles)], *out_size)
+        for offset, window, grid in plan.offsets():
+            result[grid] = conv(xp[window], weight[offset], None, plan.stride, 0, plan.dilation,
+                                plan.groups)
+        ctx.save_for_backward(xp, weight)
+        ctx.plan = plan
+        return result
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        xp, weight = ctx.saved_tensors
+        plan = ctx.plan
+        need_x, need_w = ctx.needs_input_grad[:2]
+        grad_x = torch.zeros_like(xp) if need_x else None
+        grad_w = torch.empty_like(weight) if need_w else None
+        zeros = [0] * (xp.dim() - 2)
+        for offset, window, grid in plan.offsets():
+            gx, gw, _ = torch.ops.aten.convolution_backward(
+                grad[grid].contiguous(), xp[window], weight[offset], None, list(plan.stride),
+                zeros, list(plan.dilation), False, zeros, plan.groups, [need_x, need_w, False])
+            if need_x:
+                grad_x[window] += gx
+            if need_w:
+                grad_w[offset] = gw
+        return grad_x, grad_w, None, None
 
 
 def tiled_conv(
@@ -106,18 +164,13 @@ def tiled_conv(
     spans = tuple(shapes.effective_kernel(k, d) for k, d in zip(kernel, dilation))
     need = tuple((t * m - 1) * s + e for t, m, s, e in zip(tiles, per_offset, stride, spans))
     padded = tuple(lo + w + hi for (lo, hi), w in zip(pairs, size))
-    pairs = tuple((lo, hi + max(nd - p, 0)) for (lo, hi), nd, p in zip(pairs, need, padded))
-    xp = pad(x, pairs, padding_mode)
-    conv = _CONV[n]
+    # The extra high padding only feeds outputs past O, cropped below: zeros will do (and
+    # cannot trip reflect's padding-smaller-than-input rule).
+    xp = pad(pad(x, pairs, padding_mode), [(0, max(nd - p, 0)) for nd, p in zip(need, padded)])
     big_stride = tuple(s * t for s, t in zip(stride, tiles))
     reach = tuple((m - 1) * bs + e for m, bs, e in zip(per_offset, big_stride, spans))
-    result = x.new_empty(x.shape[0], out_channels, *(m * t for m, t in zip(per_offset, tiles)))
-    for offset in itertools.product(*(range(t) for t in tiles)):
-        window = (slice(None), slice(None)) + tuple(
-            slice(r * s, r * s + span) for r, s, span in zip(offset, stride, reach))
-        part = conv(xp[window], weight[offset], None, big_stride, 0, dilation, groups)
-        target = (slice(None), slice(None)) + tuple(slice(r, None, t) for r, t in zip(offset, tiles))
-        result[target] = part
+    plan = _Plan(tiles, big_stride, dilation, groups, stride, reach)
+    result = _TiledFn.apply(xp, weight, plan, tuple(m * t for m, t in zip(per_offset, tiles)))
     result = result[(slice(None), slice(None)) + tuple(slice(0, o) for o in out)]
     if bias is not None:
         if bias.dim() > 1:
