@@ -132,3 +132,5 @@ class DropConnectConv(_DropConnectSettings, Conv):
 DropConnectConv1d = _rank_alias(DropConnectConv, 1, "1-D :class:`DropConnectConv`.")
 DropConnectConv2d = _rank_alias(DropConnectConv, 2, "2-D :class:`DropConnectConv`.")
 DropConnectConv3d = _rank_alias(DropConnectConv, 3, "3-D :class:`DropConnectConv`.")
+for _alias in (DropConnectConv1d, DropConnectConv2d, DropConnectConv3d):
+    _alias.__module__ = __name__
