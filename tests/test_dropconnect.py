@@ -284,3 +284,8 @@ def test_layer_gradients_reach_only_kept_weights():
     kept = layer.weight.grad != 0
     assert 25 < int(kept.sum()) < 75  # dropped weights get no gradient this step
     assert torch.equal(layer.weight.grad[kept], torch.full((int(kept.sum()),), 4.0))
+
+
+def test_empty_batch_keeps_the_output_shape():
+    assert dropconnect_linear(torch.randn(0, 8), torch.randn(4, 8)).shape == (0, 4)
+    assert dropconnect_conv(torch.randn(0, 3, 5, 5), torch.randn(4, 3, 3, 3)).shape == (0, 4, 3, 3)

@@ -34,6 +34,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int
 from .activation import ACTIVATIONS
@@ -126,6 +127,7 @@ class _PerExampleLinear(torch.autograd.Function):
         return out
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         x, weight, mask = ctx.saved_tensors
         grad = grad.contiguous()
@@ -224,7 +226,8 @@ def dropconnect_linear(x, weight, bias=None, p: float = 0.5, *, training: bool =
             f"dropconnect_linear expects an input (N, *, {in_features}). Received: input of "
             f"shape {tuple(x.shape)}. Add a batch dimension, or flatten to {in_features} features."
         )
-    if not training or (p == 0 and mask is None):
+    # An empty batch has nothing to mask: the unmasked layer gives the right shape and graph.
+    if not training or (p == 0 and mask is None) or x.shape[0] == 0:
         if not training and inference == "gaussian" and p > 0:
             mu = F.linear(x, weight * (1 - p), bias)
             var = F.linear(x * x, weight * weight) * (p * (1 - p))
@@ -302,7 +305,7 @@ def dropconnect_conv(x, weight, bias=None, stride=1, padding=0, dilation=1, grou
     check_input(x, n, weight.shape[1] * groups, "dropconnect_conv")
     options = dict(stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode,
                    flip=flip)
-    if not training or (p == 0 and mask is None):
+    if not training or (p == 0 and mask is None) or x.shape[0] == 0:
         scale = 1 - p if not training else 1.0
         mu = conv(x, weight * scale if scale != 1 else weight, None, groups=groups, **options)
         kind = _check_bias(bias, out_channels, mu.shape[2:], "dropconnect_conv")
