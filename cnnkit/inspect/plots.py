@@ -1,0 +1,407 @@
+"""Figures of what :mod:`cnnkit.inspect` computes, as matplotlib Figures and PNG bytes.
+
+Figures are made with ``matplotlib.figure.Figure`` and the Agg canvas directly (no
+pyplot, no global state, no window), so they work in a server thread and on a machine
+without a display. Every ``plot_*`` function returns a Figure; :func:`to_png` turns it
+into PNG bytes (and writes a file). The arrays behind every picture come from the
+computing functions (``capture``, ``conv_filters``, ``gradient``, ...), so a user can draw
+them their own way.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .._validation import ArgumentError, ShapeError
+
+__all__ = ["plot_activations", "plot_confusion", "plot_curves", "plot_embedding",
+           "plot_examples", "plot_filters", "plot_receptive_field", "plot_saliency",
+           "to_png", "volume_title"]
+
+_DPI = 80
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def to_png(fig, path=None) -> bytes:
+    """PNG bytes of ``fig`` (written to ``path`` too when given).
+
+    Example:
+        >>> png = to_png(plot_examples(torch.rand(2, 1, 8, 8), ["a", "b"]))
+        >>> png[:4]
+        b'\\x89PNG'
+    """
+    buffer = io.BytesIO()
+    # No "Software" text chunk: the bytes depend on the picture only.
+    fig.savefig(buffer, format="png", dpi=fig.dpi, metadata={"Software": None})
+    data = buffer.getvalue()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+    return data
+
+
+def _array(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().cpu().numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
+def _show_image(ax, image, cmap="gray"):
+    """An image (C, H, W): grey for one channel, RGB for three, the channel mean otherwise."""
+    image = _array(image)
+    if image.ndim == 2:
+        image = image[None]
+    if image.ndim != 3:
+        raise ShapeError(f"an image must be (channels, height, width). Received: shape "
+                         f"{image.shape}.")
+    if image.shape[0] == 3:
+        ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1), interpolation="nearest")
+    else:
+        ax.imshow(image.mean(axis=0), cmap=cmap, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _bare(ax):
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def volume_title(name: str, shape, kind: str | None = None) -> str:
+    """``"layers.0 conv: 6x28x28"``: a layer's name and its volume's shape.
+
+    Example:
+        >>> volume_title("layers.3", (16, 10, 10), "conv")
+        'layers.3 conv: 16x10x10'
+    """
+    dims = "x".join(str(int(v)) for v in shape)
+    return f"{name}{' ' + kind if kind else ''}: {dims}"
+
+
+def plot_activations(activations: dict, sample: int = 0, *, max_maps: int = 32,
+                     columns: int = 8, kinds: dict | None = None):
+    """ml4a's picture of a forward pass: per layer, one map per channel, under a title with
+    the volume's shape.
+
+    Args:
+        activations: layer name -> ``(N, C, H, W)`` (or ``(N, F)``) tensors, e.g. from
+            :func:`cnnkit.inspect.capture`.
+        sample: which sample of the batch.
+        max_maps: at most this many channels per layer (the title says how many are shown).
+        columns: maps per row.
+        kinds: layer name -> type shown in the title (``"conv"``).
+
+    Returns:
+        A Figure with one sub-figure per layer; a volume layer has one panel (axes) per map
+        shown, a vector layer one strip.
+
+    Example:
+        >>> fig = plot_activations({"a": torch.rand(1, 6, 8, 8), "b": torch.rand(1, 10)})
+        >>> len(fig.axes), [sub._suptitle.get_text() for sub in fig.subfigs]
+        (7, ['a: 6x8x8', 'b: 10'])
+    """
+    if not activations:
+        raise ArgumentError("plot_activations needs at least one layer. Received: an empty "
+                            "dict. Capture with cnnkit.inspect.capture(model, x) first.")
+    kinds = kinds or {}
+    items = []
+    for name, tensor in activations.items():
+        value = _array(tensor)
+        if not 0 <= sample < value.shape[0]:
+            raise ArgumentError(f"sample must index the batch of {value.shape[0]}. Received: "
+                                f"sample={sample}.")
+        items.append((name, value[sample]))
+    rows = []
+    for _, value in items:
+        if value.ndim == 3:
+            rows.append(math.ceil(min(value.shape[0], max_maps) / columns))
+        else:
+            rows.append(1)
+    panel = 1.1
+    fig = _figure(columns * panel, sum(r * panel + 0.45 for r in rows))
+    subfigs = fig.subfigures(len(items), 1, height_ratios=[r * panel + 0.45 for r in rows],
+                             squeeze=False)[:, 0]
+    for sub, (name, value), r in zip(subfigs, items, rows):
+        title = volume_title(name, value.shape, kinds.get(name))
+        if value.ndim == 3:
+            shown = min(value.shape[0], max_maps)
+            if shown < value.shape[0]:
+                title += f" (first {shown} maps)"
+            # One colour scale per layer, so the maps of a layer compare with each other.
+            vmin, vmax = float(value[:shown].min()), float(value[:shown].max())
+            for c in range(shown):
+                ax = sub.add_subplot(r, columns, c + 1)
+                ax.imshow(value[c], cmap="viridis", vmin=vmin, vmax=vmax,
+                          interpolation="nearest")
+                _bare(ax)
+        else:
+            ax = sub.add_subplot(1, 1, 1)
+            flat = value.reshape(1, -1)
+            ax.imshow(flat, cmap="viridis", aspect="auto", interpolation="nearest")
+            _bare(ax)
+        sub.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_filters(weight, *, max_filters: int = 64, max_channels: int = 16,
+                 per_channel: bool | None = None, columns: int = 8, title: str | None = None):
+    """The filters of a convolution (from :func:`cnnkit.inspect.conv_filters`).
+
+    Args:
+        weight: ``(out, in, kh, kw)`` filters.
+        per_channel: one panel per (filter, input channel) pair. Default: only when the
+            filters are not images (input channels other than 1 or 3), i.e. for deeper
+            layers; a first layer's filters are shown as one grey or colour image each.
+        max_filters, max_channels: caps on the filters and input channels shown.
+        columns: panels per row when each filter is one panel.
+
+    Returns:
+        A Figure: ``min(out, max_filters)`` panels, or ``filters x channels`` panels (one
+        row per filter) per channel.
+
+    Example:
+        >>> len(plot_filters(torch.randn(6, 1, 5, 5)).axes)
+        6
+        >>> len(plot_filters(torch.randn(4, 6, 3, 3)).axes)
+        24
+    """
+    w = _array(weight)
+    if w.ndim != 4:
+        raise ShapeError(f"plot_filters draws 2-D filters (out, in, height, width). Received: "
+                         f"shape {w.shape}.")
+    if per_channel is None:
+        per_channel = w.shape[1] not in (1, 3)
+    n = min(w.shape[0], max_filters)
+    if per_channel:
+        c = min(w.shape[1], max_channels)
+        fig = _figure(max(2.0, c * 0.6), max(1.5, n * 0.6 + 0.5))
+        limit = float(np.abs(w[:n, :c]).max()) or 1.0
+        for i in range(n):
+            for j in range(c):
+                ax = fig.add_subplot(n, c, i * c + j + 1)
+                ax.imshow(w[i, j], cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+                _bare(ax)
+                if i == 0:
+                    ax.set_title(f"in {j}", fontsize=7)
+                if j == 0:
+                    ax.set_ylabel(str(i), fontsize=7)
+    else:
+        cols = min(columns, n)
+        rows = math.ceil(n / cols)
+        fig = _figure(cols * 0.9, rows * 0.9 + 0.5)
+        for i in range(n):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            if w.shape[1] == 3:
+                f = w[i]
+                f = (f - f.min()) / ((f.max() - f.min()) or 1.0)
+                ax.imshow(f.transpose(1, 2, 0), interpolation="nearest")
+            else:
+                limit = float(np.abs(w[i, 0]).max()) or 1.0
+                ax.imshow(w[i, 0], cmap="gray", vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+            _bare(ax)
+    fig.suptitle(title or f"{w.shape[0]} filters {w.shape[1]}x{w.shape[2]}x{w.shape[3]}",
+                 fontsize=10)
+    return fig
+
+
+def plot_receptive_field(image, field, activation_map=None):
+    """The input with the box one unit sees, and (optionally) the unit on its map.
+
+    Args:
+        image: the input sample ``(C, H, W)``.
+        field: a :class:`cnnkit.inspect.Field` of a 2-D layer.
+        activation_map: the unit's channel map ``(H', W')`` to show beside it.
+
+    Returns:
+        A Figure with 1 or 2 panels.
+
+    Example:
+        >>> from cnnkit.inspect import Field
+        >>> f = Field("layers.0", (0, 2, 3), (1, 2), (5, 6), (5, 5), (1, 1), (-1, -1))
+        >>> len(plot_receptive_field(torch.rand(1, 8, 8), f, torch.rand(4, 4)).axes)
+        2
+    """
+    img = _array(image)
+    size = img.shape[-2:]
+    (top, left), (bottom, right) = field.clipped(size)
+    from matplotlib.patches import Rectangle
+
+    panels = 1 if activation_map is None else 2
+    fig = _figure(3.2 * panels, 3.4)
+    ax = fig.add_subplot(1, panels, 1)
+    _show_image(ax, img)
+    ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1,
+                           fill=False, edgecolor="#ff3b30", linewidth=2))
+    ax.set_title(f"field {'x'.join(map(str, field.field))} of unit {tuple(field.unit)}",
+                 fontsize=9)
+    if activation_map is not None:
+        ax2 = fig.add_subplot(1, panels, 2)
+        ax2.imshow(_array(activation_map), cmap="viridis", interpolation="nearest")
+        y, x = field.unit[-2:]
+        ax2.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="#ff3b30",
+                                linewidth=2))
+        ax2.set_title(field.layer, fontsize=9)
+        _bare(ax2)
+    return fig
+
+
+def plot_saliency(image, maps: dict, *, title: str | None = None):
+    """The input beside one heat map per method (``{"gradient": (H, W), ...}``).
+
+    Example:
+        >>> fig = plot_saliency(torch.rand(1, 8, 8), {"gradient": torch.rand(8, 8),
+        ...                                           "occlusion": torch.rand(8, 8)})
+        >>> [ax.get_title() for ax in fig.axes]
+        ['input', 'gradient', 'occlusion']
+    """
+    fig = _figure(2.2 * (len(maps) + 1), 2.6)
+    ax = fig.add_subplot(1, len(maps) + 1, 1)
+    _show_image(ax, image)
+    ax.set_title("input", fontsize=9)
+    for k, (name, value) in enumerate(maps.items()):
+        ax = fig.add_subplot(1, len(maps) + 1, k + 2)
+        m = _array(value)
+        limit = float(np.abs(m).max()) or 1.0
+        if m.min() < 0:  # occlusion can help a class: a diverging map centred on 0
+            ax.imshow(m, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        else:
+            ax.imshow(m, cmap="inferno", vmin=0, vmax=limit, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        _bare(ax)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
+    """The confusion matrix (row = true class, column = predicted), counts written in the
+    cells when there are at most 20 classes.
+
+    Example:
+        >>> fig = plot_confusion(torch.tensor([[5, 1], [0, 4]]), ["cat", "dog"])
+        >>> fig.axes[0].get_xlabel(), len(fig.axes[0].texts)
+        ('predicted', 4)
+    """
+    m = _array(confusion)
+    k = m.shape[0]
+    classes = [str(c) for c in (classes if classes is not None else range(k))]
+    side = max(3.5, min(12.0, 0.45 * k + 2))
+    fig = _figure(side, side)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(m, cmap="Blues", interpolation="nearest")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    ticks = range(k) if k <= 30 else range(0, k, max(1, k // 20))
+    ax.set_xticks(list(ticks), [classes[i] for i in ticks], fontsize=8,
+                  rotation=90 if max(map(len, classes)) > 2 else 0)
+    ax.set_yticks(list(ticks), [classes[i] for i in ticks], fontsize=8)
+    if k <= 20:
+        top = m.max() or 1
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if m[i, j] > 0.5 * top else "black")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(records: list[dict]):
+    """Learning curves from ``metrics.jsonl`` records: loss and accuracy against the step,
+    training (per logged step) and validation (per epoch).
+
+    Example:
+        >>> fig = plot_curves([{"split": "train", "step": 10, "loss": 2.0, "accuracy": 0.2},
+        ...                    {"split": "val", "step": 10, "val_loss": 1.9, "val_accuracy": 0.3}])
+        >>> [ax.get_title() for ax in fig.axes]
+        ['loss', 'accuracy']
+    """
+    fig = _figure(9, 3.2)
+    series = {
+        "loss": [("train", "train", "loss"), ("val", "val", "val_loss")],
+        "accuracy": [("train", "train", "accuracy"), ("val", "val", "val_accuracy")],
+    }
+    for k, (title, lines) in enumerate(series.items()):
+        ax = fig.add_subplot(1, 2, k + 1)
+        for label, split, key in lines:
+            points = [(r["step"], r[key]) for r in records
+                      if r.get("split") == split and key in r and "step" in r]
+            if points:
+                steps, values = zip(*points)
+                ax.plot(steps, values, marker="o" if split == "val" else None, markersize=3,
+                        label=label)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_examples(images, titles, *, columns: int = 8):
+    """A grid of input images with a title each (e.g. the most confidently wrong).
+
+    Example:
+        >>> len(plot_examples(torch.rand(3, 1, 8, 8), ["a", "b", "c"]).axes)
+        3
+    """
+    images = _array(images)
+    n = len(images)
+    if n == 0:
+        fig = _figure(3, 1)
+        fig.text(0.5, 0.5, "none", ha="center", va="center")
+        return fig
+    cols = min(columns, n)
+    rows = math.ceil(n / cols)
+    fig = _figure(cols * 1.3, rows * 1.5)
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        _show_image(ax, images[i])
+        ax.set_title(str(titles[i]), fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_embedding(coords, labels, classes=None, *, title: str = "penultimate layer (PCA)"):
+    """A scatter of 2-D embedding coordinates coloured by class.
+
+    Example:
+        >>> fig = plot_embedding(torch.randn(30, 2), torch.arange(30) % 3, ["a", "b", "c"])
+        >>> len(fig.axes[0].collections)
+        3
+    """
+    xy = _array(coords)
+    y = np.asarray(_array(labels)).astype(int)
+    k = int(y.max()) + 1 if y.size else 0
+    classes = [str(c) for c in (classes if classes is not None else range(k))]
+    fig = _figure(5, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if k <= 10 else "tab20"]
+    for c in range(k):
+        sel = y == c
+        if sel.any():
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=8, color=cmap(c % cmap.N),
+                       label=classes[c] if c < len(classes) else str(c))
+    ax.set_title(title, fontsize=10)
+    if k <= 20:
+        ax.legend(fontsize=7, markerscale=2, loc="best")
+    fig.tight_layout()
+    return fig
