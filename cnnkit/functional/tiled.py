@@ -77,8 +77,11 @@ class _TiledFn(torch.autograd.Function):
         grad_w = torch.empty_like(weight) if need_w else None
         zeros = [0] * (xp.dim() - 2)
         for offset, window, grid in plan.offsets():
+            # Contiguous operands: convolution_backward would otherwise copy a strided
+            # input once per gradient it computes.
             gx, gw, _ = torch.ops.aten.convolution_backward(
-                grad[grid].contiguous(), xp[window], weight[offset], None, list(plan.stride),
+                grad[grid].contiguous(), xp[window].contiguous(), weight[offset].contiguous(),
+                None, list(plan.stride),
                 zeros, list(plan.dilation), False, zeros, plan.groups, [need_x, need_w, False])
             if need_x:
                 grad_x[window] += gx
