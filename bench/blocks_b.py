@@ -215,11 +215,14 @@ def measure_peak(run) -> int:
                                 profile_memory=True, record_shapes=True, with_stack=True) as prof:
         run()
     live = peak = 0
-    for _, action, _, size in prof._memory_profile().timeline:
+    created = set()
+    for _, action, (key, _), size in prof._memory_profile().timeline:
         if action == Action.CREATE:
+            created.add(key)
             live += size
             peak = max(peak, live)
-        elif action == Action.DESTROY:
+        elif action == Action.DESTROY and key in created:
+            # Tensors from before the call (the previous gradients) do not count.
             live -= size
     return peak
 
