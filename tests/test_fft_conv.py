@@ -77,6 +77,19 @@ def test_gradcheck(n):
                                     padding_mode="reflect", flip=True), (x, w, b))
 
 
+def test_many_channels_per_group_match_the_loop_oracle():
+    # More than 8 input channels per group: the frequency-domain sum is a matrix product.
+    rng = np.random.default_rng(3)
+    V, K = rng.standard_normal((2, 20, 7, 6)), rng.standard_normal((6, 10, 3, 2))
+    x, k = t(V, True), t(K, True)
+    y = CF.fft_conv(x, k, groups=2, padding="same")
+    close(y, ref.conv(V, K, groups=2, padding="same"))
+    G = rng.standard_normal(y.shape)
+    y.backward(t(G))
+    close(x.grad, ref.input_grad(K, G, (7, 6), groups=2, padding="same"))
+    close(k.grad, ref.kernel_grad(G, V, (3, 2), groups=2, padding="same"))
+
+
 def test_large_kernel_in_float32_agrees_with_direct():
     x, w = torch.randn(2, 3, 64, 64), torch.randn(5, 3, 21, 21)
     torch.testing.assert_close(CF.fft_conv(x, w, padding="same"), CF.conv(x, w, padding="same"),
@@ -121,6 +134,10 @@ def test_auto_measures_once_per_kind_of_call_and_caches(monkeypatch):
     decisions = sorted(CF.algorithm_cache().values())
     assert decisions == ["direct", "fft"]
     torch.testing.assert_close(y, CF.conv(x, large, padding="same"), rtol=1e-3, atol=1e-3)
+    # Training calls (gradients recorded) are timed forward + backward, under their own key.
+    assert CF.conv_algorithm(x.requires_grad_(), large, padding="same") == "fft"
+    assert len(calls) == 6 and len(CF.algorithm_cache()) == 3
+    assert x.grad is None  # the probe ran on detached copies
     CF.clear_algorithm_cache()
     assert CF.algorithm_cache() == {}
 

@@ -44,6 +44,7 @@ ALGORITHMS = ("auto", "direct", "fft")
 # (device type, dtype, rank, effective kernel, stride, groups, size buckets) -> "fft" | "direct"
 _CACHE: dict[tuple, str] = {}
 _PROBE_REPEATS = 3
+_FEW_CHANNELS = 8  # input channels per group up to which the frequency sum is a loop
 
 
 def _bucket(value: int) -> int:
@@ -88,10 +89,18 @@ def _fft_conv_valid(xp: torch.Tensor, weight: torch.Tensor, stride, dilation, gr
     wf = torch.fft.rfftn(weight, s=size, dim=dims)
     batch = xp.shape[0]
     freq = xf.shape[2:]
-    xf = xf.reshape(batch, groups, in_per_group, -1)
-    wf = wf.reshape(groups, out_channels // groups, in_per_group, -1).conj()
-    # Sum over the input channels of each group, per frequency: a batched matrix product.
-    yf = torch.einsum("ngcf,gocf->ngof", xf, wf).reshape(batch, out_channels, *freq)
+    xf = xf.reshape(batch, groups, 1, in_per_group, -1)
+    wf = wf.reshape(1, groups, out_channels // groups, in_per_group, -1).conj()
+    # Sum over the input channels of each group, per frequency. Few channels: accumulate
+    # products channel by channel (a batched matrix product of thousands of tiny
+    # matrices, one per frequency, is several times slower); many: that product.
+    if in_per_group <= _FEW_CHANNELS:
+        yf = xf[:, :, :, 0] * wf[:, :, :, 0]
+        for c in range(1, in_per_group):
+            yf = yf + xf[:, :, :, c] * wf[:, :, :, c]
+    else:
+        yf = torch.einsum("ngcf,gocf->ngof", xf[:, :, 0], wf[0])
+    yf = yf.reshape(batch, out_channels, *freq)
     y = torch.fft.irfftn(yf, s=size, dim=dims)
     index = (slice(None), slice(None)) + tuple(
         slice(0, (o - 1) * s + 1, s) for o, s in zip(out, stride))
@@ -112,16 +121,20 @@ def _measure(fn) -> float:
 
 
 def conv_algorithm(x: torch.Tensor, weight: torch.Tensor, stride=1, padding=0, dilation=1,
-                   groups: int = 1, padding_mode: str = "zeros") -> str:
+                   groups: int = 1, padding_mode: str = "zeros", backward: bool | None = None) -> str:
     """Which of ``"fft"`` and ``"direct"`` is faster for this convolution on this machine.
 
-    The first call for a kind of convolution times both (forward pass, no gradient, one
-    warm-up then the median of 3 runs, on the caller's tensors) and remembers the winner
-    in memory for the rest of the process. Calls share a measurement when they agree on
-    device type, dtype, rank, effective kernel size ``D * (K - 1) + 1``, stride and groups,
-    and on the power-of-two bucket of the batch size, the channel counts and every padded
-    spatial size. :func:`algorithm_cache` shows the decisions, :func:`clear_algorithm_cache`
-    forgets them. Inputs that FFT cannot take (complex, integer) always get ``"direct"``.
+    The first call for a kind of convolution times both on tensors of the caller's shapes
+    (one warm-up, then the median of 3 runs) and remembers the winner in memory for the
+    rest of the process. What is timed is the forward pass, or forward and backward when
+    ``backward`` (default: gradients are being recorded for ``x`` or ``weight``): the two
+    cross over at very different kernel sizes, since a direct convolution's backward pass
+    slows down with the kernel much faster than its forward pass. Calls share a
+    measurement when they agree on that, device type, dtype, rank, effective kernel size
+    ``D * (K - 1) + 1``, stride and groups, and on the power-of-two bucket of the batch
+    size, the channel counts and every padded spatial size. :func:`algorithm_cache` shows
+    the decisions, :func:`clear_algorithm_cache` forgets them. Inputs that FFT cannot take
+    (complex, integer) always get ``"direct"``.
 
     Returns:
         ``"fft"`` or ``"direct"``.
@@ -132,6 +145,8 @@ def conv_algorithm(x: torch.Tensor, weight: torch.Tensor, stride=1, padding=0, d
     """
     if not (x.is_floating_point() and weight.is_floating_point()):
         return "direct"
+    if backward is None:
+        backward = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
     n = weight.dim() - 2
     stride_t = to_tuple(stride, n, "stride")
     dilation_t = to_tuple(dilation, n, "dilation")
@@ -140,18 +155,31 @@ def conv_algorithm(x: torch.Tensor, weight: torch.Tensor, stride=1, padding=0, d
     pairs = shapes.padding_pairs(norm, kernel, stride_t, dilation_t, tuple(x.shape[2:]))
     padded = tuple(lo + w + hi for (lo, hi), w in zip(pairs, x.shape[2:]))
     key = (
-        x.device.type, x.dtype, n,
+        bool(backward), x.device.type, x.dtype, n,
         tuple(shapes.effective_kernel(k, d) for k, d in zip(kernel, dilation_t)),
         stride_t, groups, _bucket(x.shape[0]), _bucket(x.shape[1]), _bucket(weight.shape[0]),
         tuple(_bucket(p) for p in padded),
     )
     choice = _CACHE.get(key)
     if choice is None:
-        with torch.no_grad():
-            args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
-                        padding_mode=padding_mode)
-            direct = _measure(lambda: conv(x, weight, **args))
-            fourier = _measure(lambda: fft_conv(x, weight, **args))
+        args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
+                    padding_mode=padding_mode)
+        if backward:
+            xs = x.detach().requires_grad_()
+            ws = weight.detach().requires_grad_()
+
+            def run(fn):
+                return lambda: fn(xs, ws, **args).sum().backward()
+        else:
+            xs, ws = x.detach(), weight.detach()
+
+            def run(fn):
+                def forward():
+                    with torch.no_grad():
+                        fn(xs, ws, **args)
+                return forward
+        direct = _measure(run(conv))
+        fourier = _measure(run(fft_conv))
         choice = "fft" if fourier < direct else "direct"
         _CACHE[key] = choice
     return choice
@@ -191,7 +219,8 @@ def fft_conv(
         bias: ``(C_out,)`` shared, ``(C_out, *O)`` untied, or None.
         stride, padding, dilation, groups, padding_mode, flip: as for ``conv``.
         algorithm: ``"fft"`` (default), ``"direct"`` (ordinary convolution) or ``"auto"``
-            (the faster of the two, measured once per kind of call: :func:`conv_algorithm`).
+            (the faster of the two for this call, forward only or forward and backward,
+            measured once per kind of call: :func:`conv_algorithm`).
 
     Shape:
         ``(N, C_in, *W)`` -> ``(N, C_out, *O)`` with
