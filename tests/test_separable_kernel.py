@@ -67,6 +67,8 @@ def test_forward_and_backward_match_the_loop_oracles(case):
     for got, expected in zip(fs, ref.factor_grads(dK, Fs)):
         close(got.grad, expected)
     close(b.grad, ref_conv.bias_grad(G))
+    # The assembled-kernel route computes the same map.
+    close(CF.separable_kernel_conv(x, fs, b, assemble=True, **kw), ref_conv.conv(V, K, B, **kw))
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -114,6 +116,10 @@ def test_layer_counts_parameters_and_loads_a_full_kernel():
     assert one_d.full_kernel().shape == (2, 1, 4)
     assert "rank=2" in repr(layer) and "padding='same'" in repr(layer)
     assert L.SeparableKernelConv3d(1, 2, 3)(torch.randn(1, 1, 5, 5, 5)).shape == (1, 2, 3, 3, 3)
+    assembled = L.SeparableKernelConv2d(2, 3, (5, 7), rank=2, padding="same", assemble=True)
+    assembled.load_state_dict(layer.state_dict())
+    torch.testing.assert_close(assembled(x), layer(x), rtol=1e-4, atol=1e-4)
+    assert "assemble=True" in repr(assembled)
 
 
 def test_errors():

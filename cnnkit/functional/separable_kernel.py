@@ -27,6 +27,7 @@ import torch
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int, to_tuple
 from . import shapes
 from .conv import _CONV, PADDING_MODES, check_input, pad
+from .conv import conv as _conv_any
 
 __all__ = ["separable_approximation", "separable_kernel", "separable_kernel_conv"]
 
@@ -142,10 +143,16 @@ def separable_kernel_conv(
     groups: int = 1,
     padding_mode: str = "zeros",
     flip: bool = False,
+    assemble: bool = False,
 ) -> torch.Tensor:
     """Convolution with a rank-``r`` separable kernel, as ``d`` one-dimensional passes.
 
-    Equals ``conv(x, separable_kernel(factors), ...)`` with the same arguments.
+    Equals ``conv(x, separable_kernel(factors), ...)`` with the same arguments. The passes
+    do ``r * sum(K)`` multiply-adds per (filter, channel, location) instead of ``prod(K)``,
+    but through an intermediate of ``C_in * C_out/g * r`` channels and convolutions with one
+    input channel per group, which PyTorch's CPU kernels run far below their peak: on CPU
+    they win for large kernels and few channels (see ``bench/blocks_a.py``). ``assemble``
+    computes the same map as one convolution with the assembled kernel instead.
 
     Args:
         x: input ``(N, C_in, *W)``.
@@ -153,6 +160,8 @@ def separable_kernel_conv(
         bias: ``(C_out,)`` or None.
         stride, padding, dilation, groups, padding_mode, flip: as for
             :func:`cnnkit.functional.conv`.
+        assemble: build the full kernel and run one ordinary convolution (same result;
+            faster for many channels and small kernels).
 
     Shape:
         ``(N, C_in, *W)`` -> ``(N, C_out, *O)`` with
@@ -189,6 +198,9 @@ def separable_kernel_conv(
         raise ShapeError(
             f"{who}: bias must have shape ({out_channels},). Received: bias.shape={tuple(bias.shape)}."
         )
+    if assemble:
+        return _conv_any(x, separable_kernel(factors), bias, stride, pairs, dilation, groups,
+                         padding_mode, flip)
     if flip:
         # Flipping the kernel along every axis flips each factor along its own axis.
         factors = [f.flip(3) for f in factors]

@@ -33,6 +33,9 @@ class SeparableKernelConv(Layer):
             flip: as for :class:`cnnkit.layers.Conv`.
         rank: number of separable terms ``r`` per kernel.
         bias: one bias per output channel, or False.
+        assemble: compute with the assembled kernel (one ordinary convolution) instead of
+            ``d`` one-dimensional passes; the same map, faster for many channels and small
+            kernels (:func:`cnnkit.functional.separable_kernel_conv`).
         dims: number of spatial dimensions (1, 2 or 3).
 
     Shape:
@@ -51,10 +54,10 @@ class SeparableKernelConv(Layer):
 
     _always_shown = ("in_channels", "out_channels", "kernel_size")
     _defaults = {"rank": 1, "stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True,
-                 "padding_mode": "zeros", "flip": False}
+                 "padding_mode": "zeros", "flip": False, "assemble": False}
 
     def __init__(self, in_channels, out_channels, kernel, rank=1, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", flip=False, *, dims=2):
+                 groups=1, bias=True, padding_mode="zeros", flip=False, assemble=False, *, dims=2):
         super().__init__()
         n = one_of(dims, (1, 2, 3), "dims")
         self.dims = n
@@ -74,6 +77,7 @@ class SeparableKernelConv(Layer):
         self.padding = shapes.normalize_padding(padding, n)
         self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
         self.flip = bool(flip)
+        self.assemble = bool(assemble)
         per_group = in_channels // groups
         self.factors = nn.ParameterList(
             [nn.Parameter(torch.empty(rank, out_channels, per_group, k)) for k in self.kernel_size])
@@ -132,7 +136,8 @@ class SeparableKernelConv(Layer):
         if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
             check_input(x, self.dims, self.in_channels, type(self).__name__)
         return separable_kernel_conv(x, list(self.factors), self.bias, self.stride, self.padding,
-                                     self.dilation, self.groups, self.padding_mode, self.flip)
+                                     self.dilation, self.groups, self.padding_mode, self.flip,
+                                     self.assemble)
 
 
 SeparableKernelConv1d = _rank_alias(SeparableKernelConv, 1, "1-D :class:`SeparableKernelConv`.")
