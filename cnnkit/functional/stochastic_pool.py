@@ -11,10 +11,11 @@ Each window's non-negative activations ``a_i`` define a multinomial ``p_i = a_i 
 The sample is drawn by inverting the window's cumulative distribution: with
 ``u ~ U[0, 1)`` per output, the chosen element is the first ``k`` with
 ``c_k > u * c_last``, ``c`` the running sum over the window. Zero activations never grow
-the running sum, so they are never chosen. The taps are strided views of the input
-(``unfold``); a loop over the ``prod(K)`` taps (not over samples) keeps the running sum and
-counts the taps not yet past the threshold, with tensors the size of the output; the output
-is then a gather from the input, whose backward is a scatter of ``N * C * prod(O)`` values.
+the running sum, so they are never chosen. The windows are a strided view of the input
+(``unfold``), copied once tap-major; a loop over the ``prod(K)`` taps (not over samples)
+keeps the running sum and counts the taps not yet past the threshold, with tensors the size
+of the output; the output is then a gather from the input, whose backward is a scatter of
+``N * C * prod(O)`` values.
 The same code runs on CPU and GPU.
 
 Zero padding adds zero activations, which are never drawn and do not change ``sum a_i``.
@@ -22,7 +23,6 @@ Zero padding adds zero activations, which are never drawn and do not change ``su
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import torch
@@ -155,10 +155,14 @@ def stochastic_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fal
             f"Received: uniform.shape={tuple(uniform.shape)}."
         )
     with torch.no_grad():
-        # One strided view per kernel tap, in row-major tap order: the running sum walks
-        # the taps with tensors of the output's size, never a (..., taps) copy.
+        # The taps, row-major, each one contiguous output-sized tensor: one copy of the
+        # strided windows (tap-major), after which the running sum walks the taps with fast
+        # contiguous additions (additions on the strided views themselves are several
+        # times slower).
         view = _windows(padded.detach(), kernel, stride, dilation)
-        taps = [view[(Ellipsis,) + tap] for tap in itertools.product(*map(range, kernel))]
+        spatial = list(range(2, 2 + n))
+        taps = view.permute(*[2 + n + a for a in range(n)], 0, 1, *spatial).contiguous()
+        taps = taps.view(-1, *expected)
         total = taps[0].clone()
         for tap in taps[1:]:
             total += tap
