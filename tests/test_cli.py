@@ -31,11 +31,16 @@ def test_summary_of_a_zoo_model(capsys):
     assert "61,706" in capsys.readouterr().out
 
 
-def test_demo_prints_the_summary_and_runs_a_batch(capsys):
-    assert main(["demo", "--batch", "3"]) == 0
+def test_demo_trains_and_leaves_a_run_that_eval_accepts(capsys, tmp_path):
+    # Two epochs only: the full demo (40 epochs, >= 98 %) is `make demo`.
+    assert main(["demo", "--epochs", "2", "--runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("lenet5: input 1x28x28 -> output 10")
-    assert "forward pass: input (3, 1, 28, 28) -> output (3, 10)" in out
+    assert "lenet5: input 1x28x28 -> output 10" in out
+    accuracy = float(out.split("test accuracy: ")[1].split("%")[0])
+    assert accuracy > 40.0, out  # chance is 10 %; two epochs of a 40-epoch recipe
+    run = out.split("run folder:")[1].split()[0]
+    assert main(["eval", run, "--which", "last"]) == 0
+    assert f"accuracy {accuracy:.2f}%" in capsys.readouterr().out
 
 
 def one_error_line(capsys):
@@ -82,9 +87,9 @@ def test_unknown_model_name_exits_2(capsys):
         "'lenet5'? Zoo models: lenet5. Received: SPEC='lenet'.")
 
 
-def test_bad_demo_batch_exits_2(capsys):
-    assert main(["demo", "--batch", "0"]) == 2
-    assert "--batch must be a positive int" in one_error_line(capsys)
+def test_bad_demo_epochs_exits_2(capsys):
+    assert main(["demo", "--epochs", "0"]) == 2
+    assert "--epochs must be a positive int. Received: --epochs 0." in one_error_line(capsys)
 
 
 def test_usage_errors_exit_2():

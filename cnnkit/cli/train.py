@@ -64,7 +64,7 @@ def _spec_source(spec: str):
     from ..models import create_model, list_models
 
     if spec in list_models():
-        return create_model(spec)
+        return create_model(spec).spec()  # built again after seeding, for reproducible weights
     return spec
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -156,14 +157,15 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
         config: a TrainConfig, a dict or a YAML file; ``overrides`` change single settings.
         runs_root: where new run folders go; ``run_dir`` names one exactly.
     """
-    from ..spec import build
+    from ..spec import Network, build
 
     config = load_config(config)
     if overrides:
         config = config.replace(**overrides)
     rank, _ = init_distributed()
     torch.manual_seed(config.seed)  # every process builds the same initial weights
-    network = build(spec)
+    # A built Network is trained as it is (its weights kept); anything else is built here.
+    network = spec if isinstance(spec, Network) else build(spec)
     canonical = network.spec()
     train_set, test_set = load_data(data, network.input_shape, on_error=on_error, seed=config.seed)
     check_fits(network, train_set, "training data")
@@ -227,4 +229,22 @@ def _finish(trainer: Trainer, result: TrainResult, test_set) -> TrainResult:
         tmp = trainer.run.path / ".results.json.tmp"
         tmp.write_text(json.dumps(payload, indent=1))
         os.replace(tmp, trainer.run.path / "results.json")
+        if trainer.config.report:
+            _write_report(trainer, test_set)
     return result
+
+
+def _write_report(trainer: Trainer, test_set) -> None:
+    """report/index.html of the finished run (cnnkit.inspect.report).
+
+    The run is complete and saved before this; a report that cannot be drawn is a warning,
+    not a failed run, and ``cnnkit report RUN`` rebuilds it.
+    """
+    from ..inspect.report import build_report
+
+    try:
+        build_report(trainer.run.path, network=trainer.model, test=test_set)
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        warnings.warn(f"the run in {trainer.run.path} finished, but its report could not be "
+                      f"written ({type(error).__name__}: {error}). Rebuild it with "
+                      f"`cnnkit report {trainer.run.path}`.", RuntimeWarning, stacklevel=3)

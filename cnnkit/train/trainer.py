@@ -300,6 +300,17 @@ class Trainer:
 
     _best_weights = None
 
+    def train_epochs(self, count: int = 1) -> int:
+        """Run ``count`` more epochs without logging or checkpoints; returns images seen.
+
+        For benchmarks and interactive use. ``config.epochs`` grows by ``count``, which
+        stretches schedules that depend on the total (cosine, onecycle).
+        """
+        before = self.step
+        self.config = self.config.replace(epochs=self.epoch + count)
+        self._loop(None, None)
+        return (self.step - before) * self.config.batch_size
+
     def evaluate(self, x, y) -> dict:
         return evaluate(self.model, x, y, self.loss, topk=self.config.topk, device=self.device,
                         transform=self._input_transform)
