@@ -14,7 +14,10 @@ C_out/g)`` per location. The input is first laid out spatial-major, ``(*P, N, C)
 of the input, small next to the patches), so that gathering the patches is one strided
 copy whose innermost run is a contiguous block of channels, and scattering the input
 gradient back is ``prod(K)`` slice additions of contiguous channel blocks (a loop over the
-kernel taps, never over samples or locations). Only the input and the weight are saved
+kernel taps, never over samples or locations). That column order needs the weight
+reordered, a copy the size of the weight; when the weight outweighs the patches
+(``C_out / g > N``) the columns keep the weight's own (channel, tap) order instead and
+the gather runs in short tap-sized blocks. Only the input and the weight are saved
 for the backward pass, which gathers the patches again for the weight gradient. The
 natural recipe (``F.unfold`` + ``einsum``) builds its patch matrix in the other layout,
 transposes it for the product, keeps it alive between the passes and folds the input
@@ -40,7 +43,7 @@ __all__ = ["locally_connected", "locally_connected_transpose"]
 
 @dataclass(frozen=True)
 class _Plan:
-    """Geometry of one locally connected map (padded input ``padded`` -> output ``out``)."""
+    """Geometry of one locally connected map: output size, kernel, stride, dilation, groups."""
 
     out: tuple[int, ...]
     kernel: tuple[int, ...]
