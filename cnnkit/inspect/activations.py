@@ -121,7 +121,7 @@ def resolve_layer(model: nn.Module, name, argument: str = "layer") -> str:
         return converted
     shown = default_layers(model)
     extra = [n for n in names if n not in shown]
-    listing = ", ".join(shown) + (f" (and nested: {', '.join(extra)})" if extra else "")
+    listing = ", ".join(shown) + (f"; other modules: {', '.join(extra)}" if extra else "")
     raise ArgumentError(
         f"{argument} {name!r} is not a layer of {type(model).__name__}. Received: "
         f"{argument}={name!r}.{did_you_mean(name, names)} Layers: {listing}.")

@@ -19,7 +19,7 @@ import torch
 
 from .._validation import ArgumentError, ShapeError
 
-__all__ = ["plot_activations", "plot_confusion", "plot_curves", "plot_embedding",
+__all__ = ["colorize", "image_rgb", "plot_activations", "plot_confusion", "plot_curves", "plot_embedding",
            "plot_examples", "plot_filters", "plot_receptive_field", "plot_saliency",
            "to_png", "volume_title"]
 
@@ -60,7 +60,7 @@ def _array(value) -> np.ndarray:
 
 
 def _show_image(ax, image, cmap="gray"):
-    """An image (C, H, W): grey for one channel, RGB for three, the channel mean otherwise."""
+    """An image (C, H, W) on axes: grey for one channel, RGB for three, else the mean."""
     image = _array(image)
     if image.ndim == 2:
         image = image[None]
@@ -71,8 +71,7 @@ def _show_image(ax, image, cmap="gray"):
         ax.imshow(np.clip(image.transpose(1, 2, 0), 0, 1), interpolation="nearest")
     else:
         ax.imshow(image.mean(axis=0), cmap=cmap, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    _bare(ax)
 
 
 def _bare(ax):
@@ -91,8 +90,113 @@ def volume_title(name: str, shape, kind: str | None = None) -> str:
     return f"{name}{' ' + kind if kind else ''}: {dims}"
 
 
+# --------------------------------------------------------------------------------------
+# Panel grids: images placed at pixel positions (figimage), without one Axes per panel,
+# so that a layer of 64 maps draws in milliseconds. Each panel is one entry of
+# ``fig.images``; the PNG is exactly the laid-out size.
+# --------------------------------------------------------------------------------------
+
+def colorize(values, cmap: str = "viridis", vmin=None, vmax=None) -> np.ndarray:
+    """A 2-D array as ``(H, W, 3)`` uint8 colours (``vmin`` / ``vmax``: the ends of the
+    colour scale; default the array's own range).
+
+    Example:
+        >>> colorize(np.array([[0.0, 1.0]]), "gray").tolist()
+        [[[0, 0, 0], [255, 255, 255]]]
+    """
+    from matplotlib import colormaps
+
+    v = _array(values)
+    lo = float(v.min()) if vmin is None else float(vmin)
+    hi = float(v.max()) if vmax is None else float(vmax)
+    scaled = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    rgba = colormaps[cmap](np.clip(scaled, 0, 1), bytes=True)
+    return rgba[..., :3]
+
+
+def image_rgb(image) -> np.ndarray:
+    """An input image ``(C, H, W)`` in [0, 1] as ``(H, W, 3)`` uint8: grey for one channel,
+    RGB for three, the channel mean otherwise."""
+    img = _array(image)
+    if img.ndim == 2:
+        img = img[None]
+    if img.ndim != 3:
+        raise ShapeError(f"an image must be (channels, height, width). Received: shape "
+                         f"{img.shape}.")
+    img = img.transpose(1, 2, 0) if img.shape[0] == 3 else np.repeat(
+        img.mean(axis=0)[..., None], 3, axis=2)
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _resize(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize: every unit stays a crisp block."""
+    rows = (np.arange(height) * rgb.shape[0] // height).clip(0, rgb.shape[0] - 1)
+    cols = (np.arange(width) * rgb.shape[1] // width).clip(0, rgb.shape[1] - 1)
+    return rgb[rows][:, cols]
+
+
+def _panel_size(h: int, w: int, target: int = 56) -> tuple[int, int]:
+    scale = target / max(h, w)
+    if scale >= 1:
+        scale = max(1, int(scale))  # whole-pixel blocks
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+class _Layout:
+    """Places panels and text top to bottom in pixels, then draws one Figure."""
+
+    GAP = 4
+    MARGIN = 8
+
+    def __init__(self):
+        self.items: list[tuple] = []
+        self.y = self.MARGIN
+        self.width = 0
+
+    def text(self, text: str, size: int = 10, x: int | None = None, bold: bool = False):
+        self.items.append(("text", x if x is not None else self.MARGIN, self.y, text, size,
+                           bold))
+        self.width = max(self.width, self.MARGIN * 2 + int(len(text) * size * 0.62))
+        self.y += int(size * 1.5)
+
+    def grid(self, panels: list[np.ndarray], columns: int, captions=None, caption_size=8):
+        if not panels:
+            return
+        ph = max(p.shape[0] for p in panels)
+        pw = max(p.shape[1] for p in panels)
+        cap = int(caption_size * 1.5) if captions else 0
+        columns = max(1, min(columns, len(panels)))
+        for k, panel in enumerate(panels):
+            r, c = divmod(k, columns)
+            x = self.MARGIN + c * (pw + self.GAP)
+            y = self.y + r * (ph + cap + self.GAP)
+            if captions:
+                self.items.append(("text", x, y, str(captions[k]), caption_size, False))
+            self.items.append(("image", x, y + cap, panel))
+        rows = -(-len(panels) // columns)
+        self.width = max(self.width, self.MARGIN * 2 + columns * (pw + self.GAP) - self.GAP)
+        self.y += rows * (ph + cap + self.GAP) + self.GAP
+
+    def space(self, pixels: int):
+        self.y += pixels
+
+    def figure(self):
+        height = self.y + self.MARGIN
+        width = max(self.width, 120)
+        fig = _figure(width / _DPI, height / _DPI)
+        for item in self.items:
+            if item[0] == "image":
+                _, x, y, panel = item
+                fig.figimage(panel, xo=x, yo=height - y - panel.shape[0], origin="upper")
+            else:
+                _, x, y, text, size, bold = item
+                fig.text(x / width, 1 - (y + size * 1.1) / height, text, fontsize=size * 0.75,
+                         fontweight="bold" if bold else "normal", va="baseline")
+        return fig
+
+
 def plot_activations(activations: dict, sample: int = 0, *, max_maps: int = 32,
-                     columns: int = 8, kinds: dict | None = None):
+                     columns: int = 8, kinds: dict | None = None, panel: int = 56):
     """ml4a's picture of a forward pass: per layer, one map per channel, under a title with
     the volume's shape.
 
@@ -103,79 +207,73 @@ def plot_activations(activations: dict, sample: int = 0, *, max_maps: int = 32,
         max_maps: at most this many channels per layer (the title says how many are shown).
         columns: maps per row.
         kinds: layer name -> type shown in the title (``"conv"``).
+        panel: about this many pixels per map side (small maps are scaled up by whole
+            pixels).
 
     Returns:
-        A Figure with one sub-figure per layer; a volume layer has one panel (axes) per map
-        shown, a vector layer one strip.
+        A Figure: one image per map shown (``fig.images``; a vector layer is one strip),
+        one title per layer (``fig.texts``). One colour scale (viridis) per layer, so the
+        maps of a layer compare with each other.
 
     Example:
         >>> fig = plot_activations({"a": torch.rand(1, 6, 8, 8), "b": torch.rand(1, 10)})
-        >>> len(fig.axes), [sub._suptitle.get_text() for sub in fig.subfigs]
+        >>> len(fig.images), [t.get_text() for t in fig.texts]
         (7, ['a: 6x8x8', 'b: 10'])
     """
     if not activations:
         raise ArgumentError("plot_activations needs at least one layer. Received: an empty "
                             "dict. Capture with cnnkit.inspect.capture(model, x) first.")
     kinds = kinds or {}
-    items = []
+    layout = _Layout()
     for name, tensor in activations.items():
         value = _array(tensor)
         if not 0 <= sample < value.shape[0]:
             raise ArgumentError(f"sample must index the batch of {value.shape[0]}. Received: "
                                 f"sample={sample}.")
-        items.append((name, value[sample]))
-    rows = []
-    for _, value in items:
-        if value.ndim == 3:
-            rows.append(math.ceil(min(value.shape[0], max_maps) / columns))
-        else:
-            rows.append(1)
-    panel = 1.1
-    fig = _figure(columns * panel, sum(r * panel + 0.45 for r in rows))
-    subfigs = fig.subfigures(len(items), 1, height_ratios=[r * panel + 0.45 for r in rows],
-                             squeeze=False)[:, 0]
-    for sub, (name, value), r in zip(subfigs, items, rows):
+        value = value[sample]
         title = volume_title(name, value.shape, kinds.get(name))
         if value.ndim == 3:
             shown = min(value.shape[0], max_maps)
             if shown < value.shape[0]:
                 title += f" (first {shown} maps)"
-            # One colour scale per layer, so the maps of a layer compare with each other.
+            layout.text(title, 12, bold=True)
             vmin, vmax = float(value[:shown].min()), float(value[:shown].max())
-            for c in range(shown):
-                ax = sub.add_subplot(r, columns, c + 1)
-                ax.imshow(value[c], cmap="viridis", vmin=vmin, vmax=vmax,
-                          interpolation="nearest")
-                _bare(ax)
+            h, w = _panel_size(*value.shape[1:], panel)
+            layout.grid([_resize(colorize(value[c], "viridis", vmin, vmax), h, w)
+                         for c in range(shown)], columns)
         else:
-            ax = sub.add_subplot(1, 1, 1)
+            layout.text(title, 12, bold=True)
             flat = value.reshape(1, -1)
-            ax.imshow(flat, cmap="viridis", aspect="auto", interpolation="nearest")
-            _bare(ax)
-        sub.suptitle(title, fontsize=10)
-    return fig
+            width = columns * (panel + _Layout.GAP) - _Layout.GAP
+            layout.grid([_resize(colorize(flat, "viridis"), 14, width)], 1)
+        layout.space(4)
+    return layout.figure()
 
 
 def plot_filters(weight, *, max_filters: int = 64, max_channels: int = 16,
-                 per_channel: bool | None = None, columns: int = 8, title: str | None = None):
+                 per_channel: bool | None = None, columns: int = 8, title: str | None = None,
+                 panel: int = 40):
     """The filters of a convolution (from :func:`cnnkit.inspect.conv_filters`).
 
     Args:
         weight: ``(out, in, kh, kw)`` filters.
-        per_channel: one panel per (filter, input channel) pair. Default: only when the
-            filters are not images (input channels other than 1 or 3), i.e. for deeper
-            layers; a first layer's filters are shown as one grey or colour image each.
+        per_channel: one panel per (filter, input channel) pair, one row per filter.
+            Default: only when the filters are not images (input channels other than 1 or
+            3), i.e. for deeper layers; a first layer's filters are one grey or colour
+            image each.
         max_filters, max_channels: caps on the filters and input channels shown.
         columns: panels per row when each filter is one panel.
+        panel: about this many pixels per filter side.
 
     Returns:
-        A Figure: ``min(out, max_filters)`` panels, or ``filters x channels`` panels (one
-        row per filter) per channel.
+        A Figure with ``min(out, max_filters)`` panels, or ``filters x channels`` panels
+        (``fig.images``). Grey filters: black negative, white positive, grey zero; colour
+        filters: each scaled to [0, 1]; per channel: blue negative, red positive.
 
     Example:
-        >>> len(plot_filters(torch.randn(6, 1, 5, 5)).axes)
+        >>> len(plot_filters(torch.randn(6, 1, 5, 5)).images)
         6
-        >>> len(plot_filters(torch.randn(4, 6, 3, 3)).axes)
+        >>> len(plot_filters(torch.randn(4, 6, 3, 3)).images)
         24
     """
     w = _array(weight)
@@ -185,38 +283,31 @@ def plot_filters(weight, *, max_filters: int = 64, max_channels: int = 16,
     if per_channel is None:
         per_channel = w.shape[1] not in (1, 3)
     n = min(w.shape[0], max_filters)
+    layout = _Layout()
+    layout.text(title or f"{w.shape[0]} filters {w.shape[1]}x{w.shape[2]}x{w.shape[3]}", 12,
+                bold=True)
+    h, wd = _panel_size(w.shape[2], w.shape[3], panel)
+    panels = []
     if per_channel:
         c = min(w.shape[1], max_channels)
-        fig = _figure(max(2.0, c * 0.6), max(1.5, n * 0.6 + 0.5))
         limit = float(np.abs(w[:n, :c]).max()) or 1.0
+        layout.text(f"rows: filters 0-{n - 1}; columns: input channels 0-{c - 1}", 9)
         for i in range(n):
             for j in range(c):
-                ax = fig.add_subplot(n, c, i * c + j + 1)
-                ax.imshow(w[i, j], cmap="RdBu_r", vmin=-limit, vmax=limit,
-                          interpolation="nearest")
-                _bare(ax)
-                if i == 0:
-                    ax.set_title(f"in {j}", fontsize=7)
-                if j == 0:
-                    ax.set_ylabel(str(i), fontsize=7)
+                panels.append(_resize(colorize(w[i, j], "RdBu_r", -limit, limit), h, wd))
+        layout.grid(panels, c)
     else:
-        cols = min(columns, n)
-        rows = math.ceil(n / cols)
-        fig = _figure(cols * 0.9, rows * 0.9 + 0.5)
         for i in range(n):
-            ax = fig.add_subplot(rows, cols, i + 1)
             if w.shape[1] == 3:
                 f = w[i]
                 f = (f - f.min()) / ((f.max() - f.min()) or 1.0)
-                ax.imshow(f.transpose(1, 2, 0), interpolation="nearest")
+                rgb = (f.transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
             else:
                 limit = float(np.abs(w[i, 0]).max()) or 1.0
-                ax.imshow(w[i, 0], cmap="gray", vmin=-limit, vmax=limit,
-                          interpolation="nearest")
-            _bare(ax)
-    fig.suptitle(title or f"{w.shape[0]} filters {w.shape[1]}x{w.shape[2]}x{w.shape[3]}",
-                 fontsize=10)
-    return fig
+                rgb = colorize(w[i, 0], "gray", -limit, limit)
+            panels.append(_resize(rgb, h, wd))
+        layout.grid(panels, columns)
+    return layout.figure()
 
 
 def plot_receptive_field(image, field, activation_map=None):
@@ -260,32 +351,34 @@ def plot_receptive_field(image, field, activation_map=None):
     return fig
 
 
-def plot_saliency(image, maps: dict, *, title: str | None = None):
+def plot_saliency(image, maps: dict, *, title: str | None = None, panel: int = 96):
     """The input beside one heat map per method (``{"gradient": (H, W), ...}``).
+
+    Maps that are never negative use ``inferno`` from 0 to their maximum; a map with
+    negative values (occlusion can help a class) a diverging scale centred on 0.
 
     Example:
         >>> fig = plot_saliency(torch.rand(1, 8, 8), {"gradient": torch.rand(8, 8),
         ...                                           "occlusion": torch.rand(8, 8)})
-        >>> [ax.get_title() for ax in fig.axes]
-        ['input', 'gradient', 'occlusion']
+        >>> len(fig.images), [t.get_text() for t in fig.texts]
+        (3, ['input', 'gradient', 'occlusion'])
     """
-    fig = _figure(2.2 * (len(maps) + 1), 2.6)
-    ax = fig.add_subplot(1, len(maps) + 1, 1)
-    _show_image(ax, image)
-    ax.set_title("input", fontsize=9)
-    for k, (name, value) in enumerate(maps.items()):
-        ax = fig.add_subplot(1, len(maps) + 1, k + 2)
+    img = image_rgb(image)
+    h, w = _panel_size(*img.shape[:2], panel)
+    panels = [_resize(img, h, w)]
+    for value in maps.values():
         m = _array(value)
         limit = float(np.abs(m).max()) or 1.0
-        if m.min() < 0:  # occlusion can help a class: a diverging map centred on 0
-            ax.imshow(m, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        if m.min() < 0:
+            rgb = colorize(m, "RdBu_r", -limit, limit)
         else:
-            ax.imshow(m, cmap="inferno", vmin=0, vmax=limit, interpolation="nearest")
-        ax.set_title(name, fontsize=9)
-        _bare(ax)
+            rgb = colorize(m, "inferno", 0, limit)
+        panels.append(_resize(rgb, h, w))
+    layout = _Layout()
     if title:
-        fig.suptitle(title, fontsize=10)
-    return fig
+        layout.text(title, 11, bold=True)
+    layout.grid(panels, len(panels), captions=["input", *maps], caption_size=10)
+    return layout.figure()
 
 
 def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
@@ -317,7 +410,7 @@ def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
             for j in range(k):
                 ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7,
                         color="white" if m[i, j] > 0.5 * top else "black")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.14, bottom=0.12, right=0.97, top=0.92)
     return fig
 
 
@@ -350,32 +443,26 @@ def plot_curves(records: list[dict]):
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, bottom=0.15, right=0.98, top=0.9, wspace=0.2)
     return fig
 
 
-def plot_examples(images, titles, *, columns: int = 8):
-    """A grid of input images with a title each (e.g. the most confidently wrong).
+def plot_examples(images, titles, *, columns: int = 8, panel: int = 64):
+    """A grid of input images with a caption each (e.g. the most confidently wrong).
 
     Example:
-        >>> len(plot_examples(torch.rand(3, 1, 8, 8), ["a", "b", "c"]).axes)
+        >>> len(plot_examples(torch.rand(3, 1, 8, 8), ["a", "b", "c"]).images)
         3
     """
     images = _array(images)
-    n = len(images)
-    if n == 0:
-        fig = _figure(3, 1)
-        fig.text(0.5, 0.5, "none", ha="center", va="center")
-        return fig
-    cols = min(columns, n)
-    rows = math.ceil(n / cols)
-    fig = _figure(cols * 1.3, rows * 1.5)
-    for i in range(n):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        _show_image(ax, images[i])
-        ax.set_title(str(titles[i]), fontsize=7)
-    fig.tight_layout()
-    return fig
+    layout = _Layout()
+    if len(images) == 0:
+        layout.text("none", 10)
+        return layout.figure()
+    h, w = _panel_size(*images.shape[2:], panel)
+    layout.grid([_resize(image_rgb(im), h, w) for im in images], columns,
+                captions=[str(t) for t in titles], caption_size=9)
+    return layout.figure()
 
 
 def plot_embedding(coords, labels, classes=None, *, title: str = "penultimate layer (PCA)"):
@@ -403,5 +490,5 @@ def plot_embedding(coords, labels, classes=None, *, title: str = "penultimate la
     ax.set_title(title, fontsize=10)
     if k <= 20:
         ax.legend(fontsize=7, markerscale=2, loc="best")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, bottom=0.08, right=0.97, top=0.92)
     return fig

@@ -85,6 +85,7 @@ class TrainConfig:
     checkpoint_every: int = 0             # steps between checkpoints (0: at the end of each epoch)
     keep_checkpoints: int = 2             # step checkpoints kept (older ones are deleted)
     progress: bool = True                 # progress bar
+    report: bool = True                   # write report/index.html at the end (cnnkit.inspect)
 
     def __post_init__(self) -> None:
         self.validate()

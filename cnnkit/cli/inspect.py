@@ -1,0 +1,40 @@
+"""``cnnkit inspect RUN --input IMAGE``: the pictures of one image going through a run."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "inspect", help="activation, filter, saliency and receptive-field pictures of one image",
+        description="Run IMAGE through RUN's network and write input.png, prediction.json, "
+                    "activations.png, filters.png, saliency.png and receptive_field.png to a "
+                    "folder (default RUN/inspect/<image name>).")
+    parser.add_argument("run_dir", metavar="RUN", help="a run folder made by `cnnkit train`")
+    parser.add_argument("--input", metavar="IMAGE", required=True, help="an image file")
+    parser.add_argument("--layer", metavar="NAME", default=None,
+                        help="show only this layer (e.g. layers.3 or layers[3]); an unknown "
+                             "name lists the layers")
+    parser.add_argument("--out", metavar="DIR", default=None, help="output folder")
+    parser.add_argument("--which", choices=("best", "last"), default=None,
+                        help="weights to use (default: those results.json describes)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inspect.report import inspect_image
+
+    out = inspect_image(args.run_dir, args.input, args.out, layer=args.layer, which=args.which)
+    prediction = (out / "prediction.json").read_text()
+    import json
+
+    info = json.loads(prediction)
+    if "predicted" in info:
+        best = info["probabilities"][info["predicted"]]
+        print(f"{args.input}: {info['predicted']} (p={best:.3f})")
+    names = sorted(p.name for p in out.iterdir())
+    print(f"wrote {', '.join(names)} to {out}")
+    return 0

@@ -1,0 +1,32 @@
+"""``cnnkit report RUN``: (re)build a run's ``report/index.html``."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report", help="build a run's report/index.html",
+        description="Write RUN/report/index.html: learning curves, summary table, confusion "
+                    "matrix, filters, activation and saliency maps of a few test images; one "
+                    "self-contained HTML file (images inlined) that opens offline.")
+    parser.add_argument("run_dir", metavar="RUN", help="a run folder made by `cnnkit train`")
+    parser.add_argument("--which", choices=("best", "last"), default=None,
+                        help="weights to use (default: those results.json describes)")
+    parser.add_argument("--examples", type=int, default=4,
+                        help="test images shown with their maps (default 4)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._validation import ArgumentError
+    from ..inspect.report import build_report
+
+    if args.examples < 1:
+        raise ArgumentError(f"--examples must be at least 1. Received: --examples {args.examples}.")
+    path = build_report(args.run_dir, which=args.which, examples=args.examples)
+    print(f"report: {path}")
+    return 0

@@ -1,0 +1,532 @@
+// cnnkit viewer: draw, drop or pick an image; see the prediction, every layer's maps, the
+// first-layer filters, and the receptive field and saliency of a clicked unit.
+// Plain browser JavaScript, no build step; every text from the server goes in textContent.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SEEN = 196; // CSS pixels of the input and saliency views
+
+const state = {
+  info: null,
+  input: null,        // Uint8Array, C*H*W, what the network saw last
+  selected: null,     // {layer, unit, field}
+  busy: false,        // a prediction is in flight
+  again: false,       // the drawing changed while it was
+  saliencyTicket: 0,  // only the newest saliency answer is drawn
+  layerViews: new Map(),
+  predictions: 0,
+};
+
+// ---------------------------------------------------------------- colour maps
+function lut(stops) {
+  const table = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * (stops.length - 1);
+    const k = Math.min(Math.floor(t), stops.length - 2);
+    const f = t - k;
+    for (let c = 0; c < 3; c++) {
+      const a = parseInt(stops[k].slice(1 + 2 * c, 3 + 2 * c), 16);
+      const b = parseInt(stops[k + 1].slice(1 + 2 * c, 3 + 2 * c), 16);
+      table[i * 3 + c] = Math.round(a + (b - a) * f);
+    }
+  }
+  return table;
+}
+const VIRIDIS = lut(["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80",
+                     "#5ec962", "#addc30", "#fde725"]);
+const INFERNO = lut(["#000004", "#1f0c48", "#550f6d", "#88226a", "#ba3655", "#e35933",
+                     "#f98e09", "#f8c932", "#fcffa4"]);
+const RDBU = lut(["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b"]);
+
+// ---------------------------------------------------------------- helpers
+function fromBase64(text) {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function toBase64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+function checksum(text) { // a short fingerprint of what is shown (tests wait for it to change)
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) | 0;
+  return (h >>> 0).toString(16);
+}
+
+async function api(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (err) {
+    throw Object.assign(new Error(`the server does not answer (${err.message})`), {status: 0});
+  }
+  let body = null;
+  try { body = await response.json(); } catch (err) { body = null; }
+  if (!response.ok) {
+    const message = body && body.error ? body.error : `HTTP ${response.status}`;
+    throw Object.assign(new Error(message), {status: response.status});
+  }
+  return body;
+}
+
+function postJSON(path, value) {
+  return api(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                    body: JSON.stringify(value)});
+}
+
+function showError(err) {
+  const box = $("error");
+  box.hidden = false;
+  box.textContent = (err.status ? `Error ${err.status}: ` : "Error: ") + err.message;
+  document.body.dataset.lastError = String(err.status || 0);
+}
+
+function clearError() { $("error").hidden = true; }
+
+// Paint C x H x W uint8 values (planar) into an RGBA ImageData: grey, RGB, or a colour map.
+function paint(canvas, values, offset, h, w, channels, table) {
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(w, h);
+  const px = image.data;
+  const plane = h * w;
+  for (let i = 0; i < plane; i++) {
+    let r, g, b;
+    if (table) {
+      const v = values[offset + i] * 3;
+      r = table[v]; g = table[v + 1]; b = table[v + 2];
+    } else if (channels === 3) {
+      r = values[offset + i]; g = values[offset + plane + i]; b = values[offset + 2 * plane + i];
+    } else {
+      r = g = b = values[offset + i];
+    }
+    px[4 * i] = r; px[4 * i + 1] = g; px[4 * i + 2] = b; px[4 * i + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+// ---------------------------------------------------------------- drawing
+const draw = {canvas: null, ctx: null, down: false, last: null};
+
+function setupDrawing() {
+  const [, h, w] = state.info.input_shape;
+  const scale = 280 / Math.max(h, w);
+  const canvas = $("draw");
+  canvas.width = Math.max(28, Math.round(w * scale));
+  canvas.height = Math.max(28, Math.round(h * scale));
+  draw.canvas = canvas;
+  draw.ctx = canvas.getContext("2d", {willReadFrequently: true});
+  clearCanvas();
+  if (state.info.input_shape[0] === 1) $("color").hidden = true;
+
+  const at = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height];
+  };
+  const stroke = (from, to) => {
+    const ctx = draw.ctx;
+    ctx.strokeStyle = ctx.fillStyle = state.info.input_shape[0] === 1 ? "#ffffff" : $("color").value;
+    ctx.lineWidth = Number($("brush").value) * canvas.width / 280;
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(from[0], from[1]);
+    ctx.lineTo(to[0], to[1]);
+    ctx.stroke();
+  };
+  canvas.addEventListener("pointerdown", (e) => {
+    draw.down = true;
+    draw.last = at(e);
+    canvas.setPointerCapture(e.pointerId);
+    stroke(draw.last, draw.last);
+    predictDrawing();
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!draw.down) return;
+    const p = at(e);
+    stroke(draw.last, p);
+    draw.last = p;
+    predictDrawing();
+  });
+  const up = () => { if (draw.down) { draw.down = false; predictDrawing(); } };
+  canvas.addEventListener("pointerup", up);
+  canvas.addEventListener("pointercancel", up);
+
+  $("clear").addEventListener("click", () => { clearCanvas(); predictDrawing(); });
+  canvas.addEventListener("dragover", (e) => { e.preventDefault(); canvas.classList.add("dragging"); });
+  canvas.addEventListener("dragleave", () => canvas.classList.remove("dragging"));
+  canvas.addEventListener("drop", (e) => {
+    e.preventDefault();
+    canvas.classList.remove("dragging");
+    if (e.dataTransfer.files.length) sendFile(e.dataTransfer.files[0]);
+  });
+  $("file").addEventListener("change", (e) => {
+    if (e.target.files.length) sendFile(e.target.files[0]);
+    e.target.value = "";
+  });
+}
+
+function clearCanvas() {
+  draw.ctx.fillStyle = "#000000";
+  draw.ctx.fillRect(0, 0, draw.canvas.width, draw.canvas.height);
+}
+
+// The drawing at the network's resolution, channels first.
+function readDrawing() {
+  const [c, h, w] = state.info.input_shape;
+  const small = document.createElement("canvas");
+  small.width = w;
+  small.height = h;
+  const ctx = small.getContext("2d", {willReadFrequently: true});
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(draw.canvas, 0, 0, w, h);
+  const rgba = ctx.getImageData(0, 0, w, h).data;
+  const out = new Uint8Array(c * h * w);
+  for (let i = 0; i < h * w; i++) {
+    if (c === 1) {
+      out[i] = Math.round((rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 3);
+    } else {
+      out[i] = rgba[4 * i]; out[h * w + i] = rgba[4 * i + 1]; out[2 * h * w + i] = rgba[4 * i + 2];
+    }
+  }
+  return out;
+}
+
+// Show what the network saw on the drawing canvas, so that drawing continues on it.
+function inputToDrawing() {
+  const [c, h, w] = state.info.input_shape;
+  const small = document.createElement("canvas");
+  paint(small, state.input, 0, h, w, c, null);
+  draw.ctx.imageSmoothingEnabled = false;
+  draw.ctx.drawImage(small, 0, 0, draw.canvas.width, draw.canvas.height);
+}
+
+// ---------------------------------------------------------------- predictions
+async function predictDrawing() {
+  if (state.busy) { state.again = true; return; }
+  state.busy = true;
+  try {
+    do {
+      state.again = false;
+      await predict({data: toBase64(readDrawing())});
+    } while (state.again);
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function predict(body) {
+  const started = performance.now();
+  try {
+    const answer = await postJSON("/api/predict", body);
+    render(answer, performance.now() - started);
+    return answer;
+  } catch (err) {
+    showError(err);
+    return null;
+  }
+}
+
+async function sendFile(file) {
+  const started = performance.now();
+  try {
+    const answer = await api("/api/predict", {
+      method: "POST", headers: {"Content-Type": file.type || "application/octet-stream"}, body: file});
+    render(answer, performance.now() - started);
+    inputToDrawing();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function pickExample(index) {
+  const answer = await predict({example: index});
+  if (answer) inputToDrawing();
+}
+
+function render(answer, ms) {
+  clearError();
+  state.input = fromBase64(answer.input.data);
+  const [c, h, w] = state.info.input_shape;
+  paint($("seen"), state.input, 0, h, w, c, null);
+  if (answer.probabilities) renderBars(answer);
+  if (answer.layers) renderLayers(answer.layers);
+  state.predictions += 1;
+  document.body.dataset.predictions = String(state.predictions);
+  document.body.dataset.predicted = answer.label !== undefined ? answer.label : "";
+  $("timing").textContent = `round trip ${ms.toFixed(0)} ms`;
+  refreshSaliency();
+}
+
+function renderBars(answer) {
+  const bars = $("bars");
+  if (!bars.children.length) {
+    state.info.classes.forEach((name, k) => {
+      const row = document.createElement("div");
+      row.className = "bar";
+      const label = document.createElement("span");
+      label.className = "name";
+      label.textContent = name;
+      const track = document.createElement("span");
+      track.className = "track";
+      const fill = document.createElement("span");
+      fill.className = "fill";
+      fill.style.display = "block";
+      track.appendChild(fill);
+      const value = document.createElement("span");
+      value.className = "value";
+      row.append(label, track, value);
+      row.dataset.index = String(k);
+      bars.appendChild(row);
+    });
+  }
+  answer.probabilities.forEach((p, k) => {
+    const row = bars.children[k];
+    if (!row) return;
+    row.classList.toggle("top", k === answer.predicted);
+    row.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
+    row.querySelector(".value").textContent = p.toFixed(3);
+  });
+  $("predicted").textContent = `: ${answer.label} (p = ${answer.probabilities[answer.predicted].toFixed(2)})`;
+}
+
+// ---------------------------------------------------------------- layers
+function layerView(layer) {
+  let view = state.layerViews.get(layer.name);
+  if (view && view.key === layer.shape.join("x") + "/" + layer.shown) return view;
+  if (view) view.section.remove();
+  const section = document.createElement("div");
+  section.className = "layer";
+  section.dataset.layer = layer.name;
+  const title = document.createElement("h3");
+  const more = layer.shape.length === 3 && layer.shown < layer.shape[0] ? ` (first ${layer.shown} maps)` : "";
+  title.textContent = `${layer.name} ${layer.type}: ${layer.shape.join("\u00d7")}${more}`;
+  const maps = document.createElement("div");
+  maps.className = "maps";
+  section.append(title, maps);
+  $("layers").appendChild(section);
+  const canvases = [];
+  if (layer.shape.length === 3) {
+    const [, h, w] = layer.shape;
+    const side = Math.max(h, w);
+    const scale = side >= 56 ? Math.min(1, 112 / side) : Math.floor(56 / side);
+    for (let k = 0; k < layer.shown; k++) {
+      const canvas = document.createElement("canvas");
+      canvas.style.width = `${Math.round(w * scale)}px`;
+      canvas.style.height = `${Math.round(h * scale)}px`;
+      canvas.dataset.channel = String(k);
+      canvas.title = `${layer.name} channel ${k}`;
+      canvas.addEventListener("click", (e) => {
+        const r = canvas.getBoundingClientRect();
+        const x = Math.min(w - 1, Math.floor((e.clientX - r.left) / r.width * w));
+        const y = Math.min(h - 1, Math.floor((e.clientY - r.top) / r.height * h));
+        select(layer.name, [k, y, x]);
+      });
+      maps.appendChild(canvas);
+      canvases.push(canvas);
+    }
+  } else {
+    const canvas = document.createElement("canvas");
+    canvas.className = "vector";
+    canvas.title = `${layer.name}: ${layer.shown} units`;
+    canvas.addEventListener("click", (e) => {
+      const r = canvas.getBoundingClientRect();
+      const i = Math.min(layer.shown - 1, Math.floor((e.clientX - r.left) / r.width * layer.shown));
+      select(layer.name, layer.shape.length === 1 ? [i] : unravel(i, layer.shape));
+    });
+    maps.appendChild(canvas);
+    canvases.push(canvas);
+  }
+  view = {section, canvases, key: layer.shape.join("x") + "/" + layer.shown};
+  state.layerViews.set(layer.name, view);
+  return view;
+}
+
+function unravel(index, shape) {
+  const out = [];
+  for (let d = shape.length - 1; d >= 0; d--) { out.unshift(index % shape[d]); index = Math.floor(index / shape[d]); }
+  return out;
+}
+
+function renderLayers(layers) {
+  let fingerprint = "";
+  for (const layer of layers) {
+    const view = layerView(layer);
+    const values = fromBase64(layer.data);
+    fingerprint += layer.data.length + ":" + checksum(layer.data) + ";";
+    if (layer.shape.length === 3) {
+      const [, h, w] = layer.shape;
+      view.canvases.forEach((canvas, k) => paint(canvas, values, k * h * w, h, w, 1, VIRIDIS));
+    } else {
+      paint(view.canvases[0], values, 0, 1, layer.shown, 1, VIRIDIS);
+    }
+  }
+  document.body.dataset.maps = checksum(fingerprint);
+  markSelection();
+}
+
+function markSelection() {
+  for (const [name, view] of state.layerViews) {
+    view.canvases.forEach((canvas, k) => {
+      const sel = state.selected;
+      const on = sel && sel.layer === name && (sel.unit.length !== 3 || sel.unit[0] === k);
+      canvas.classList.toggle("selected", Boolean(on));
+      if (on && sel.unit.length === 3) { // the unit itself, in red
+        const ctx = canvas.getContext("2d");
+        ctx.fillStyle = "#ff3b30";
+        ctx.fillRect(sel.unit[2], sel.unit[1], 1, 1);
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------- a unit
+async function select(layer, unit) {
+  state.selected = {layer, unit, field: null};
+  markSelection();
+  try {
+    const field = await postJSON("/api/receptive_field", {layer, unit});
+    if (!state.selected || state.selected.layer !== layer || state.selected.unit !== unit) return;
+    state.selected.field = field;
+    drawField();
+  } catch (err) {
+    showError(err);
+  }
+  refreshSaliency();
+}
+
+function drawField() {
+  const overlay = $("overlay");
+  overlay.width = SEEN;
+  overlay.height = SEEN;
+  const ctx = overlay.getContext("2d");
+  ctx.clearRect(0, 0, SEEN, SEEN);
+  const sel = state.selected;
+  const caption = $("field-caption");
+  if (!sel || !sel.field) {
+    document.body.dataset.field = "";
+    return;
+  }
+  const [, h, w] = state.info.input_shape;
+  const f = sel.field;
+  const lo = f.clipped.lo, hi = f.clipped.hi;
+  const sx = SEEN / w, sy = SEEN / h;
+  ctx.fillStyle = "rgba(255, 59, 48, 0.18)";
+  ctx.strokeStyle = "#ff3b30";
+  ctx.lineWidth = 3;
+  const box = [lo[1] * sx, lo[0] * sy, (hi[1] - lo[1] + 1) * sx, (hi[0] - lo[0] + 1) * sy];
+  ctx.fillRect(...box);
+  ctx.strokeRect(box[0] + 1.5, box[1] + 1.5, box[2] - 3, box[3] - 3);
+  const padded = f.lo.some((v, d) => v < 0 || f.hi[d] > [h, w][d] - 1);
+  caption.textContent = `${sel.layer} unit (${sel.unit.join(", ")}) sees input rows ${lo[0]}\u2013${hi[0]}, ` +
+    `columns ${lo[1]}\u2013${hi[1]}: a ${f.field.join("\u00d7")} field, jump ${f.jump.join("\u00d7")}` +
+    (padded ? ", reaching into the zero padding." : ".");
+  document.body.dataset.field = `${sel.layer}:${sel.unit.join(",")}:${lo.join(",")}-${hi.join(",")}`;
+}
+
+// ---------------------------------------------------------------- saliency
+async function refreshSaliency() {
+  if (!state.input || !state.info.classifier && !state.selected) return;
+  const ticket = ++state.saliencyTicket;
+  let method = $("method").value;
+  const body = {data: toBase64(state.input), method};
+  const sel = state.selected;
+  if (sel) {
+    if (method !== "gradient" && method !== "smoothgrad") method = body.method = "gradient";
+    body.layer = sel.layer;
+    body.unit = sel.unit;
+  }
+  try {
+    const answer = await postJSON("/api/saliency", body);
+    if (ticket !== state.saliencyTicket) return; // a newer request is on its way
+    const [, h, w] = state.info.input_shape;
+    paint($("saliency"), fromBase64(answer.data), 0, h, w, 1, answer.signed ? RDBU : INFERNO);
+    $("saliency-caption").textContent = sel ? `of ${sel.layer} unit (${sel.unit.join(", ")})`
+                                            : "of the predicted class";
+    document.body.dataset.saliency = `${method}:${checksum(answer.data)}`;
+  } catch (err) {
+    if (ticket === state.saliencyTicket) showError(err);
+  }
+}
+
+// ---------------------------------------------------------------- start
+async function loadFilters() {
+  if (!state.info.conv_layers.length) {
+    $("filters-title").textContent = "(no convolution)";
+    return;
+  }
+  const f = await api("/api/filters");
+  $("filters-title").textContent = `${f.layer}: ${f.shape[0]} filters ${f.shape.slice(1).join("\u00d7")}` +
+    (f.per_channel ? " (rows: filters, columns: input channels)" : "");
+  const box = $("filters");
+  box.classList.toggle("per-channel", f.per_channel);
+  if (f.per_channel) box.style.gridTemplateColumns = `repeat(${f.cols}, 24px)`;
+  const data = fromBase64(f.data);
+  const [th, tw] = f.tile;
+  for (let k = 0; k < f.count; k++) {
+    const canvas = document.createElement("canvas");
+    canvas.width = tw;
+    canvas.height = th;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(tw, th);
+    for (let i = 0; i < th * tw; i++) {
+      const o = (k * th * tw + i) * 3;
+      image.data.set([data[o], data[o + 1], data[o + 2], 255], 4 * i);
+    }
+    ctx.putImageData(image, 0, 0);
+    box.appendChild(canvas);
+  }
+}
+
+async function loadExamples() {
+  const answer = await api("/api/examples?count=20");
+  const box = $("examples");
+  const [c, h, w] = state.info.input_shape;
+  for (const ex of answer.examples) {
+    const canvas = document.createElement("canvas");
+    paint(canvas, fromBase64(ex.data), 0, h, w, c, null);
+    canvas.title = `test example ${ex.index}: ${ex.class}`;
+    canvas.dataset.index = String(ex.index);
+    canvas.addEventListener("click", () => pickExample(ex.index));
+    box.appendChild(canvas);
+  }
+  if (!answer.examples.length) box.textContent = "(the run's test data is not available)";
+}
+
+async function start() {
+  try {
+    state.info = await api("/api/info");
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  const info = state.info;
+  $("title").textContent = `${info.name} \u2014 ${info.run}`;
+  document.title = `${info.name} \u2014 cnnkit viewer`;
+  const acc = info.test_accuracy !== null && info.test_accuracy !== undefined
+    ? `, test accuracy ${(100 * info.test_accuracy).toFixed(1)}%` : "";
+  $("subtitle").textContent = `input ${info.input_shape.join("\u00d7")}, ${info.classes.length} classes, ` +
+    `${info.layers.length} layers, ${info.weights} weights${acc}`;
+  const [, h, w] = info.input_shape;
+  for (const id of ["seen", "saliency"]) { $(id).width = w; $(id).height = h; }
+  $("overlay").width = $("overlay").height = SEEN;
+  $("method").addEventListener("change", refreshSaliency);
+  setupDrawing();
+  try {
+    await Promise.all([loadFilters(), loadExamples()]);
+  } catch (err) {
+    showError(err);
+  }
+  await predictDrawing();
+  document.body.dataset.ready = "1";
+}
+
+start();

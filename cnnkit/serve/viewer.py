@@ -1,0 +1,376 @@
+"""What the web viewer computes, without HTTP: a run's network answering JSON-ready dicts.
+
+:class:`Viewer` loads a run folder once (weights through the safetensors checkpoints,
+the summary geometry, the first-layer filters, a few test examples) and answers the
+requests of the page: predict (probabilities and every layer's activation maps), filters,
+the receptive field of a unit, saliency, examples. Bad input raises :class:`RequestError`
+with the HTTP status and a message for the page; nothing here touches a path that a
+request names.
+
+Maps travel as ``{"shape": [...], "data": <base64 uint8>, "min": m, "max": M}``: the
+values scaled from ``[min, max]`` to 0-255 (one scale per layer), C-order.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import math
+import threading
+
+import numpy as np
+import torch
+
+from .._validation import CnnkitError
+
+__all__ = ["MAX_IMAGE_PIXELS", "MAX_UPLOAD_BYTES", "RequestError", "Viewer", "encode_map"]
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024     # request bodies above 2 MiB get 413
+MAX_IMAGE_PIXELS = 4096 * 4096         # decoded images above this many pixels get 413
+MAX_MAPS = 64                          # channels sent per layer
+MAX_VECTOR = 4096                      # units sent per vector layer
+SALIENCY_METHODS = ("gradient", "smoothgrad", "gradcam", "occlusion")
+
+
+class RequestError(Exception):
+    """A request the viewer cannot answer: ``status`` (4xx) and a message for the page."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def encode_map(values: torch.Tensor | np.ndarray, lo=None, hi=None) -> dict:
+    """Values as ``{"shape", "data" (base64 uint8), "min", "max"}``, scaled to 0-255.
+
+    Example:
+        >>> encode_map(torch.tensor([[0.0, 2.0]]))
+        {'shape': [1, 2], 'data': 'AP8=', 'min': 0.0, 'max': 2.0}
+    """
+    v = values.detach().float().cpu().numpy() if isinstance(values, torch.Tensor) \
+        else np.asarray(values, dtype=np.float32)
+    lo = float(v.min()) if lo is None and v.size else float(lo or 0.0)
+    hi = float(v.max()) if hi is None and v.size else float(hi or 0.0)
+    scaled = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    data = np.round(np.clip(scaled, 0, 1) * 255).astype(np.uint8)
+    return {"shape": list(v.shape), "data": base64.b64encode(data.tobytes()).decode("ascii"),
+            "min": lo, "max": hi}
+
+
+def _plain(values) -> list:
+    return [int(v) if float(v).is_integer() else float(v) for v in values]
+
+
+class Viewer:
+    """A run folder ready to answer the viewer's requests.
+
+    Args:
+        run_dir: a run folder made by ``cnnkit train`` with 2-D grey or colour images.
+        which: ``"best"`` / ``"last"`` weights (None: those ``results.json`` describes).
+        examples: how many test examples the page can pick from.
+
+    Raises:
+        cnnkit.ArgumentError: not a run folder, no checkpoint.
+        cnnkit.ShapeError: the network does not take 2-D images with 1 or 3 channels.
+    """
+
+    def __init__(self, run_dir, *, which: str | None = None, examples: int = 20):
+        from .._validation import ShapeError
+        from ..inspect.activations import default_layers
+        from ..inspect.fields import layer_geometry
+        from ..inspect.filters import conv_layers
+        from ..inspect.report import load_run
+
+        self.view = load_run(run_dir, which=which)
+        self.network = self.view.network.cpu().eval()
+        shape = tuple(self.network.input_shape)
+        if len(shape) != 3 or shape[0] not in (1, 3):
+            raise ShapeError(
+                f"the viewer shows 2-D grey or colour image networks; this run's input is "
+                f"{list(shape)}. Use `cnnkit report RUN` for other networks.")
+        self.input_shape = shape
+        self.geometry = layer_geometry(self.network)
+        self.layers = default_layers(self.network)
+        self.convs = conv_layers(self.network)
+        self.lock = threading.Lock()  # forward hooks are per model: one request at a time
+        self._examples = self._pick_examples(examples)
+
+    # ---------------------------------------------------------------- inputs
+    def _pick_examples(self, count: int) -> list[int]:
+        test = self.view.test
+        if test is None or len(test) == 0:
+            return []
+        y = test.y.tolist()
+        picked: list[int] = []
+        for c in dict.fromkeys(y):  # one of each class first, then the next ones
+            picked.append(y.index(c))
+        picked = sorted(picked)[:count]
+        for i in range(len(y)):
+            if len(picked) >= count:
+                break
+            if i not in picked:
+                picked.append(i)
+        return picked
+
+    def decode_image(self, data: bytes) -> torch.Tensor:
+        """An image file's bytes as the network's input ``(C, H, W)`` in [0, 1]."""
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width * image.height > MAX_IMAGE_PIXELS:
+                    raise RequestError(413, f"image of {image.width}x{image.height} pixels is "
+                                            f"too large: at most {MAX_IMAGE_PIXELS:,} pixels.")
+                image.load()
+                if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
+                    rgba = image.convert("RGBA")
+                    background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+                    image = Image.alpha_composite(background, rgba)
+                mode = "L" if self.input_shape[0] == 1 else "RGB"
+                converted = image.convert(mode)
+                h, w = self.input_shape[1:]
+                if converted.size != (w, h):
+                    converted = converted.resize((w, h), Image.BILINEAR)
+                array = np.asarray(converted, dtype=np.uint8)
+        except RequestError:
+            raise
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+                Image.DecompressionBombError) as error:
+            raise RequestError(400, f"the upload is not an image that can be read "
+                                    f"({type(error).__name__}). Send a PNG or JPEG file.") \
+                from None
+        array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+        return torch.from_numpy(array.copy()).float() / 255.0
+
+    def _pixels(self, value, shape) -> torch.Tensor:
+        c, h, w = self.input_shape
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise RequestError(400, "pixels must be numbers in [0, 1] (a flat list or nested "
+                                    f"lists of {c}x{h}x{w}).") from None
+        if array.dtype == object or array.size != c * h * w:
+            raise RequestError(400, f"pixels must hold {c * h * w} numbers ({c}x{h}x{w}, "
+                                    f"channels first). Received: {array.size} values.")
+        if not np.all(np.isfinite(array)):
+            raise RequestError(400, "pixels must be finite numbers in [0, 1].")
+        if shape is not None and list(shape) != [c, h, w]:
+            raise RequestError(400, f"shape must be the network's input {[c, h, w]}. "
+                                    f"Received: shape={shape!r}.")
+        return torch.from_numpy(np.clip(array, 0, 1).reshape(c, h, w)).float()
+
+    def input_from_json(self, body: dict) -> torch.Tensor:
+        """The input a JSON request names: ``pixels`` (numbers in [0, 1]), ``data``
+        (base64 uint8, channels first), ``png`` (a base64 image file) or ``example``."""
+        given = [k for k in ("pixels", "data", "png", "example") if k in body]
+        if len(given) != 1:
+            raise RequestError(400, "give the input as exactly one of: pixels (numbers in "
+                                    "[0, 1]), data (base64 bytes), png (a base64 image file), "
+                                    f"example (an index). Received keys: {sorted(body)}.")
+        key = given[0]
+        if key == "pixels":
+            return self._pixels(body["pixels"], body.get("shape"))
+        if key == "example":
+            index = body["example"]
+            if isinstance(index, bool) or not isinstance(index, int) or self.view.test is None \
+                    or not 0 <= index < len(self.view.test):
+                size = 0 if self.view.test is None else len(self.view.test)
+                raise RequestError(400, f"example must be a test-set index from 0 to "
+                                        f"{size - 1}. Received: example={index!r}.")
+            return self.view.test.x[index].float().clone()
+        if not isinstance(body[key], str):
+            raise RequestError(400, f"{key} must be a base64 string. Received: "
+                                    f"{type(body[key]).__name__}.")
+        try:
+            raw = base64.b64decode(body[key], validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError(400, f"{key} is not valid base64.") from None
+        if key == "png":
+            return self.decode_image(raw)
+        c, h, w = self.input_shape
+        if len(raw) != c * h * w:
+            raise RequestError(400, f"data must hold {c * h * w} bytes ({c}x{h}x{w}, channels "
+                                    f"first). Received: {len(raw)} bytes.")
+        return torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(c, h, w).float() / 255
+
+    def _layer(self, name) -> str:
+        from ..inspect.activations import resolve_layer
+
+        try:
+            return resolve_layer(self.network, name)
+        except CnnkitError as error:
+            raise RequestError(400, str(error)) from None
+
+    # -------------------------------------------------------------- answers
+    def info(self) -> dict:
+        """The network, its layers (shape, type, field / jump / start), classes, limits."""
+        layers = []
+        for name in self.layers:
+            g = self.geometry.get(name, {})
+            layers.append({"name": name, "type": g.get("type", ""),
+                           "shape": list(g.get("output_shape", ())),
+                           "field": _plain(g["field"]) if g.get("field") else None,
+                           "jump": _plain(g["jump"]) if g.get("jump") else None,
+                           "start": _plain(g["start"]) if g.get("start") else None})
+        results = (self.view.results or {}).get("test") or {}
+        return {"name": self.network.name, "run": self.view.path.name,
+                "input_shape": list(self.input_shape), "classes": self.view.classes,
+                "classifier": self.view.is_classifier, "layers": layers,
+                "conv_layers": self.convs, "weights": self.view.which,
+                "test_accuracy": results.get("accuracy"), "examples": len(self._examples),
+                "saliency_methods": list(SALIENCY_METHODS),
+                "limits": {"max_upload_bytes": MAX_UPLOAD_BYTES,
+                           "max_image_pixels": MAX_IMAGE_PIXELS}}
+
+    def predict(self, x: torch.Tensor, activations: bool = True) -> dict:
+        """Class probabilities, and (``activations``) every layer's maps for ``x``."""
+        from ..inspect.activations import capture
+
+        with self.lock, torch.no_grad():
+            acts = capture(self.network, x.unsqueeze(0), self.layers if activations else [])
+        out = acts.output[0]
+        answer = {"input": encode_map(x, 0.0, 1.0)}
+        if self.view.is_classifier:
+            probs = torch.softmax(out, dim=0)
+            answer["probabilities"] = [round(float(p), 6) for p in probs]
+            answer["predicted"] = int(probs.argmax())
+            answer["label"] = self.view.class_name(answer["predicted"])
+        else:
+            answer["output"] = [float(v) for v in out.flatten()[:MAX_VECTOR]]
+        if activations:
+            layers = []
+            for name, value in acts.items():
+                v = value[0]
+                shown = v[:MAX_MAPS] if v.dim() == 3 else v.flatten()[:MAX_VECTOR]
+                layers.append({"name": name, "type": self.geometry.get(name, {}).get("type", ""),
+                               "shape": list(v.shape), "shown": int(shown.shape[0]),
+                               **encode_map(shown)})
+            answer["layers"] = layers
+        return answer
+
+    def filters(self, layer=None) -> dict:
+        """A convolution's filters as RGB tiles (first layer: one tile per filter; deeper:
+        one per filter and input channel)."""
+        from ..inspect.filters import conv_filters
+        from ..inspect.plots import colorize
+
+        if not self.convs:
+            raise RequestError(404, "this network has no convolution layer, so no filters.")
+        name = self.convs[0] if layer in (None, "") else self._layer(layer)
+        try:
+            w = conv_filters(self.network, name)
+        except CnnkitError as error:
+            raise RequestError(400, str(error)) from None
+        if w.dim() != 4:
+            raise RequestError(400, f"layer {name!r} has {w.dim() - 2}-D filters; the viewer "
+                                    f"draws 2-D ones.")
+        out_c, in_c = w.shape[:2]
+        tiles = []
+        if in_c in (1, 3):
+            for k in range(min(out_c, MAX_MAPS)):
+                f = w[k]
+                if in_c == 3:
+                    f = (f - f.min()) / ((f.max() - f.min()) or 1.0)
+                    rgb = (f.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+                else:
+                    limit = float(f.abs().max()) or 1.0
+                    rgb = colorize(f[0], "gray", -limit, limit)
+                tiles.append(rgb)
+            rows, cols = math.ceil(len(tiles) / 8), min(8, len(tiles))
+            per_channel = False
+        else:
+            n, c = min(out_c, 16), min(in_c, 16)
+            limit = float(w[:n, :c].abs().max()) or 1.0
+            for k in range(n):
+                for j in range(c):
+                    tiles.append(colorize(w[k, j], "RdBu_r", -limit, limit))
+            rows, cols = n, c
+            per_channel = True
+        data = np.stack(tiles)
+        return {"layer": name, "shape": list(w.shape), "per_channel": per_channel,
+                "rows": rows, "cols": cols, "tile": [int(data.shape[1]), int(data.shape[2])],
+                "count": len(tiles),
+                "data": base64.b64encode(data.tobytes()).decode("ascii")}
+
+    def receptive_field(self, layer, unit) -> dict:
+        """The input box of ``unit`` of ``layer`` (the summary's field / jump / start)."""
+        from ..inspect.fields import receptive_field
+
+        name = self._layer(layer)
+        if not isinstance(unit, list):
+            raise RequestError(400, f"unit must be a list of ints [channel, y, x]. Received: "
+                                    f"unit={unit!r}.")
+        try:
+            field = receptive_field(self.network, name, tuple(unit), geometry=self.geometry)
+        except CnnkitError as error:
+            raise RequestError(400, str(error)) from None
+        return field.to_dict(self.input_shape[1:])
+
+    def saliency(self, x: torch.Tensor, method: str = "gradient", target=None, layer=None,
+                 unit=None) -> dict:
+        """A saliency map of ``x`` for a class (``target``; None: the predicted one), or
+        for one unit (``layer`` and ``unit``; gradient and smoothgrad)."""
+        from ..inspect import saliency as S
+
+        if method not in SALIENCY_METHODS:
+            raise RequestError(400, f"method must be one of {', '.join(SALIENCY_METHODS)}. "
+                                    f"Received: method={method!r}.")
+        if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
+            raise RequestError(400, f"target must be a class index or null. Received: "
+                                    f"target={target!r}.")
+        batch = x.unsqueeze(0)
+        unit_args = {}
+        if layer is not None or unit is not None:
+            if method not in ("gradient", "smoothgrad"):
+                raise RequestError(400, f"the saliency of one unit is computed with gradient "
+                                        f"or smoothgrad. Received: method={method!r}.")
+            if not isinstance(unit, list) or not all(isinstance(v, int) for v in unit):
+                raise RequestError(400, f"unit must be a list of ints [channel, y, x]. "
+                                        f"Received: unit={unit!r}.")
+            unit_args = {"layer": self._layer(layer), "unit": tuple(unit)}
+        elif not self.view.is_classifier:
+            raise RequestError(400, "class saliency needs a classifier; give layer and unit.")
+        try:
+            with self.lock:
+                if method == "gradient":
+                    m = S.gradient(self.network, batch, target, **unit_args)
+                elif method == "smoothgrad":
+                    m = S.smoothgrad(self.network, batch, target, samples=16, **unit_args)
+                elif method == "gradcam":
+                    m = S.grad_cam(self.network, batch, target, geometry=self.geometry)
+                else:
+                    m = S.occlusion(self.network, batch, target)
+        except CnnkitError as error:
+            raise RequestError(400, str(error)) from None
+        m = m[0]
+        signed = bool(m.min() < 0)
+        limit = float(m.abs().max())
+        encoded = encode_map(m, -limit if signed else 0.0, limit)
+        return {"method": method, "signed": signed, "target": target, **unit_args,
+                "unit": list(unit) if unit is not None else None, **encoded}
+
+    def examples(self, count: int | None = None) -> dict:
+        """Test examples (one per class first) with their labels."""
+        test = self.view.test
+        picked = self._examples if count is None else self._examples[:max(0, count)]
+        out = []
+        for i in picked:
+            label = int(test.y[i])
+            out.append({"index": i, "label": label, "class": self.view.class_name(label),
+                        **encode_map(test.x[i], 0.0, 1.0)})
+        return {"examples": out}
+
+
+def parse_json(body: bytes) -> dict:
+    """A request body as a JSON object, or a 400 saying what is wrong."""
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RequestError(400, f"the body is not valid JSON ({error}).") from None
+    if not isinstance(value, dict):
+        raise RequestError(400, f"the body must be a JSON object. Received: "
+                                f"{type(value).__name__}.")
+    return value
