@@ -137,7 +137,7 @@ def resolve_layers(model: nn.Module, layers, argument: str = "layers") -> list[s
         raise ArgumentTypeError(
             f"{argument} must be None, a layer name, or a list of names. Received: "
             f"{argument}={layers!r} ({type(layers).__name__}).")
-    return [resolve_layer(model, item, argument) for item in layers]
+    return [resolve_layer(model, item, "layer") for item in layers]
 
 
 def model_device(model: nn.Module) -> tuple[torch.device, torch.dtype]:
