@@ -37,6 +37,15 @@ LENET = {
     ],
 }
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors: one thread is faster than two fighting over shared cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 
 def test_captured_shapes_are_the_summary_shapes_for_every_layer():
     net = build(BRANCHY)

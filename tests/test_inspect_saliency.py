@@ -12,6 +12,15 @@ from cnnkit.spec import build
 SIZE = 28
 SQUARE = (17, 6)  # top-left corner of the planted 4x4 square (row, column)
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors: one thread is faster than two fighting over shared cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 
 def _square_image(seed=0, where=SQUARE):
     g = torch.Generator().manual_seed(seed)
