@@ -504,7 +504,7 @@ def test_create_model_unknown_name():
 def test_create_model_unknown_setting():
     with pytest.raises(ArgumentError, match=r"model 'lenet5' does not take 'num_class'\. Did you "
                                             r"mean 'num_classes'\? Settings it takes: num_classes, "
-                                            r"activation, input\."):
+                                            r"activation, input, pool\."):
         cnnkit.create_model("lenet5", num_class=3)
 
 
