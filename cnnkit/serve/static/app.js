@@ -213,6 +213,7 @@ function inputToDrawing() {
 async function predictDrawing() {
   if (state.busy) { state.again = true; return; }
   state.busy = true;
+  document.body.dataset.busy = "1";
   try {
     do {
       state.again = false;
@@ -220,6 +221,7 @@ async function predictDrawing() {
     } while (state.again);
   } finally {
     state.busy = false;
+    delete document.body.dataset.busy;
   }
 }
 
