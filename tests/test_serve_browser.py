@@ -54,7 +54,7 @@ def server(run, tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "stderr.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with open(log, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "cnnkit.cli.main", "serve", str(run),
+        proc = subprocess.Popen([sys.executable, "-m", "cnnkit", "serve", str(run),
                                  "--port", "0", "--quiet"], stdout=subprocess.PIPE,
                                 stderr=err, text=True, env=env)
     line = proc.stdout.readline()  # "serving RUN at http://127.0.0.1:PORT/ (Ctrl-C stops)"

@@ -24,6 +24,7 @@ log, never to the client), and the server goes on serving.
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +80,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "cnnkit-serve"
     sys_version = ""
     timeout = 30                    # seconds a client may take to send its request
+
+    def setup(self):
+        super().setup()
+        # Headers and body leave in two writes; without this, Nagle's algorithm holds the
+        # second until the client's delayed ACK (40 ms) on a kept-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def handle_expect_100(self):
         """Refuse an oversized body before the client sends it."""
