@@ -43,15 +43,12 @@ from cnnkit import functional as CF
 # ---------------------------------------------------------------------------------------
 # Cases: name -> factory returning (ours, baseline), two closures that each run one
 # forward + backward on the same inputs. Inputs are built inside, so a subprocess can
-# rebuild a case from its name alone.
+# rebuild a case from its name alone. The gradients are returned and dropped (not
+# accumulated into .grad), so that every call starts from the same memory state.
 
 
-def _grads_cleared(tensors, body):
-    def run():
-        for t in tensors:
-            t.grad = None
-        body()
-    return run
+def _backward(out, tensors):
+    torch.autograd.grad(out.sum(), tensors)
 
 
 def _local_2d(n=32, c=16, size=32, out_channels=16, k=3):
@@ -63,14 +60,14 @@ def _local_2d(n=32, c=16, size=32, out_channels=16, k=3):
         w2 = w.detach().reshape(o * o, out_channels, c * k * k).transpose(1, 2).contiguous().requires_grad_()
 
         def ours():
-            CF.locally_connected(x, w).sum().backward()
+            _backward(CF.locally_connected(x, w), [x, w])
 
         def recipe():
             patches = F.unfold(x, k)  # (N, C * k * k, L)
             out = torch.einsum("ncl,lco->nol", patches, w2).reshape(n, out_channels, o, o)
-            out.sum().backward()
+            _backward(out, [x, w2])
 
-        return _grads_cleared([x, w], ours), _grads_cleared([x, w2], recipe)
+        return ours, recipe
     return factory
 
 
@@ -83,7 +80,7 @@ def _local_nd(dims, n, c, size, out_channels, k):
         w2 = w.detach().reshape(L, out_channels, c * K).transpose(1, 2).contiguous().requires_grad_()
 
         def ours():
-            CF.locally_connected(x, w).sum().backward()
+            _backward(CF.locally_connected(x, w), [x, w])
 
         def recipe():
             # Tensor.unfold per axis: (N, C, *O, *K), then one einsum.
@@ -92,9 +89,9 @@ def _local_nd(dims, n, c, size, out_channels, k):
                 p = p.unfold(2 + axis, k, 1)
             p = p.reshape(n, c, L, K).transpose(2, 3).reshape(n, c * K, L)
             out = torch.einsum("ncl,lco->nol", p, w2).reshape(n, out_channels, *(o,) * dims)
-            out.sum().backward()
+            _backward(out, [x, w2])
 
-        return _grads_cleared([x, w], ours), _grads_cleared([x, w2], recipe)
+        return ours, recipe
     return factory
 
 
@@ -105,12 +102,12 @@ def _tiled(n=32, c=16, size=32, out_channels=32, k=3, tiles=2, stride=1):
         w = torch.randn(out_channels, c, k, k, requires_grad=True)
 
         def ours():
-            CF.tiled_conv(x, wt, padding="same", stride=stride).sum().backward()
+            _backward(CF.tiled_conv(x, wt, padding="same", stride=stride), [x, wt])
 
         def plain():
-            F.conv2d(x, w, padding=k // 2, stride=stride).sum().backward()
+            _backward(F.conv2d(x, w, padding=k // 2, stride=stride), [x, w])
 
-        return _grads_cleared([x, wt], ours), _grads_cleared([x, w], plain)
+        return ours, plain
     return factory
 
 
@@ -120,12 +117,12 @@ def _fft(k, n=8, c=4, out_channels=8, size=64):
         w = torch.randn(out_channels, c, k, k, requires_grad=True)
 
         def ours():
-            CF.fft_conv(x, w, padding="same").sum().backward()
+            _backward(CF.fft_conv(x, w, padding="same"), [x, w])
 
         def direct():
-            CF.conv(x, w, padding="same").sum().backward()
+            _backward(CF.conv(x, w, padding="same"), [x, w])
 
-        return _grads_cleared([x, w], ours), _grads_cleared([x, w], direct)
+        return ours, direct
     return factory
 
 
@@ -136,12 +133,12 @@ def _separable(k, rank, n=8, c=1, out_channels=8, size=64):
         w = torch.randn(out_channels, c, k, k, requires_grad=True)
 
         def ours():
-            CF.separable_kernel_conv(x, fs, padding="same").sum().backward()
+            _backward(CF.separable_kernel_conv(x, fs, padding="same"), [x, *fs])
 
         def full():
-            F.conv2d(x, w, padding=k // 2).sum().backward()
+            _backward(F.conv2d(x, w, padding=k // 2), [x, w])
 
-        return _grads_cleared([x, *fs], ours), _grads_cleared([x, w], full)
+        return ours, full
     return factory
 
 
