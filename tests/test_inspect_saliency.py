@@ -137,6 +137,19 @@ def test_grad_cam_on_a_network_peaks_on_the_square(detector_network, where):
     assert divmod(int(grid.argmax()), 25) == where
 
 
+def test_saliency_of_a_frozen_model(detector):
+    """Fine-tuned runs freeze parameters (requires_grad=False): maps still need a gradient."""
+    for p in detector.parameters():
+        p.requires_grad_(False)
+    try:
+        x = _square_image()
+        assert _inside(grad_cam(detector, x, target=1, layer="1")[0].argmax(), SIZE, SQUARE)
+        assert _inside(gradient(detector, x, target=1)[0].argmax(), SIZE, SQUARE)
+    finally:
+        for p in detector.parameters():
+            p.requires_grad_(True)
+
+
 def test_grad_cam_picks_the_last_spatial_layer(detector_network):
     x = _square_image()
     assert torch.equal(grad_cam(detector_network, x, target=1),

@@ -252,7 +252,9 @@ def grad_cam(model: nn.Module, x, target=None, *, layer=None, geometry=None,
     """
     x = as_batch(model, x)
     name = _last_volume(model, x) if layer is None else resolve_layer(model, layer)
-    captured = capture(model, x, [name], grad=True)
+    # The input carries the graph, so that the maps need a gradient even where the
+    # parameters are frozen (requires_grad=False after fine-tuning).
+    captured = capture(model, x.detach().requires_grad_(True), [name], grad=True)
     act = captured.get(name)
     if act is None or act.dim() != x.dim():
         shape = None if act is None else tuple(act.shape[1:])
