@@ -208,10 +208,14 @@ def build_report(run_dir, *, which: str | None = None, examples: int = 4,
     Example:
         >>> import tempfile
         >>> from cnnkit.train.api import train
-        >>> with tempfile.TemporaryDirectory() as tmp:   # doctest: +SKIP
-        ...     result = train("examples/lenet5.yaml", "mnist5k", epochs=1, report=False)
-        ...     build_report(result.run_dir).name
-        'index.html'
+        >>> spec = {"input": [1, 8, 8], "layers": [{"conv": {"filters": 2, "kernel": 3}},
+        ...                                        "flatten", {"dense": 10}]}
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     result = train(spec, "digits", {"epochs": 1, "progress": False, "report": False},
+        ...                    runs_root=tmp)
+        ...     page = build_report(result.run_dir, examples=1)
+        ...     page.name, "confusion matrix" in page.read_text()
+        ('index.html', True)
     """
     started = time.perf_counter()
     view = load_run(run_dir, which=which, network=network, test=test)
