@@ -11,7 +11,6 @@ them their own way.
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import numpy as np
