@@ -176,6 +176,12 @@ def test_draw_predict_click_a_unit(server, browser, run, tmp_path):
     with Image.open(shot) as image:
         assert image.size[0] == 1280 and image.size[1] > 1000
     print(f"screenshot: {shot}")
+    # back to the class: the box goes, the saliency explains the prediction again
+    page.locator("#unselect").click()
+    page.wait_for_function("() => document.getElementById('saliency-caption').textContent"
+                           " === 'gradient of the predicted class'")
+    assert _dataset(page, "field") == ""
+    assert page.locator(".layer canvas.selected").count() == 0
     assert not errors, errors
     page.close()
 

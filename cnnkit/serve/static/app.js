@@ -13,6 +13,8 @@ const state = {
   busy: false,        // a prediction is in flight
   again: false,       // the drawing changed while it was
   saliencyTicket: 0,  // only the newest saliency answer is drawn
+  saliencyBusy: false,
+  saliencyAgain: false,
   layerViews: new Map(),
   predictions: 0,
 };
@@ -359,6 +361,7 @@ function unravel(index, shape) {
 }
 
 function renderLayers(layers) {
+  state.lastLayers = layers;
   let fingerprint = "";
   for (const layer of layers) {
     const view = layerView(layer);
@@ -393,6 +396,7 @@ function markSelection() {
 // ---------------------------------------------------------------- a unit
 async function select(layer, unit) {
   state.selected = {layer, unit, field: null};
+  $("unselect").hidden = false;
   markSelection();
   try {
     const field = await postJSON("/api/receptive_field", {layer, unit});
@@ -435,7 +439,22 @@ function drawField() {
 }
 
 // ---------------------------------------------------------------- saliency
+// One saliency request at a time; a change while it runs asks once more afterwards, so
+// slow methods (occlusion) never pile up behind a fast-drawing hand.
 async function refreshSaliency() {
+  if (state.saliencyBusy) { state.saliencyAgain = true; return; }
+  state.saliencyBusy = true;
+  try {
+    do {
+      state.saliencyAgain = false;
+      await requestSaliency();
+    } while (state.saliencyAgain);
+  } finally {
+    state.saliencyBusy = false;
+  }
+}
+
+async function requestSaliency() {
   if (!state.input || !state.info.classifier && !state.selected) return;
   const ticket = ++state.saliencyTicket;
   let method = $("method").value;
@@ -451,8 +470,9 @@ async function refreshSaliency() {
     if (ticket !== state.saliencyTicket) return; // a newer request is on its way
     const [, h, w] = state.info.input_shape;
     paint($("saliency"), fromBase64(answer.data), 0, h, w, 1, answer.signed ? RDBU : INFERNO);
-    $("saliency-caption").textContent = sel ? `of ${sel.layer} unit (${sel.unit.join(", ")})`
-                                            : "of the predicted class";
+    const fellBack = method !== $("method").value ? ` (${$("method").value} explains classes only)` : "";
+    $("saliency-caption").textContent = sel ? `${method} of ${sel.layer} unit (${sel.unit.join(", ")})${fellBack}`
+                                            : `${method} of the predicted class`;
     document.body.dataset.saliency = `${method}:${checksum(answer.data)}`;
   } catch (err) {
     if (ticket === state.saliencyTicket) showError(err);
@@ -521,6 +541,14 @@ async function start() {
   for (const id of ["seen", "saliency"]) { $(id).width = w; $(id).height = h; }
   $("overlay").width = $("overlay").height = SEEN;
   $("method").addEventListener("change", refreshSaliency);
+  $("unselect").addEventListener("click", () => {
+    state.selected = null;
+    $("unselect").hidden = true;
+    $("field-caption").textContent = "Click a unit of any map below: its receptive field is drawn on the input, and its saliency beside it.";
+    drawField();
+    if (state.lastLayers) renderLayers(state.lastLayers);
+    refreshSaliency();
+  });
   setupDrawing();
   try {
     await Promise.all([loadFilters(), loadExamples()]);
