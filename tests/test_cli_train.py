@@ -143,7 +143,7 @@ def test_two_processes_reach_the_accuracy_of_one(tmp_path):
     accuracies = []
     for nproc in (1, 2):
         runs = tmp_path / f"runs{nproc}"
-        subprocess.run([sys.executable, "-m", "cnnkit.cli.main", "train", str(spec), "--data", "digits",
+        subprocess.run([sys.executable, "-m", "cnnkit", "train", str(spec), "--data", "digits",
                         "--epochs", "10", "--lr", "0.2", "--set", "progress=false", "--set", "threads=1",
                         "--runs", str(runs), "--nproc", str(nproc)], check=True, timeout=300,
                        capture_output=True)

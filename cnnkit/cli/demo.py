@@ -68,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
           f"({result.epochs_run * 4000 / max(result.train_seconds, 1e-9):,.0f} images/s); "
           f"{wall:.1f} s in all")
     print(f"run folder:    {result.run_dir}")
+    report = result.run_dir / "report" / "index.html"
+    if report.exists():
+        print(f"report:        {report}  (open it in a browser)")
     print(f"next:          cnnkit eval {result.run_dir}")
     print(f"               cnnkit predict {result.run_dir} some_digit.png")
+    print(f"               cnnkit serve {result.run_dir}   (draw digits, watch the network)")
     return 0

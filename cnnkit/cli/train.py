@@ -82,7 +82,7 @@ def _launch(args, argv) -> int:
     if not (args.resume or args.run_dir):
         child += ["--run-dir", run_dir]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={args.nproc}", "-m", "cnnkit.cli.main", "train", *child]
+               f"--nproc_per_node={args.nproc}", "-m", "cnnkit", "train", *child]
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     return subprocess.call(command, env=env)
 
@@ -109,4 +109,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"test accuracy {acc} on {test['count']} samples (loss {test['loss']:.4f}); "
               f"{result.epochs_run} epochs, {result.train_seconds:.1f} s of training")
         print(f"run folder: {result.run_dir}")
+        report = Path(result.run_dir) / "report" / "index.html"
+        if report.exists():
+            print(f"report:     {report}")
     return 0
