@@ -58,11 +58,12 @@ class IdiomaticLoop:
 class CnnkitLoop:
     """cnnkit's Trainer, continued one epoch per call."""
 
-    def __init__(self, x, y, seed, compile_model):
+    def __init__(self, x, y, seed, compile_model, channels_last=False):
         torch.manual_seed(seed)
         self.model = create_model("lenet5")
         self.config = TrainConfig(epochs=1, batch_size=64, lr=0.05, momentum=0.9, val_fraction=0.0,
-                                  progress=False, seed=seed, compile=compile_model, log_every=50)
+                                  progress=False, seed=seed, compile=compile_model, log_every=50,
+                                  channels_last=channels_last)
         self.trainer = Trainer(self.model, self.config, (x, y))
 
     def epoch(self) -> int:
@@ -79,7 +80,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     train, test = load_dataset("mnist5k", "train"), load_dataset("mnist5k", "test")
     contenders = {"idiomatic PyTorch": IdiomaticLoop(train.x, train.y, 0),
-                  "cnnkit Trainer": CnnkitLoop(train.x, train.y, 0, False)}
+                  "cnnkit Trainer": CnnkitLoop(train.x, train.y, 0, False),
+                  "cnnkit (channels_last)": CnnkitLoop(train.x, train.y, 0, False, True)}
     if args.compile:
         contenders["cnnkit Trainer (compile)"] = CnnkitLoop(train.x, train.y, 0, True)
         warm = time.perf_counter()
