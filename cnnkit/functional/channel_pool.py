@@ -7,7 +7,7 @@ of each group are reduced to one by max (maxout), mean, or an Lp norm.
 
 from __future__ import annotations
 
-import torch
+import torch  # noqa: F401  (the docstring examples use it)
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int
 from . import pool_shapes

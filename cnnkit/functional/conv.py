@@ -8,6 +8,8 @@ strided convolution follows eq 9.7-9.8.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 
@@ -16,7 +18,9 @@ from . import shapes
 
 __all__ = [
     "PADDING_MODES",
+    "ConvArguments",
     "conv",
+    "conv_arguments",
     "conv1d",
     "conv2d",
     "conv3d",
@@ -102,6 +106,42 @@ def _check_bias(bias, out_channels, out_spatial, who="conv"):
     )
 
 
+class ConvArguments(NamedTuple):
+    """The checked, normalised arguments of a sliding-kernel map (see conv_arguments)."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pairs: tuple[tuple[int, int], ...]
+    out_spatial: tuple[int, ...]
+
+
+def conv_arguments(x, n, out_channels, in_per_group, kernel, stride, padding, dilation, groups,
+                   padding_mode, who) -> ConvArguments:
+    """Check the arguments every convolution-like map shares and bring them to one form.
+
+    Checks groups against both channel counts and the input's rank and channels, normalises
+    stride / dilation / padding, and resolves the padding into (lo, hi) pairs and the
+    output size (raising if the kernel does not fit). Used by :func:`conv` and by the
+    locally connected, tiled and FFT convolutions, so that they agree on every rule.
+    """
+    positive_int(groups, "groups")
+    check_input(x, n, in_per_group * groups, who)
+    if out_channels % groups:
+        raise ArgumentError(
+            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
+            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
+        )
+    stride = to_tuple(stride, n, "stride")
+    dilation = to_tuple(dilation, n, "dilation")
+    padding = shapes.normalize_padding(padding, n)
+    one_of(padding_mode, PADDING_MODES, "padding_mode")
+    size = tuple(x.shape[2:])
+    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
+    out_spatial = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    return ConvArguments(tuple(kernel), stride, dilation, pairs, out_spatial)
+
+
 def conv(
     x: torch.Tensor,
     weight: torch.Tensor,
@@ -147,22 +187,10 @@ def conv(
         torch.Size([2, 4, 8, 8])
     """
     n = _rank_of_weight(weight)
-    out_channels, in_per_group = weight.shape[0], weight.shape[1]
-    positive_int(groups, "groups")
-    check_input(x, n, in_per_group * groups, "conv")
-    if out_channels % groups:
-        raise ArgumentError(
-            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
-            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
-        )
-    kernel = tuple(weight.shape[2:])
-    stride = to_tuple(stride, n, "stride")
-    dilation = to_tuple(dilation, n, "dilation")
-    padding = shapes.normalize_padding(padding, n)
-    one_of(padding_mode, PADDING_MODES, "padding_mode")
-    size = tuple(x.shape[2:])
-    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
-    out_spatial = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    out_channels = weight.shape[0]
+    _, stride, dilation, pairs, out_spatial = conv_arguments(
+        x, n, out_channels, weight.shape[1], tuple(weight.shape[2:]), stride, padding, dilation,
+        groups, padding_mode, "conv")
     bias_kind = _check_bias(bias, out_channels, out_spatial)
     if flip:
         weight = weight.flip(tuple(range(2, n + 2)))

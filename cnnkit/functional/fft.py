@@ -26,10 +26,10 @@ import time
 
 import torch
 
-from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int, to_tuple
+from .._validation import ArgumentTypeError, ShapeError, one_of, to_tuple
 from . import shapes
 from .block_shapes import fft_length
-from .conv import PADDING_MODES, _check_bias, check_input, conv, pad
+from .conv import _check_bias, conv, conv_arguments, pad
 
 __all__ = [
     "ALGORITHMS",
@@ -251,22 +251,10 @@ def fft_conv(
             f"or 3 kernel dimensions. Received: weight.shape={tuple(weight.shape)}."
         )
     out_channels, in_per_group = weight.shape[0], weight.shape[1]
-    positive_int(groups, "groups")
-    check_input(x, n, in_per_group * groups, "fft_conv")
-    if out_channels % groups:
-        raise ArgumentError(
-            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
-            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
-        )
     _check_fft_dtype(x, weight)
-    kernel = tuple(weight.shape[2:])
-    stride = to_tuple(stride, n, "stride")
-    dilation = to_tuple(dilation, n, "dilation")
-    padding = shapes.normalize_padding(padding, n)
-    one_of(padding_mode, PADDING_MODES, "padding_mode")
-    size = tuple(x.shape[2:])
-    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
-    out_spatial = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    kernel, stride, dilation, pairs, out_spatial = conv_arguments(
+        x, n, out_channels, in_per_group, tuple(weight.shape[2:]), stride, padding, dilation,
+        groups, padding_mode, "fft_conv")
     bias_kind = _check_bias(bias, out_channels, out_spatial, "fft_conv")
     if flip:
         weight = weight.flip(tuple(range(2, n + 2)))

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 import torch
 from torch.autograd.function import once_differentiable
 
-from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int, to_tuple
+from .._validation import ArgumentError, ArgumentTypeError, ShapeError, positive_int, to_tuple
 from . import shapes
 from .block_shapes import locally_connected_transpose_sizes
-from .conv import PADDING_MODES, check_input, pad
+from .conv import check_input, conv_arguments, pad
 
 __all__ = ["locally_connected", "locally_connected_transpose"]
 
@@ -312,25 +312,14 @@ def locally_connected(
     who = "locally_connected"
     n = _rank_of_input(x, who)
     out_w, out_channels, in_per_group, kernel = _split_weight(weight, n, who)
-    positive_int(groups, "groups")
-    check_input(x, n, in_per_group * groups, who)
-    if out_channels % groups:
-        raise ArgumentError(
-            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
-            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
-        )
     _check_dtypes(x, weight, who)
-    stride = to_tuple(stride, n, "stride")
-    dilation = to_tuple(dilation, n, "dilation")
-    padding = shapes.normalize_padding(padding, n)
-    one_of(padding_mode, PADDING_MODES, "padding_mode")
-    size = tuple(x.shape[2:])
-    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
-    out = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    _, stride, dilation, pairs, out = conv_arguments(
+        x, n, out_channels, in_per_group, kernel, stride, padding, dilation, groups,
+        padding_mode, who)
     if out != out_w:
         raise ShapeError(
             f"{who}: the weight has one kernel per output location and was built for an "
-            f"output of size {out_w}, but an input of spatial size {size} gives an output of "
+            f"output of size {out_w}, but an input of spatial size {tuple(x.shape[2:])} gives an output of "
             f"size {out}. Received: input of shape {tuple(x.shape)}, weight.shape="
             f"{tuple(weight.shape)}. Resize the input to the size the weight was built for."
         )

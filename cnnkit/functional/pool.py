@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, to_tuple
 from . import shapes
-from .conv import check_input, pad
+from .conv import pad
 
 __all__ = [
     "adaptive_avg_pool",

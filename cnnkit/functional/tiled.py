@@ -26,10 +26,10 @@ from dataclasses import dataclass
 import torch
 from torch.autograd.function import once_differentiable
 
-from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
+from .._validation import ShapeError
 from . import shapes
 from .block_shapes import check_tiles
-from .conv import _CONV, PADDING_MODES, check_input, pad
+from .conv import _CONV, conv_arguments, pad
 
 __all__ = ["tiled_as_locally_connected", "tiled_conv"]
 
@@ -141,20 +141,9 @@ def tiled_conv(
     tiles = tuple(weight.shape[:n])
     out_channels, in_per_group = weight.shape[n], weight.shape[n + 1]
     kernel = tuple(weight.shape[n + 2:])
-    positive_int(groups, "groups")
-    check_input(x, n, in_per_group * groups, who)
-    if out_channels % groups:
-        raise ArgumentError(
-            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
-            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
-        )
-    stride = to_tuple(stride, n, "stride")
-    dilation = to_tuple(dilation, n, "dilation")
-    padding = shapes.normalize_padding(padding, n)
-    one_of(padding_mode, PADDING_MODES, "padding_mode")
-    size = tuple(x.shape[2:])
-    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
-    out = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    _, stride, dilation, pairs, out = conv_arguments(
+        x, n, out_channels, in_per_group, kernel, stride, padding, dilation, groups,
+        padding_mode, who)
     check_tiles(tiles, out, "tiles")
     if bias is not None and tuple(bias.shape) not in ((out_channels,), (out_channels, *tiles)):
         raise ShapeError(
@@ -166,7 +155,7 @@ def tiled_conv(
     per_offset = tuple(-(-o // t) for o, t in zip(out, tiles))
     spans = tuple(shapes.effective_kernel(k, d) for k, d in zip(kernel, dilation))
     need = tuple((t * m - 1) * s + e for t, m, s, e in zip(tiles, per_offset, stride, spans))
-    padded = tuple(lo + w + hi for (lo, hi), w in zip(pairs, size))
+    padded = tuple(lo + w + hi for (lo, hi), w in zip(pairs, x.shape[2:]))
     # The extra high padding only feeds outputs past O, cropped below: zeros will do (and
     # cannot trip reflect's padding-smaller-than-input rule).
     xp = pad(pad(x, pairs, padding_mode), [(0, max(nd - p, 0)) for nd, p in zip(need, padded)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import torch
+import torch  # noqa: F401  (the docstring examples use it)
 
 from .._validation import ArgumentError, ArgumentTypeError, one_of, to_tuple
 from ..functional import pool as P
