@@ -24,9 +24,8 @@ from collections.abc import Sequence
 
 import torch
 
-from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int, to_tuple
-from . import shapes
-from .conv import _CONV, PADDING_MODES, check_input, pad
+from .._validation import ArgumentError, ArgumentTypeError, ShapeError, positive_int
+from .conv import _CONV, conv_arguments, pad
 from .conv import conv as _conv_any
 
 __all__ = ["separable_approximation", "separable_kernel", "separable_kernel_conv"]
@@ -180,20 +179,9 @@ def separable_kernel_conv(
     n = _check_factors(factors, who)
     rank, out_channels, in_per_group = factors[0].shape[:3]
     kernel = tuple(f.shape[3] for f in factors)
-    positive_int(groups, "groups")
-    check_input(x, n, in_per_group * groups, who)
-    if out_channels % groups:
-        raise ArgumentError(
-            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
-            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
-        )
-    stride = to_tuple(stride, n, "stride")
-    dilation = to_tuple(dilation, n, "dilation")
-    padding = shapes.normalize_padding(padding, n)
-    one_of(padding_mode, PADDING_MODES, "padding_mode")
-    size = tuple(x.shape[2:])
-    pairs = shapes.padding_pairs(padding, kernel, stride, dilation, size)
-    out_spatial = shapes.conv_output_shape(size, kernel, stride, pairs, dilation)
+    _, stride, dilation, pairs, _ = conv_arguments(
+        x, n, out_channels, in_per_group, kernel, stride, padding, dilation, groups,
+        padding_mode, who)
     if bias is not None and tuple(bias.shape) != (out_channels,):
         raise ShapeError(
             f"{who}: bias must have shape ({out_channels},). Received: bias.shape={tuple(bias.shape)}."

@@ -31,6 +31,30 @@ def _bias_mode(bias) -> str:
     return one_of(bias, BIAS_MODES, "bias")
 
 
+def set_kernel_settings(layer, in_channels, out_channels, kernel, stride, dilation, groups,
+                        dims) -> int:
+    """Check and store the settings every sliding-kernel layer shares; returns the rank.
+
+    Sets ``dims``, ``in_channels``, ``out_channels``, ``kernel_size``, ``stride``,
+    ``dilation`` and ``groups`` on ``layer``; both channel counts must divide by groups.
+    """
+    n = one_of(dims, (1, 2, 3), "dims")
+    layer.dims = n
+    layer.in_channels = positive_int(in_channels, "in_channels")
+    layer.out_channels = positive_int(out_channels, "out_channels")
+    layer.kernel_size = to_tuple(kernel, n, "kernel")
+    layer.stride = to_tuple(stride, n, "stride")
+    layer.dilation = to_tuple(dilation, n, "dilation")
+    layer.groups = positive_int(groups, "groups")
+    for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if count % groups:
+            raise ArgumentError(
+                f"{name} must be divisible by groups. Received: {name}={count}, "
+                f"groups={groups}. Use a multiple of {groups}, or groups that divides {count}."
+            )
+    return n
+
+
 def _reset_like_torch(weight: nn.Parameter, bias: nn.Parameter | None, fan_in: int) -> None:
     # The same initialisation as torch.nn.ConvNd, so that swapping layers changes nothing.
     nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
@@ -79,20 +103,7 @@ class Conv(Layer):
                  groups=1, bias="shared", padding_mode="zeros", flip=False, input_size=None,
                  *, dims=2):
         super().__init__()
-        n = one_of(dims, (1, 2, 3), "dims")
-        self.dims = n
-        self.in_channels = positive_int(in_channels, "in_channels")
-        self.out_channels = positive_int(out_channels, "out_channels")
-        self.kernel_size = to_tuple(kernel, n, "kernel")
-        self.stride = to_tuple(stride, n, "stride")
-        self.dilation = to_tuple(dilation, n, "dilation")
-        self.groups = positive_int(groups, "groups")
-        for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if count % groups:
-                raise ArgumentError(
-                    f"{name} must be divisible by groups. Received: {name}={count}, "
-                    f"groups={groups}. Use a multiple of {groups}, or groups that divides {count}."
-                )
+        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
         self.padding = shapes.normalize_padding(padding, n)
         self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
         self.flip = bool(flip)
@@ -216,19 +227,7 @@ class ConvTranspose(Layer):
     def __init__(self, in_channels, out_channels, kernel, stride=1, padding=0, output_padding=0,
                  dilation=1, groups=1, bias="shared", *, dims=2):
         super().__init__()
-        n = one_of(dims, (1, 2, 3), "dims")
-        self.dims = n
-        self.in_channels = positive_int(in_channels, "in_channels")
-        self.out_channels = positive_int(out_channels, "out_channels")
-        self.kernel_size = to_tuple(kernel, n, "kernel")
-        self.stride = to_tuple(stride, n, "stride")
-        self.dilation = to_tuple(dilation, n, "dilation")
-        self.groups = positive_int(groups, "groups")
-        for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if count % groups:
-                raise ArgumentError(
-                    f"{name} must be divisible by groups. Received: {name}={count}, groups={groups}."
-                )
+        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
         self.padding = shapes.normalize_padding(padding, n)
         self.output_padding = to_tuple(output_padding, n, "output_padding", allow_zero=True)
         for op, s in zip(self.output_padding, self.stride):

@@ -7,37 +7,19 @@ import math
 import torch
 import torch.nn as nn
 
-from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
+from .._validation import ArgumentError, ShapeError, one_of, to_tuple
 from ..functional import block_shapes, shapes
 from ..functional.conv import PADDING_MODES, check_input
 from ..functional.local import locally_connected, locally_connected_transpose
 from ..functional.tiled import tiled_conv
 from ._base import Layer
-from .conv import _rank_alias
+from .conv import _rank_alias, set_kernel_settings
 
 __all__ = [
     "LocallyConnected", "LocallyConnected1d", "LocallyConnected2d", "LocallyConnected3d",
     "LocallyConnectedTranspose", "LocallyConnectedTranspose1d", "LocallyConnectedTranspose2d",
     "LocallyConnectedTranspose3d", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d",
 ]
-
-
-def _common(layer, in_channels, out_channels, kernel, stride, dilation, groups, dims):
-    n = one_of(dims, (1, 2, 3), "dims")
-    layer.dims = n
-    layer.in_channels = positive_int(in_channels, "in_channels")
-    layer.out_channels = positive_int(out_channels, "out_channels")
-    layer.kernel_size = to_tuple(kernel, n, "kernel")
-    layer.stride = to_tuple(stride, n, "stride")
-    layer.dilation = to_tuple(dilation, n, "dilation")
-    layer.groups = positive_int(groups, "groups")
-    for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if count % groups:
-            raise ArgumentError(
-                f"{name} must be divisible by groups. Received: {name}={count}, "
-                f"groups={groups}. Use a multiple of {groups}, or groups that divides {count}."
-            )
-    return n
 
 
 def _uniform_(tensor: torch.Tensor | None, fan_in: int) -> None:
@@ -104,7 +86,7 @@ class LocallyConnected(Layer):
     def __init__(self, in_channels, out_channels, kernel, input_size, stride=1, padding=0,
                  dilation=1, groups=1, bias=True, padding_mode="zeros", *, dims=2):
         super().__init__()
-        n = _common(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
+        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
         self.input_size = to_tuple(input_size, n, "input_size")
         self.padding = shapes.normalize_padding(padding, n)
         self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
@@ -181,7 +163,7 @@ class LocallyConnectedTranspose(Layer):
     def __init__(self, in_channels, out_channels, kernel, input_size, stride=1, padding=0,
                  output_padding=0, dilation=1, groups=1, bias=True, *, dims=2):
         super().__init__()
-        n = _common(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
+        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
         self.input_size = to_tuple(input_size, n, "input_size")
         self.padding = shapes.normalize_padding(padding, n)
         self.output_padding = to_tuple(output_padding, n, "output_padding", allow_zero=True)
@@ -276,7 +258,7 @@ class TiledConv(Layer):
                  dilation=1, groups=1, bias=True, padding_mode="zeros", input_size=None, *,
                  dims=2):
         super().__init__()
-        n = _common(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
+        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
         if isinstance(tiles, int) and not isinstance(tiles, bool) and tiles < 1:
             block_shapes.check_tiles(tiles, (1,) * n)
         self.tiles = to_tuple(tiles, n, "tiles")

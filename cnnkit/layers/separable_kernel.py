@@ -7,13 +7,13 @@ import math
 import torch
 import torch.nn as nn
 
-from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
+from .._validation import ShapeError, one_of, positive_int
 from ..functional import shapes
 from ..functional.conv import PADDING_MODES, check_input
 from ..functional.separable_kernel import (separable_approximation, separable_kernel,
                                            separable_kernel_conv)
 from ._base import Layer
-from .conv import _rank_alias
+from .conv import _rank_alias, set_kernel_settings
 
 __all__ = ["SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
            "SeparableKernelConv3d"]
@@ -59,21 +59,8 @@ class SeparableKernelConv(Layer):
     def __init__(self, in_channels, out_channels, kernel, rank=1, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", flip=False, assemble=False, *, dims=2):
         super().__init__()
-        n = one_of(dims, (1, 2, 3), "dims")
-        self.dims = n
-        self.in_channels = positive_int(in_channels, "in_channels")
-        self.out_channels = positive_int(out_channels, "out_channels")
-        self.kernel_size = to_tuple(kernel, n, "kernel")
+        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
         self.rank = positive_int(rank, "rank")
-        self.stride = to_tuple(stride, n, "stride")
-        self.dilation = to_tuple(dilation, n, "dilation")
-        self.groups = positive_int(groups, "groups")
-        for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if count % groups:
-                raise ArgumentError(
-                    f"{name} must be divisible by groups. Received: {name}={count}, "
-                    f"groups={groups}. Use a multiple of {groups}, or groups that divides {count}."
-                )
         self.padding = shapes.normalize_padding(padding, n)
         self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
         self.flip = bool(flip)
