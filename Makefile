@@ -26,6 +26,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/conv_overhead.py
+	$(BIN)/python bench/train_throughput.py
+	$(BIN)/python bench/data_loader.py
+	$(BIN)/python bench/blocks.py
+	$(BIN)/python bench/viewer_latency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
