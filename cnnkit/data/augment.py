@@ -13,6 +13,7 @@ plain tensors, which makes a transform's effect checkable.
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 
@@ -90,16 +91,22 @@ def _per_image(mask: torch.Tensor, ndim: int) -> torch.Tensor:
     return mask.view(-1, *([1] * (ndim - 1)))
 
 
-class Augmentation:
-    """Base class: ``t(x, generator=None)`` is ``t.apply(x, t.sample_params(x, generator))``."""
+class Augmentation(abc.ABC):
+    """Base class: ``t(x, generator=None)`` is ``t.apply(x, t.sample_params(x, generator))``.
+
+    Subclasses define the random draw (``sample_params``) and the warp (``apply``)
+    separately, so that a test can apply chosen parameters exactly.
+    """
 
     ranks: tuple[int, ...] = (1, 2, 3)
 
+    @abc.abstractmethod
     def sample_params(self, x: torch.Tensor, generator: torch.Generator | None = None):
-        raise NotImplementedError
+        """Draw this batch's random parameters (one set per image)."""
 
+    @abc.abstractmethod
     def apply(self, x: torch.Tensor, params) -> torch.Tensor:
-        raise NotImplementedError
+        """Transform the batch with the given parameters."""
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None):
         _check_batch(x, type(self).__name__, self.ranks)

@@ -33,7 +33,9 @@ class WindowPoolRule(LayerRule):
         return {key: out[key] for key in self.keys}
 
     def check_extra(self, args, key, at):
-        raise NotImplementedError(key)
+        """Check a key a pooling subclass adds to the common window keys."""
+        raise TypeError(f"{type(self).__name__} lists the key {key!r} but does not check it: "
+                        "define check_extra() for it.")
 
     def compact(self, args):
         out = super().compact(args)
