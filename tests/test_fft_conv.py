@@ -13,7 +13,7 @@ import torch
 from cnnkit import functional as CF
 from cnnkit import layers as L
 from cnnkit._validation import ArgumentError, ArgumentTypeError
-from cnnkit.functional import block_shapes
+from cnnkit.functional import shapes
 from cnnkit.functional import fft as fft_module
 from cnnkit.reference import conv as ref
 
@@ -181,7 +181,7 @@ def test_errors_say_what_to_use_instead():
 
 def test_fft_length_is_fast_and_large_enough():
     for size in range(1, 200):
-        (length,) = block_shapes.fft_length((size,))
+        (length,) = shapes.fft_length((size,))
         assert length >= size
         rest = length
         for p in (2, 3, 5, 7):

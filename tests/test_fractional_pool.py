@@ -6,7 +6,7 @@ import torch
 
 from cnnkit._validation import ArgumentError, ArgumentTypeError, ShapeError
 from cnnkit.functional.fractional_pool import fractional_max_pool, fractional_regions
-from cnnkit.functional.pool_shapes import fractional_pool_output_shape, fractional_pool_output_size
+from cnnkit.functional.shapes import fractional_pool_output_shape, fractional_pool_output_size
 from cnnkit.layers.special_pool import FractionalMaxPool
 from cnnkit.reference import fractional_pool as ref
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from cnnkit import functional as CF
 from cnnkit import layers as L
 from cnnkit._validation import ArgumentError, ArgumentTypeError, ShapeError, to_tuple
-from cnnkit.functional import block_shapes, shapes
+from cnnkit.functional import shapes
 from cnnkit.reference import local as ref
 
 TOL = dict(rtol=1e-10, atol=1e-10)
@@ -59,7 +59,7 @@ def _build(case, rng, batch=2, cin=4, cout=6, bias=True):
     pairs = shapes.padding_pairs(shapes.normalize_padding(padding, n), kernel, s, d, size)
     out = shapes.conv_output_shape(size, kernel, s, pairs, d)
     V = rng.standard_normal((batch, cin) + size)
-    W = rng.standard_normal(block_shapes.locally_connected_weight_shape(cin, cout, kernel, out, groups))
+    W = rng.standard_normal(shapes.locally_connected_weight_shape(cin, cout, kernel, out, groups))
     B = rng.standard_normal((cout,) + out) if bias else None
     return V, W, B, out
 
@@ -159,7 +159,7 @@ def test_layer_forward_shapes_init_and_repr():
     assert float(layer.weight.detach().std()) > 0.4 * bound  # really filled, not left at zero
     text = repr(layer)
     assert "input_size=(10, 12)" in text and "stride=(2, 2)" in text and "dilation" not in text
-    assert sum(p.numel() for p in layer.parameters()) == block_shapes.locally_connected_params(
+    assert sum(p.numel() for p in layer.parameters()) == shapes.locally_connected_params(
         3, 8, (3, 3), (5, 6))
     assert L.LocallyConnected1d(1, 2, 3, input_size=9, bias=False).bias is None
     assert L.LocallyConnected3d(1, 2, 2, input_size=4)(torch.randn(1, 1, 4, 4, 4)).shape == (1, 2, 3, 3, 3)
@@ -227,10 +227,10 @@ def test_argument_errors():
 
 
 def test_shape_rules():
-    assert block_shapes.locally_connected_weight_shape(4, 6, (3,), (7,), groups=2) == (7, 6, 2, 3)
-    assert block_shapes.locally_connected_params(4, 6, (3,), (7,), groups=2) == 7 * (6 * 2 * 3 + 6)
-    assert block_shapes.locally_connected_flops(4, 6, (3,), (7,), 2) == 6 * 7 * 2 * 3
+    assert shapes.locally_connected_weight_shape(4, 6, (3,), (7,), groups=2) == (7, 6, 2, 3)
+    assert shapes.locally_connected_params(4, 6, (3,), (7,), groups=2) == 7 * (6 * 2 * 3 + 6)
+    assert shapes.locally_connected_flops(4, 6, (3,), (7,), 2) == 6 * 7 * 2 * 3
     for size in range(5, 12):
         out = shapes.conv_output_size(size, 3, 2, (1, 1))
-        got, _ = block_shapes.locally_connected_transpose_sizes((out,), (3,), (2,), ((1, 1),), (1,))
+        got, _ = shapes.locally_connected_transpose_sizes((out,), (3,), (2,), ((1, 1),), (1,))
         assert shapes.conv_output_size(got[0], 3, 2, (1, 1)) == out and got[0] <= size

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from cnnkit._validation import ArgumentError, ArgumentTypeError
-from cnnkit.functional.pool_shapes import pyramid_pool_features
+from cnnkit.functional.shapes import pyramid_pool_features
 from cnnkit.functional.pyramid_pool import spatial_pyramid_pool
 from cnnkit.layers.activation import ReLU
 from cnnkit.layers.conv import Conv2d

@@ -13,7 +13,7 @@ import torch
 from cnnkit import functional as CF
 from cnnkit import layers as L
 from cnnkit._validation import ArgumentError, ArgumentTypeError, ShapeError
-from cnnkit.functional import block_shapes
+from cnnkit.functional import shapes
 from cnnkit.reference import conv as ref_conv
 from cnnkit.reference import separable_kernel as ref
 
@@ -101,7 +101,7 @@ def test_layer_counts_parameters_and_loads_a_full_kernel():
     layer = L.SeparableKernelConv2d(2, 3, (5, 7), rank=2, padding="same")
     assert [tuple(f.shape) for f in layer.factors] == [(2, 3, 2, 5), (2, 3, 2, 7)]
     count = sum(p.numel() for p in layer.parameters())
-    assert count == block_shapes.separable_kernel_params(2, 3, (5, 7), 2) == 2 * 3 * 2 * 12 + 3
+    assert count == shapes.separable_kernel_params(2, 3, (5, 7), 2) == 2 * 3 * 2 * 12 + 3
     x = torch.randn(2, 2, 11, 12)
     torch.testing.assert_close(layer(x), CF.conv(x, layer.full_kernel(), layer.bias, padding="same"),
                                rtol=1e-4, atol=1e-4)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cnnkit._validation import ArgumentError, ShapeError
-from cnnkit.functional.pool_shapes import stochastic_pool_output_shape
+from cnnkit.functional.shapes import stochastic_pool_output_shape
 from cnnkit.functional.stochastic_pool import stochastic_pool, stochastic_pool_weighted
 from cnnkit.layers.special_pool import StochasticPool
 from cnnkit.reference import stochastic_pool as ref

@@ -13,7 +13,7 @@ import torch
 from cnnkit import functional as CF
 from cnnkit import layers as L
 from cnnkit._validation import ArgumentError, ShapeError, to_tuple
-from cnnkit.functional import block_shapes, shapes
+from cnnkit.functional import shapes
 from cnnkit.reference import tiled as ref
 
 TOL = dict(rtol=1e-10, atol=1e-10)
@@ -59,7 +59,7 @@ def test_forward_and_backward_match_the_loop_oracle(case):
     n, size, kernel, stride, padding, dilation, groups, mode, tiles = case
     rng = np.random.default_rng(zlib.crc32(_ids(case).encode()))
     V = rng.standard_normal((2, 4) + size)
-    W = rng.standard_normal(block_shapes.tiled_weight_shape(4, 6, kernel, tiles, groups))
+    W = rng.standard_normal(shapes.tiled_weight_shape(4, 6, kernel, tiles, groups))
     B = rng.standard_normal((6,) + tiles)
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode)
     x, w, b = t(V, True), t(W, True), t(B, True)
@@ -89,7 +89,7 @@ def test_tiles_equal_to_the_output_size_are_the_locally_connected_layer(case):
     n, size, kernel, stride, padding, dilation, groups, mode, _ = case
     out = _out(case)
     x = torch.randn(2, 4, *size, dtype=torch.float64, requires_grad=True)
-    w = torch.randn(*block_shapes.tiled_weight_shape(4, 6, kernel, out, groups), dtype=torch.float64,
+    w = torch.randn(*shapes.tiled_weight_shape(4, 6, kernel, out, groups), dtype=torch.float64,
                     requires_grad=True)
     b = torch.randn(6, *out, dtype=torch.float64, requires_grad=True)
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, padding_mode=mode)
@@ -128,7 +128,7 @@ def test_layer():
     assert layer(torch.randn(2, 3, 10, 9)).shape == (2, 8, 10, 9)
     assert layer(torch.randn(1, 3, 5, 7)).shape == (1, 8, 5, 7)  # any input size
     assert "tiles=(2, 3)" in repr(layer) and "padding='same'" in repr(layer)
-    assert sum(p.numel() for p in layer.parameters()) == block_shapes.tiled_params(3, 8, (3, 3), (2, 3))
+    assert sum(p.numel() for p in layer.parameters()) == shapes.tiled_params(3, 8, (3, 3), (2, 3))
     assert L.TiledConv1d(1, 2, 3, tiles=4)(torch.randn(1, 1, 9)).shape == (1, 2, 7)
     assert L.TiledConv3d(1, 2, 2, tiles=2, bias=False)(torch.randn(1, 1, 4, 4, 4)).shape == (1, 2, 3, 3, 3)
 
@@ -146,7 +146,7 @@ def test_tiles_out_of_range_errors():
     with pytest.raises(ShapeError, match=r"exceeds the output size 4"):
         layer(x)
     with pytest.raises(ArgumentError, match=r"tiles must be at least 1"):
-        block_shapes.check_tiles(0, (3,))
+        shapes.check_tiles(0, (3,))
 
 
 def test_argument_errors():

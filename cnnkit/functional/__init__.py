@@ -26,21 +26,19 @@ __all__ = [
 ]
 
 # Blocks no mainstream library ships: unshared, tiled, FFT and separable-kernel convolution.
-from . import block_shapes
 from .fft import ALGORITHMS, algorithm_cache, clear_algorithm_cache, conv_algorithm, fft_conv
 from .local import locally_connected, locally_connected_transpose
 from .separable_kernel import separable_approximation, separable_kernel, separable_kernel_conv
 from .tiled import tiled_as_locally_connected, tiled_conv
 
 __all__ += [
-    "ALGORITHMS", "algorithm_cache", "block_shapes", "clear_algorithm_cache", "conv_algorithm",
+    "ALGORITHMS", "algorithm_cache", "clear_algorithm_cache", "conv_algorithm",
     "fft_conv", "locally_connected", "locally_connected_transpose", "separable_approximation",
     "separable_kernel", "separable_kernel_conv", "tiled_as_locally_connected", "tiled_conv",
 ]
 
 # Blocks no mainstream library ships: DropConnect, stochastic, fractional, channel, pyramid
 # and RoI pooling.
-from . import pool_shapes
 from .channel_pool import channel_pool, maxout
 from .dropconnect import dropconnect_conv, dropconnect_linear, dropconnect_mask
 from .fractional_pool import fractional_max_pool, fractional_regions
@@ -50,6 +48,6 @@ from .stochastic_pool import stochastic_pool, stochastic_pool_weighted
 
 __all__ += [
     "channel_pool", "dropconnect_conv", "dropconnect_linear", "dropconnect_mask",
-    "fractional_max_pool", "fractional_regions", "maxout", "pool_shapes", "roi_max_pool",
+    "fractional_max_pool", "fractional_regions", "maxout", "roi_max_pool",
     "spatial_pyramid_pool", "stochastic_pool", "stochastic_pool_weighted",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch  # noqa: F401  (the docstring examples use it)
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int
-from . import pool_shapes
+from . import shapes
 
 __all__ = ["CHANNEL_POOL_MODES", "channel_pool", "maxout"]
 
@@ -58,7 +58,7 @@ def channel_pool(x, k: int, mode: str = "max", p: float = 2.0):
         raise ShapeError(
             f"channel_pool expects an input (N, C, *S). Received: input of shape {tuple(x.shape)}."
         )
-    groups = pool_shapes.channel_pool_output_channels(x.shape[1], k)
+    groups = shapes.channel_pool_output_channels(x.shape[1], k)
     grouped = x.reshape(x.shape[0], groups, k, *x.shape[2:])
     if mode == "max":
         # max(dim) sends the gradient to one element, as max pooling does.

@@ -28,7 +28,7 @@ import torch
 
 from .._validation import ArgumentTypeError, ShapeError, one_of, to_tuple
 from . import shapes
-from .block_shapes import fft_length
+from .shapes import fft_length
 from .conv import _check_bias, conv, conv_arguments, pad
 
 __all__ = [

@@ -30,7 +30,7 @@ import math
 import torch
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError
-from . import pool_shapes
+from . import shapes
 from .pool import _rank
 
 __all__ = ["fractional_max_pool", "fractional_regions"]
@@ -65,8 +65,8 @@ def fractional_regions(size: int, out: int, batch: int = 1, *, overlapping: bool
         >>> fractional_regions(10, 6, overlapping=True, u=0.0)
         tensor([[0, 2, 3, 5, 6, 8, 9]])
     """
-    pool_shapes.fractional_pool_output_shape((size,), output_size=out, overlapping=overlapping)
-    span = pool_shapes.fractional_span(size, overlapping)
+    shapes.fractional_pool_output_shape((size,), output_size=out, overlapping=overlapping)
+    span = shapes.fractional_span(size, overlapping)
     if pseudo_random:
         if u is None:
             r = torch.randint(0, _GRID, (batch, 1), generator=generator, device=device)
@@ -97,7 +97,7 @@ def _check_regions(regions, n, batch, size, out, overlapping):
         a = torch.as_tensor(a)
         if a.dim() == 1:
             a = a.unsqueeze(0)
-        span = pool_shapes.fractional_span(w, overlapping)
+        span = shapes.fractional_span(w, overlapping)
         if a.dim() != 2 or a.shape[1] != o + 1 or a.shape[0] not in (1, batch):
             raise ShapeError(
                 f"regions[{axis}] must have shape ({batch}, {o + 1}) or ({o + 1},). "
@@ -189,7 +189,7 @@ def fractional_max_pool(x, ratio=None, output_size=None, *, overlapping: bool = 
     """
     n = _rank(x, "fractional_max_pool")
     size = tuple(x.shape[2:])
-    out = pool_shapes.fractional_pool_output_shape(size, ratio, output_size, overlapping)
+    out = shapes.fractional_pool_output_shape(size, ratio, output_size, overlapping)
     batch = x.shape[0]
     if regions is None:
         regions = [fractional_regions(w, o, batch, overlapping=overlapping,

@@ -35,7 +35,7 @@ from torch.autograd.function import once_differentiable
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, positive_int, to_tuple
 from . import shapes
-from .block_shapes import locally_connected_transpose_sizes
+from .shapes import locally_connected_transpose_sizes
 from .conv import check_input, conv_arguments, pad
 
 __all__ = ["locally_connected", "locally_connected_transpose"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from .._validation import one_of
-from . import pool_shapes
+from . import shapes
 from .pool import _ADAPTIVE_AVG, _ADAPTIVE_MAX, _rank
 
 __all__ = ["PYRAMID_MODES", "spatial_pyramid_pool"]
@@ -48,7 +48,7 @@ def spatial_pyramid_pool(x, levels=(1, 2, 4), mode: str = "max"):
     """
     one_of(mode, PYRAMID_MODES, "mode")
     n = _rank(x, "spatial_pyramid_pool")
-    levels = pool_shapes.normalize_levels(levels, n)
+    levels = shapes.normalize_levels(levels, n)
     table = _ADAPTIVE_MAX if mode == "max" else _ADAPTIVE_AVG
     parts = []
     for level in levels:

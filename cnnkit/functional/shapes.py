@@ -28,12 +28,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Union
 
-from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, to_tuple
+from .._validation import (ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int,
+                          to_tuple)
 
 __all__ = [
-    "PADDING_NAMES",
     "Geometry",
+    "PADDING_NAMES",
     "PaddingSpec",
+    "channel_pool_output_channels",
+    "check_pool_ratio",
+    "check_tiles",
     "compose_geometry",
     "conv_flops",
     "conv_output_shape",
@@ -41,10 +45,26 @@ __all__ = [
     "conv_params",
     "conv_transpose_output_size",
     "effective_kernel",
+    "fft_length",
+    "fractional_pool_output_shape",
+    "fractional_pool_output_size",
+    "fractional_span",
+    "locally_connected_flops",
+    "locally_connected_params",
+    "locally_connected_transpose_sizes",
+    "locally_connected_weight_shape",
+    "normalize_levels",
     "normalize_padding",
     "padding_pairs",
     "pool_output_size",
+    "pyramid_pool_features",
+    "roi_pool_output_shape",
     "same_padding",
+    "separable_kernel_flops",
+    "separable_kernel_params",
+    "stochastic_pool_output_shape",
+    "tiled_params",
+    "tiled_weight_shape",
 ]
 
 PADDING_NAMES = ("valid", "same", "full")
@@ -317,3 +337,445 @@ def compose_transpose_geometry(
         for st, j, k, d, p, s in zip(geometry.start, geometry.jump, kernel, dilation, padding, stride)
     )
     return Geometry(field, jump, start)
+
+
+# ======================================================================================
+# Unshared, tiled, FFT and separable-kernel convolutions
+#
+# Shape rules of the unshared, tiled, FFT and separable-kernel convolutions.
+#
+# Built on the primitives of :mod:`cnnkit.functional.shapes` (output sizes and padding are
+# computed there, one way for every layer); this module adds what these blocks need on top:
+# weight and bias shapes, parameter and multiply-add counts, tile checks, the FFT length
+# and the output size of the locally connected transpose.
+#
+# Weight layouts (``O`` the spatial output size, ``K`` the kernel size, ``t`` the tiles):
+#
+#     locally connected   ``(*O, C_out, C_in / groups, *K)``: ``weight[j, k]`` is the
+#                         ordinary convolution kernel used at output location ``(j, k)``.
+#                         Seed 003's 6-D ``W[i, j, k, l, m, n]`` (eq 9.9) is
+#                         ``weight[j, k, i, l, m, n]``.
+#     tiled               ``(*t, C_out, C_in / groups, *K)``: output ``(j, k)`` uses
+#                         ``weight[j % t_0, k % t_1]`` (eq 9.10).
+#     separable kernel    ``d`` factors, factor ``i`` of shape ``(r, C_out, C_in / groups, K_i)``;
+#                         the kernel is ``sum_r factor_0[r] (x) factor_1[r] (x) ...``.
+# ======================================================================================
+
+
+def locally_connected_weight_shape(in_channels: int, out_channels: int, kernel: Sequence[int],
+                                   out_spatial: Sequence[int], groups: int = 1) -> tuple[int, ...]:
+    """Weight shape of a locally connected layer: ``(*O, C_out, C_in / groups, *K)``.
+
+    Example:
+        >>> locally_connected_weight_shape(3, 8, (3, 3), (6, 6))
+        (6, 6, 8, 3, 3, 3)
+    """
+    return (*out_spatial, out_channels, in_channels // groups, *kernel)
+
+
+def locally_connected_params(in_channels: int, out_channels: int, kernel: Sequence[int],
+                             out_spatial: Sequence[int], groups: int = 1,
+                             bias: bool = True) -> int:
+    """Parameters of a locally connected layer: one kernel and one bias per output location.
+
+    ``prod(O) * (C_out * C_in / groups * prod(K) + C_out)`` (bias included when ``bias``).
+
+    Example:
+        >>> locally_connected_params(1, 2, (3,), (4,))  # 4 * (2 * 1 * 3 + 2)
+        32
+    """
+    per_location = out_channels * (in_channels // groups) * math.prod(kernel)
+    return math.prod(out_spatial) * (per_location + (out_channels if bias else 0))
+
+
+def locally_connected_flops(in_channels: int, out_channels: int, kernel: Sequence[int],
+                            out_spatial: Sequence[int], groups: int = 1) -> int:
+    """Multiply-adds: the same as a convolution of that shape, ``C_out * prod(O) * C_in/g * prod(K)``."""
+    return conv_flops(in_channels, (out_channels, *out_spatial), kernel, groups)
+
+
+def check_tiles(tiles, out_spatial: Sequence[int], name: str = "tiles") -> tuple[int, ...]:
+    """Check the tiling ``t`` of a tiled convolution against its output size.
+
+    ``t`` kernel stacks are cycled through along each dimension, so ``1 <= t <= O``:
+    ``t = 1`` is an ordinary convolution, ``t = O`` a locally connected layer.
+
+    Raises:
+        ArgumentError: ``t`` below 1.
+        ShapeError: ``t`` larger than the output along some dimension.
+
+    Example:
+        >>> check_tiles(2, (5, 5))
+        (2, 2)
+    """
+    n = len(out_spatial)
+    if isinstance(tiles, int) and not isinstance(tiles, bool) and tiles < 1:
+        raise ArgumentError(
+            f"{name} must be at least 1 (1 is an ordinary convolution). Received: {name}={tiles!r}. "
+            f"Use {name}=1 or more kernel stacks."
+        )
+    tiles = to_tuple(tiles, n, name)
+    for axis, (t, o) in enumerate(zip(tiles, out_spatial)):
+        if t > o:
+            raise ShapeError(
+                f"{name} {t} along spatial dimension {axis} exceeds the output size {o}: "
+                f"there are only {o} output positions to give kernels to. Received: "
+                f"{name}={tiles}, output size={tuple(out_spatial)}. Use {name} of at most "
+                f"{tuple(out_spatial)} ({name}=output size is a locally connected layer)."
+            )
+    return tiles
+
+
+def tiled_weight_shape(in_channels: int, out_channels: int, kernel: Sequence[int],
+                       tiles: Sequence[int], groups: int = 1) -> tuple[int, ...]:
+    """Weight shape of a tiled convolution: ``(*t, C_out, C_in / groups, *K)``.
+
+    Example:
+        >>> tiled_weight_shape(3, 8, (5, 5), (2, 2))
+        (2, 2, 8, 3, 5, 5)
+    """
+    return (*tiles, out_channels, in_channels // groups, *kernel)
+
+
+def tiled_params(in_channels: int, out_channels: int, kernel: Sequence[int],
+                 tiles: Sequence[int], groups: int = 1, bias: bool = True) -> int:
+    """Parameters of a tiled convolution: ``prod(t)`` kernel stacks and tiled biases.
+
+    Example:
+        >>> tiled_params(1, 1, (3, 3), (2, 2))  # 4 * (9 + 1)
+        40
+    """
+    return locally_connected_params(in_channels, out_channels, kernel, tiles, groups, bias)
+
+
+def locally_connected_transpose_sizes(
+    in_spatial: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: PaddingSpec,
+    dilation: Sequence[int],
+    output_size: Sequence[int] | None = None,
+) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """Output size and forward padding of the transpose of a locally connected map.
+
+    The transpose maps the forward map's output (size ``in_spatial`` here) back onto the
+    forward input. A stride ``S`` maps ``S`` input sizes onto one output size, so the
+    smallest is the default and ``output_size`` picks another one:
+    ``O_min = (W - 1) * S - P_lo - P_hi + D * (K - 1) + 1``. ``same`` padding is resolved
+    for ``output_size`` (default ``W * S``).
+
+    Returns:
+        ``(output_size, pairs)``: the spatial output size and the forward ``(lo, hi)`` pairs.
+
+    Raises:
+        ShapeError: an ``output_size`` that the forward map does not send onto ``in_spatial``.
+
+    Example:
+        >>> locally_connected_transpose_sizes((4,), (3,), (2,), ((1, 1),), (1,))
+        ((7,), ((1, 1),))
+    """
+    n = len(in_spatial)
+    if output_size is not None:
+        output_size = to_tuple(output_size, n, "output_size")
+    if isinstance(padding, str) and padding == "same":
+        target = output_size or tuple(w * s for w, s in zip(in_spatial, stride))
+        pairs = padding_pairs(padding, kernel, stride, dilation, target)
+    else:
+        pairs = padding_pairs(padding, kernel, stride, dilation, None)
+    smallest = tuple(
+        (w - 1) * s - lo - hi + effective_kernel(k, d)
+        for w, s, (lo, hi), k, d in zip(in_spatial, stride, pairs, kernel, dilation)
+    )
+    size = smallest if output_size is None else output_size
+    ok = min(size) >= 1 and all(
+        conv_output_size(o, k, s, p, d) == w
+        for o, k, s, p, d, w in zip(size, kernel, stride, pairs, dilation, in_spatial)
+    )
+    if not ok:
+        ranges = ", ".join(f"{m}..{m + s - 1}" for m, s in zip(smallest, stride))
+        raise ShapeError(
+            f"output_size {tuple(size)} cannot be produced: the locally connected map with this "
+            f"kernel, stride and padding sends only inputs of sizes {ranges} (per dimension) "
+            f"onto size {tuple(in_spatial)}. Received: output_size={tuple(size)}. Pass an "
+            f"output_size in that range."
+        )
+    return tuple(size), pairs
+
+
+def _fast_length(n: int) -> int:
+    """Smallest integer >= n whose only prime factors are 2, 3, 5 and 7 (fast FFT sizes)."""
+    best = 1 << max(n - 1, 0).bit_length()
+    p7 = 1
+    while p7 < best:
+        p5 = p7
+        while p5 < best:
+            p3 = p5
+            while p3 < best:
+                p2 = p3
+                while p2 < n:
+                    p2 *= 2
+                best = min(best, p2)
+                p3 *= 3
+            p5 *= 5
+        p7 *= 7
+    return best
+
+
+def fft_length(padded_size: Sequence[int]) -> tuple[int, ...]:
+    """FFT length per dimension for a valid cross-correlation of a padded input.
+
+    A circular cross-correlation of length ``F >= W_padded`` equals the linear one on every
+    valid output (``p + m <= W_padded - 1 < F``: nothing wraps around), so ``F`` is the
+    padded size rounded up to the next ``2^a 3^b 5^c 7^d`` for a fast transform.
+
+    Example:
+        >>> fft_length((64, 67, 97))
+        (64, 70, 98)
+    """
+    return tuple(_fast_length(int(w)) for w in padded_size)
+
+
+def separable_kernel_params(in_channels: int, out_channels: int, kernel: Sequence[int],
+                            rank: int, groups: int = 1, bias: bool = True) -> int:
+    """Parameters of a rank-``r`` separable-kernel convolution: ``r * C_out * C_in/g * sum(K)``.
+
+    Example:
+        >>> separable_kernel_params(1, 1, (7, 7), 1, bias=False)  # 14 instead of 49
+        14
+    """
+    return rank * out_channels * (in_channels // groups) * sum(kernel) + (out_channels if bias else 0)
+
+
+def separable_kernel_flops(in_channels: int, out_channels: int, kernel: Sequence[int],
+                           rank: int, out_spatial: Sequence[int], groups: int = 1) -> int:
+    """Approximate multiply-adds of the ``d`` one-dimensional passes: ``O(w * d)`` per tap.
+
+    Each of the ``r * C_out * C_in/g`` (rank, filter, channel) triples costs ``sum(K)``
+    multiply-adds per output location instead of ``prod(K)`` (seed 003, section 9.8).
+
+    Example:
+        >>> separable_kernel_flops(1, 1, (7, 7), 1, (10, 10))  # 10*10 * 14, not 10*10 * 49
+        1400
+    """
+    return rank * out_channels * (in_channels // groups) * sum(kernel) * math.prod(out_spatial)
+
+
+# ======================================================================================
+# DropConnect and the special poolings
+#
+# Shape rules of stochastic, fractional, channel (maxout), pyramid and RoI pooling.
+#
+# Built on the primitives of :mod:`cnnkit.functional.shapes` (window output sizes and padding
+# are computed there, one way for every layer); this module adds what these blocks need on
+# top, so that the spec and the summary table can infer shapes without running a network:
+#
+#     stochastic pooling     the window rule of :func:`shapes.conv_output_shape`
+#     fractional max pool    ``O = ceil(L / alpha)``, ``L = W`` (disjoint) or ``W - 1``
+#                            (overlapping), ``alpha`` in (1, 2)
+#     channel pool / maxout  ``C -> C / k``
+#     pyramid pooling        ``(N, C, *W) -> (N, C * sum_l prod(l))``, whatever ``W``
+#     RoI pooling            ``K`` boxes -> ``(K, C, *output_size)``
+#     DropConnect            the shapes of dense and convolution layers: unchanged
+# ======================================================================================
+
+
+def stochastic_pool_output_shape(size: Sequence[int], kernel: Sequence[int],
+                                 stride: Sequence[int], padding, dilation: Sequence[int],
+                                 ceil_mode: bool = False) -> tuple[int, ...]:
+    """Spatial output shape of stochastic pooling: the same window rule as max pooling.
+
+    ``O = floor((W + P_lo + P_hi - D * (K - 1) - 1) / S) + 1``.
+
+    Example:
+        >>> stochastic_pool_output_shape((28, 28), (2, 2), (2, 2), 0, (1, 1))
+        (14, 14)
+    """
+    n = len(size)
+    padding = normalize_padding(padding, n)
+    pairs = padding_pairs(padding, kernel, stride, dilation, size)
+    return conv_output_shape(tuple(size), kernel, stride, pairs, dilation,
+                                    ceil_mode=ceil_mode)
+
+
+def check_pool_ratio(ratio, n: int, name: str = "ratio") -> tuple[float, ...]:
+    """Check a fractional pooling ratio: one number in (1, 2) or one per dimension.
+
+    Raises:
+        ArgumentTypeError: not a number or a sequence of numbers.
+        ArgumentError: a value outside the open interval (1, 2), or the wrong count.
+
+    Example:
+        >>> check_pool_ratio(1.5, 2)
+        (1.5, 1.5)
+    """
+    if isinstance(ratio, (int, float)) and not isinstance(ratio, bool):
+        items = (float(ratio),) * n
+    elif isinstance(ratio, Sequence) and not isinstance(ratio, str):
+        if len(ratio) != n:
+            raise ArgumentError(
+                f"{name} must be a number or {n} numbers (one per spatial dimension). "
+                f"Received: {name}={ratio!r} with {len(ratio)} values."
+            )
+        if any(isinstance(r, bool) or not isinstance(r, (int, float)) for r in ratio):
+            raise ArgumentTypeError(f"{name} must contain numbers. Received: {name}={ratio!r}.")
+        items = tuple(float(r) for r in ratio)
+    else:
+        raise ArgumentTypeError(
+            f"{name} must be a number in (1, 2) or one per dimension. "
+            f"Received: {name}={ratio!r} ({type(ratio).__name__})."
+        )
+    for r in items:
+        if not 1 < r < 2:
+            raise ArgumentError(
+                f"{name} must lie strictly between 1 and 2 (the input shrinks by a factor "
+                f"alpha with 1 < alpha < 2; every region spans 1 or 2 inputs per step). "
+                f"Received: {name}={ratio!r}. For a factor of 2 use max_pool(kernel=2); for "
+                f"larger factors stack fractional pools (e.g. two of sqrt(2))."
+            )
+    return items
+
+
+def fractional_span(size: int, overlapping: bool) -> int:
+    """``L``: the last region boundary, ``W`` for disjoint and ``W - 1`` for overlapping regions.
+
+    Overlapping region ``i`` is ``[a_{i-1}, a_i]`` (inclusive), so its last boundary must
+    be the last input index.
+    """
+    return size - 1 if overlapping else size
+
+
+def _check_fractional_out(size: int, out: int, overlapping: bool, axis: int) -> int:
+    span = fractional_span(size, overlapping)
+    low, high = -(-span // 2), span
+    if span < 1 or not low <= out <= high:
+        kind = "overlapping" if overlapping else "disjoint"
+        if span < 1:
+            fix = "Use an input of at least 2 elements along every dimension."
+        else:
+            fix = f"Use an output size between {low} and {high}."
+        raise ShapeError(
+            f"fractional max pooling with {kind} regions cannot map size {size} onto size {out} "
+            f"along spatial dimension {axis}: the {out} regions step by 1 or 2 from 0 to {span}, "
+            f"so the output must lie in [ceil({span} / 2), {span}]. Received: input size {size}, "
+            f"output size {out}. {fix}"
+        )
+    return out
+
+
+def fractional_pool_output_size(size: int, ratio: float, overlapping: bool = False,
+                                axis: int = 0) -> int:
+    """Output length of fractional max pooling (Graham 2014) for a ratio ``alpha`` in (1, 2).
+
+    The boundaries ``0 = a_0 < a_1 < ... < a_O = L`` step by 1 or 2, with ``L = W`` for
+    disjoint regions ``[a_{i-1}, a_i - 1]`` and ``L = W - 1`` for overlapping regions
+    ``[a_{i-1}, a_i]``; so ``O`` must satisfy ``O <= L <= 2 O``, and
+    ``O = ceil(L / alpha)`` always does.
+
+    Raises:
+        ArgumentError: ``ratio`` outside (1, 2).
+        ShapeError: an input too small to pool (``L < 1``).
+
+    Example:
+        >>> fractional_pool_output_size(32, 1.5)
+        22
+        >>> fractional_pool_output_size(32, 2 ** 0.5, overlapping=True)
+        22
+    """
+    (alpha,) = check_pool_ratio(ratio, 1)
+    span = fractional_span(size, overlapping)
+    out = max(math.ceil(span / alpha - 1e-12), 1)
+    return _check_fractional_out(size, out, overlapping, axis)
+
+
+def fractional_pool_output_shape(size: Sequence[int], ratio=None, output_size=None,
+                                 overlapping: bool = False) -> tuple[int, ...]:
+    """Spatial output shape of fractional max pooling from a ratio or an explicit size.
+
+    Exactly one of ``ratio`` and ``output_size`` is given. An explicit ``output_size`` must
+    satisfy ``ceil(L / 2) <= O <= L`` per dimension.
+
+    Raises:
+        ArgumentError: both or neither of ``ratio`` and ``output_size``; a bad ratio.
+        ShapeError: an output size the 1-or-2 steps cannot reach.
+
+    Example:
+        >>> fractional_pool_output_shape((25, 25), ratio=1.4)
+        (18, 18)
+        >>> fractional_pool_output_shape((10,), output_size=6)
+        (6,)
+    """
+    n = len(size)
+    if (ratio is None) == (output_size is None):
+        raise ArgumentError(
+            "fractional max pooling needs exactly one of ratio and output_size. Received: "
+            f"ratio={ratio!r}, output_size={output_size!r}. Pass ratio=1.5 (say) or "
+            "output_size=(H, W)."
+        )
+    if ratio is not None:
+        ratios = check_pool_ratio(ratio, n)
+        return tuple(fractional_pool_output_size(w, r, overlapping, axis)
+                     for axis, (w, r) in enumerate(zip(size, ratios)))
+    outs = to_tuple(output_size, n, "output_size")
+    return tuple(_check_fractional_out(w, o, overlapping, axis)
+                 for axis, (w, o) in enumerate(zip(size, outs)))
+
+
+def channel_pool_output_channels(channels: int, k: int) -> int:
+    """Channels after pooling groups of ``k`` consecutive channels (maxout): ``C / k``.
+
+    Raises:
+        ShapeError: ``k`` does not divide ``channels``.
+
+    Example:
+        >>> channel_pool_output_channels(12, 3)
+        4
+    """
+    positive_int(k, "k")
+    if channels % k:
+        below = channels - channels % k
+        raise ShapeError(
+            f"channel pooling takes groups of k={k} consecutive channels, and k does not divide "
+            f"the {channels} input channels. Received: {channels} channels, k={k}. Make the "
+            f"previous layer produce a multiple of {k} channels (e.g. {below or k} or "
+            f"{below + k}), or use a k that divides {channels}."
+        )
+    return channels // k
+
+
+def normalize_levels(levels, n: int, name: str = "levels") -> tuple[tuple[int, ...], ...]:
+    """Check pyramid levels: a sequence of bin counts, each an int or one int per dimension.
+
+    Example:
+        >>> normalize_levels((1, 2, 4), 2)
+        ((1, 1), (2, 2), (4, 4))
+    """
+    if isinstance(levels, int) and not isinstance(levels, bool):
+        levels = (levels,)
+    if not isinstance(levels, Sequence) or isinstance(levels, str) or len(levels) == 0:
+        raise ArgumentTypeError(
+            f"{name} must be a non-empty sequence of bin counts, e.g. (1, 2, 4). "
+            f"Received: {name}={levels!r}."
+        )
+    return tuple(to_tuple(level, n, name) for level in levels)
+
+
+def pyramid_pool_features(channels: int, levels, n: int) -> int:
+    """Length of the spatial pyramid pooling vector: ``C * sum_l prod(l)`` (``C * sum l^d``).
+
+    Independent of the input size: that is the point of the pyramid (He et al. 2014).
+
+    Example:
+        >>> pyramid_pool_features(256, (1, 2, 4), 2)   # 256 * (1 + 4 + 16)
+        5376
+    """
+    return channels * sum(math.prod(level) for level in normalize_levels(levels, n))
+
+
+def roi_pool_output_shape(num_boxes: int, channels: int, output_size, n: int = 2) -> tuple[int, ...]:
+    """Output shape of RoI pooling: one ``(C, *output_size)`` volume per box.
+
+    Example:
+        >>> roi_pool_output_shape(128, 256, 7)
+        (128, 256, 7, 7)
+    """
+    return (num_boxes, channels, *to_tuple(output_size, n, "output_size"))

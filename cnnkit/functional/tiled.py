@@ -28,7 +28,7 @@ from torch.autograd.function import once_differentiable
 
 from .._validation import ShapeError
 from . import shapes
-from .block_shapes import check_tiles
+from .shapes import check_tiles
 from .conv import _CONV, conv_arguments, pad
 
 __all__ = ["tiled_as_locally_connected", "tiled_conv"]

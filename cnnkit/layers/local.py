@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from .._validation import ArgumentError, ShapeError, one_of, to_tuple
-from ..functional import block_shapes, shapes
+from ..functional import shapes
 from ..functional.conv import PADDING_MODES, check_input
 from ..functional.local import locally_connected, locally_connected_transpose
 from ..functional.tiled import tiled_conv
@@ -91,7 +91,7 @@ class LocallyConnected(Layer):
         self.padding = shapes.normalize_padding(padding, n)
         self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
         self.out_size = self.output_size(self.input_size)
-        shape = block_shapes.locally_connected_weight_shape(
+        shape = shapes.locally_connected_weight_shape(
             in_channels, out_channels, self.kernel_size, self.out_size, groups)
         self.weight = nn.Parameter(torch.empty(shape))
         self.bias = nn.Parameter(torch.empty(out_channels, *self.out_size)) if bias else None
@@ -173,9 +173,9 @@ class LocallyConnectedTranspose(Layer):
                     f"output_padding must be smaller than the stride in every dimension. "
                     f"Received: output_padding={output_padding!r}, stride={stride!r}."
                 )
-        smallest, _ = block_shapes.locally_connected_transpose_sizes(
+        smallest, _ = shapes.locally_connected_transpose_sizes(
             self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
-        self.out_size, _ = block_shapes.locally_connected_transpose_sizes(
+        self.out_size, _ = shapes.locally_connected_transpose_sizes(
             self.input_size, self.kernel_size, self.stride, self.padding, self.dilation,
             tuple(m + op for m, op in zip(smallest, self.output_padding)))
         self.weight = nn.Parameter(torch.empty(*self.input_size, in_channels,
@@ -260,14 +260,14 @@ class TiledConv(Layer):
         super().__init__()
         n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
         if isinstance(tiles, int) and not isinstance(tiles, bool) and tiles < 1:
-            block_shapes.check_tiles(tiles, (1,) * n)
+            shapes.check_tiles(tiles, (1,) * n)
         self.tiles = to_tuple(tiles, n, "tiles")
         self.padding = shapes.normalize_padding(padding, n)
         self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
         self.input_size = None if input_size is None else to_tuple(input_size, n, "input_size")
         if self.input_size is not None:
             self.output_size(self.input_size)
-        self.weight = nn.Parameter(torch.empty(block_shapes.tiled_weight_shape(
+        self.weight = nn.Parameter(torch.empty(shapes.tiled_weight_shape(
             in_channels, out_channels, self.kernel_size, self.tiles, groups)))
         self.bias = nn.Parameter(torch.empty(out_channels, *self.tiles)) if bias else None
         self.reset_parameters()
@@ -287,7 +287,7 @@ class TiledConv(Layer):
         """Spatial output size; raises if the kernel does not fit or ``t`` exceeds it."""
         out = shapes.conv_output_shape(tuple(size), self.kernel_size, self.stride, self.padding,
                                        self.dilation)
-        block_shapes.check_tiles(self.tiles, out)
+        shapes.check_tiles(self.tiles, out)
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

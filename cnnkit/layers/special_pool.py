@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from .._validation import one_of, positive_int, to_tuple
-from ..functional import pool_shapes
+from ..functional import shapes
 from ..functional.channel_pool import CHANNEL_POOL_MODES, channel_pool, check_lp
 from ..functional.fractional_pool import fractional_max_pool
 from ..functional.pyramid_pool import PYRAMID_MODES, spatial_pyramid_pool
@@ -80,8 +80,8 @@ class FractionalMaxPool(Layer):
         super().__init__()
         self.dims = one_of(dims, (1, 2, 3), "dims")
         if (ratio is None) == (output_size is None):
-            pool_shapes.fractional_pool_output_shape((4,) * self.dims, ratio, output_size)
-        self.ratio = None if ratio is None else pool_shapes.check_pool_ratio(ratio, self.dims)
+            shapes.fractional_pool_output_shape((4,) * self.dims, ratio, output_size)
+        self.ratio = None if ratio is None else shapes.check_pool_ratio(ratio, self.dims)
         self.output_size = None if output_size is None else to_tuple(output_size, self.dims,
                                                                       "output_size")
         self.overlapping = bool(overlapping)
@@ -89,7 +89,7 @@ class FractionalMaxPool(Layer):
 
     def output_shape(self, size) -> tuple[int, ...]:
         """Spatial output size for a spatial input ``size``."""
-        return pool_shapes.fractional_pool_output_shape(tuple(size), self.ratio, self.output_size,
+        return shapes.fractional_pool_output_shape(tuple(size), self.ratio, self.output_size,
                                                         self.overlapping)
 
     def forward(self, x):
@@ -126,7 +126,7 @@ class ChannelPool(Layer):
 
     def output_channels(self, channels: int) -> int:
         """Channels after pooling (raises if ``k`` does not divide them)."""
-        return pool_shapes.channel_pool_output_channels(channels, self.k)
+        return shapes.channel_pool_output_channels(channels, self.k)
 
     def forward(self, x):
         return channel_pool(x, self.k, self.mode, self.p)
@@ -174,7 +174,7 @@ class SpatialPyramidPool(Layer):
     def __init__(self, levels=(1, 2, 4), mode: str = "max", *, dims=2):
         super().__init__()
         self.dims = one_of(dims, (1, 2, 3), "dims")
-        self.levels = pool_shapes.normalize_levels(levels, self.dims)
+        self.levels = shapes.normalize_levels(levels, self.dims)
         self.mode = one_of(mode, PYRAMID_MODES, "mode")
 
     def settings(self) -> dict:
@@ -186,7 +186,7 @@ class SpatialPyramidPool(Layer):
 
     def features(self, channels: int) -> int:
         """Length of the output vector for ``channels`` input channels."""
-        return pool_shapes.pyramid_pool_features(channels, self.levels, self.dims)
+        return shapes.pyramid_pool_features(channels, self.levels, self.dims)
 
     def forward(self, x):
         if x.dim() != self.dims + 2:

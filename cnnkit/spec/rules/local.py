@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ...functional import block_shapes, shapes
+from ...functional import shapes
 from ...functional.conv import PADDING_MODES
 from ...functional.fft import ALGORITHMS
 from ...layers.fft import FFTConv, FFTConv1d, FFTConv2d, FFTConv3d
@@ -86,12 +86,12 @@ class LocallyConnectedRule(_WindowRule):
 
     def params(self, args, shape, out):
         kernel = dims(args["kernel"], len(shape) - 1)
-        return block_shapes.locally_connected_params(shape[0], args["filters"], kernel, out[1:],
+        return shapes.locally_connected_params(shape[0], args["filters"], kernel, out[1:],
                                                      args["groups"], args["bias"])
 
     def flops(self, args, shape, out):
         kernel = dims(args["kernel"], len(shape) - 1)
-        return block_shapes.locally_connected_flops(shape[0], args["filters"], kernel, out[1:],
+        return shapes.locally_connected_flops(shape[0], args["filters"], kernel, out[1:],
                                                     args["groups"])
 
     def sized(self, args):
@@ -142,10 +142,10 @@ class LocallyConnectedTransposeRule(LayerRule):
         n = len(shape) - 1
         kernel, stride, dilation = (dims(args[key], n) for key in ("kernel", "stride", "dilation"))
         padding = padding_of(args, n)
-        smallest, _ = block_shapes.locally_connected_transpose_sizes(
+        smallest, _ = shapes.locally_connected_transpose_sizes(
             shape[1:], kernel, stride, padding, dilation)
         target = tuple(m + op for m, op in zip(smallest, dims(args["output_padding"], n)))
-        return block_shapes.locally_connected_transpose_sizes(shape[1:], kernel, stride, padding,
+        return shapes.locally_connected_transpose_sizes(shape[1:], kernel, stride, padding,
                                                               dilation, target)
 
     def output_shape(self, args, shape, at):
@@ -162,13 +162,13 @@ class LocallyConnectedTransposeRule(LayerRule):
 
     def params(self, args, shape, out):
         kernel = dims(args["kernel"], len(shape) - 1)
-        weights = block_shapes.locally_connected_params(args["filters"], shape[0], kernel,
+        weights = shapes.locally_connected_params(args["filters"], shape[0], kernel,
                                                         shape[1:], args["groups"], bias=False)
         return weights + (math.prod(out) if args["bias"] else 0)
 
     def flops(self, args, shape, out):
         kernel = dims(args["kernel"], len(shape) - 1)
-        return block_shapes.locally_connected_flops(args["filters"], shape[0], kernel, shape[1:],
+        return shapes.locally_connected_flops(args["filters"], shape[0], kernel, shape[1:],
                                                     args["groups"])
 
     def sized(self, args):
@@ -210,12 +210,12 @@ class TiledConvRule(_WindowRule):
 
     def output_shape(self, args, shape, at):
         out = super().output_shape(args, shape, at)
-        block_shapes.check_tiles(dims(args["tiles"], len(shape) - 1), out[1:])
+        shapes.check_tiles(dims(args["tiles"], len(shape) - 1), out[1:])
         return out
 
     def params(self, args, shape, out):
         n = len(shape) - 1
-        return block_shapes.tiled_params(shape[0], args["filters"], dims(args["kernel"], n),
+        return shapes.tiled_params(shape[0], args["filters"], dims(args["kernel"], n),
                                          dims(args["tiles"], n), args["groups"], args["bias"])
 
     def flops(self, args, shape, out):
@@ -285,12 +285,12 @@ class SeparableKernelConvRule(_WindowRule):
 
     def params(self, args, shape, out):
         kernel = dims(args["kernel"], len(shape) - 1)
-        return block_shapes.separable_kernel_params(shape[0], args["filters"], kernel, args["rank"],
+        return shapes.separable_kernel_params(shape[0], args["filters"], kernel, args["rank"],
                                                     args["groups"], args["bias"])
 
     def flops(self, args, shape, out):
         kernel = dims(args["kernel"], len(shape) - 1)
-        return block_shapes.separable_kernel_flops(shape[0], args["filters"], kernel, args["rank"],
+        return shapes.separable_kernel_flops(shape[0], args["filters"], kernel, args["rank"],
                                                    out[1:], args["groups"])
 
     def build(self, args, shape):

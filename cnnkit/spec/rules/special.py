@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ...functional import pool_shapes, shapes
+from ...functional import shapes
 from ...functional.activation import ACTIVATIONS
 from ...functional.channel_pool import CHANNEL_POOL_MODES
 from ...functional.dropconnect import DROPCONNECT_INFERENCE, DROPCONNECT_PER
@@ -128,7 +128,7 @@ class FractionalMaxPoolRule(LayerRule):
                 "`fractional_maxpool: 1.414`.", "ratio")
         if ratio is not None:
             try:
-                ratio = collapse(pool_shapes.check_pool_ratio(ratio, at.rank))
+                ratio = collapse(shapes.check_pool_ratio(ratio, at.rank))
             except ArgumentError as error:
                 raise at.error(str(error), "ratio") from None
         else:
@@ -144,7 +144,7 @@ class FractionalMaxPoolRule(LayerRule):
             tuple(args["ratio"]) if isinstance(args["ratio"], list) else args["ratio"])
         size = None if args["output_size"] is None else dims(args["output_size"], n)
         try:
-            spatial = pool_shapes.fractional_pool_output_shape(shape[1:], ratio, size,
+            spatial = shapes.fractional_pool_output_shape(shape[1:], ratio, size,
                                                                args["overlapping"])
         except ShapeError as error:
             raise at.error(f"{error} The input comes from {at.came_from}.",
@@ -187,7 +187,7 @@ class ChannelPoolRule(LayerRule):
 
     def output_shape(self, args, shape, at):
         try:
-            channels = pool_shapes.channel_pool_output_channels(shape[0], args["k"])
+            channels = shapes.channel_pool_output_channels(shape[0], args["k"])
         except ShapeError as error:
             raise at.error(f"{error} The channels come from {at.came_from}.", "k") from None
         return (channels, *shape[1:])
@@ -228,7 +228,7 @@ class SpatialPyramidPoolRule(LayerRule):
 
     def check(self, args, at):
         try:
-            levels = pool_shapes.normalize_levels(args["levels"], at.rank)
+            levels = shapes.normalize_levels(args["levels"], at.rank)
         except (ArgumentError, TypeError) as error:
             raise at.error(str(error), "levels") from None
         return {"levels": [collapse(level) for level in levels],
@@ -240,7 +240,7 @@ class SpatialPyramidPoolRule(LayerRule):
     def output_shape(self, args, shape, at):
         at.need_volume(shape, "spatial_pyramid_pool")
         n = len(shape) - 1
-        return (pool_shapes.pyramid_pool_features(shape[0], self._levels(args, n), n),)
+        return (shapes.pyramid_pool_features(shape[0], self._levels(args, n), n),)
 
     def geometry(self, args, shape, geometry):
         # The coarsest level (usually 1 bin) sees the whole volume, as a flatten does.
