@@ -1,4 +1,5 @@
-"""Filters without supervised training (seed 003, section 9.9-9.10): Gabor banks.
+"""Filters without supervised training (seed 003, section 9.9-9.10): random kernels,
+hand-designed Gabor banks, and kernels learned by k-means on image patches.
 
 Example:
     >>> import torch
@@ -8,5 +9,7 @@ Example:
 """
 
 from .gabor import gabor, gabor_, gabor_bank, gabor_parameters, render_gabor_bank
+from .kmeans import extract_patches, kmeans, kmeans_filters, random_filters_, zca_whitening
 
-__all__ = ["gabor", "gabor_", "gabor_bank", "gabor_parameters", "render_gabor_bank"]
+__all__ = ["extract_patches", "gabor", "gabor_", "gabor_bank", "gabor_parameters", "kmeans",
+           "kmeans_filters", "random_filters_", "render_gabor_bank", "zca_whitening"]
