@@ -1,0 +1,121 @@
+"""The historic networks of the zoo: AlexNet, VGG, GoogLeNet, ResNet."""
+
+import pytest
+import torch
+
+import cnnkit
+from cnnkit import models
+from cnnkit._validation import ArgumentError
+from cnnkit.spec import build
+
+# name -> (parameters for 1000 classes on 3x224x224 (torchvision's figure), features
+# into the last dense layer, a small input the architecture accepts for a forward pass)
+PUBLISHED = {
+    "alexnet": (61_100_840, 4096, (3, 63, 63)),
+    "alexnet_lrn": (61_100_840, 4096, (3, 63, 63)),
+    "vgg11": (132_863_336, 4096, (3, 32, 32)),
+    "vgg16": (138_357_544, 4096, (3, 32, 32)),
+}
+
+
+def count(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+def on_meta(name, **settings):
+    """Build a model with its parameters on the meta device: shapes without the cost of
+    initialising a hundred million weights (counts and specs need no values)."""
+    with torch.device("meta"):
+        return cnnkit.create_model(name, **settings)
+
+
+@pytest.fixture(scope="module")
+def full():
+    """Each model built once (on the meta device) for 1000 classes on 3x224x224."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = on_meta(name)
+        return cache[name]
+    return get
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_parameter_count_equals_the_published_figure(name, full):
+    net = full(name)
+    assert net.input_shape == (3, 224, 224) and net.output_shape == (1000,)
+    assert count(net) == PUBLISHED[name][0]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_summary_total_equals_the_count(name, full):
+    net = full(name)
+    table = cnnkit.summary(net)
+    assert table.total_params == PUBLISHED[name][0]
+    assert table.rows[-1]["output_shape"] == (1000,)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_spec_round_trip(name, full):
+    spec = full(name).spec()
+    with torch.device("meta"):
+        assert build(spec).spec() == spec
+    assert spec["name"] == name and spec["input"] == [3, 224, 224]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_forward_gives_one_row_of_class_scores(name):
+    net = cnnkit.create_model(name, num_classes=7, input=PUBLISHED[name][2]).eval()
+    with torch.no_grad():
+        out = net(torch.randn(1, *PUBLISHED[name][2]))
+    assert out.shape == (1, 7)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_num_classes_changes_only_the_head(name):
+    total, features, small = PUBLISHED[name]
+    net = on_meta(name, num_classes=10, input=small)
+    base = on_meta(name, num_classes=1000, input=small)
+    assert count(net) == total - 990 * (features + 1) == count(base) - 990 * (features + 1)
+    assert net.output_shape == (10,)
+    assert [type(m) for m in net.layers] == [type(m) for m in base.layers]
+
+
+def test_alexnet_at_224_matches_the_published_feature_sizes():
+    rows = cnnkit.summary(models.alexnet_spec()).rows
+    shapes = [r["output_shape"] for r in rows if r["type"] in ("conv", "maxpool")]
+    assert shapes == [(64, 55, 55), (64, 27, 27), (192, 27, 27), (192, 13, 13),
+                      (384, 13, 13), (256, 13, 13), (256, 13, 13), (256, 6, 6)]
+
+
+def test_alexnet_lrn_puts_the_papers_normalisation_after_the_first_two_convolutions():
+    net = models.alexnet_lrn(num_classes=10, input=(3, 63, 63))
+    types = [next(iter(layer)) if isinstance(layer, dict) else layer
+             for layer in net.spec()["layers"]]
+    assert types[:8] == ["conv", "relu", "lrn", "maxpool", "conv", "relu", "lrn", "maxpool"]
+    assert types.count("lrn") == 2
+    lrn = net.spec()["layers"][2]["lrn"]
+    assert (lrn["size"], lrn["alpha"], lrn["beta"], lrn["k"]) == (5, 1e-4, 0.75, 2.0)
+    plain = models.alexnet(num_classes=10, input=(3, 63, 63))
+    assert "lrn" not in [next(iter(x)) if isinstance(x, dict) else x
+                         for x in plain.spec()["layers"]]
+
+
+def test_alexnet_rejects_an_input_too_small():
+    with pytest.raises(cnnkit.SpecError, match=r"does not fit"):
+        models.alexnet(input=(3, 32, 32))
+
+
+def test_vgg_depth_counts_weight_layers():
+    for name, depth in (("vgg11", 11), ("vgg16", 16)):
+        spec = models.vgg_spec({"vgg11": "A", "vgg16": "D"}[name])
+        kinds = [next(iter(x)) if isinstance(x, dict) else x for x in spec["layers"]]
+        assert kinds.count("conv") + kinds.count("dense") == depth
+        assert kinds.count("maxpool") == 5
+
+
+def test_vgg_spec_rejects_an_unknown_config():
+    with pytest.raises(ArgumentError, match=r"config must be one of 'A', 'D'. Received: config='E'"):
+        models.vgg_spec("E")
