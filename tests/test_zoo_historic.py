@@ -15,6 +15,9 @@ PUBLISHED = {
     "alexnet_lrn": (61_100_840, 4096, (3, 63, 63)),
     "vgg11": (132_863_336, 4096, (3, 32, 32)),
     "vgg16": (138_357_544, 4096, (3, 32, 32)),
+    "resnet18": (11_689_512, 512, (3, 64, 64)),
+    "resnet34": (21_797_672, 512, (3, 64, 64)),
+    "resnet50": (25_557_032, 2048, (3, 64, 64)),
 }
 
 
@@ -119,3 +122,50 @@ def test_vgg_depth_counts_weight_layers():
 def test_vgg_spec_rejects_an_unknown_config():
     with pytest.raises(ArgumentError, match=r"config must be one of 'A', 'D'. Received: config='E'"):
         models.vgg_spec("E")
+
+
+def test_list_models_finds_the_three_resnets():
+    assert cnnkit.list_models("resnet*") == ["resnet18", "resnet34", "resnet50"]
+    assert cnnkit.list_models("vgg*") == ["vgg11", "vgg16"]
+    assert cnnkit.list_models("alexnet*") == ["alexnet", "alexnet_lrn"]
+
+
+def kind(layer):
+    return layer if isinstance(layer, str) else next(iter(layer))
+
+
+def _residuals(spec):
+    return [layer["residual"] for layer in spec["layers"]
+            if isinstance(layer, dict) and "residual" in layer]
+
+
+@pytest.mark.parametrize("depth, blocks, convs, projections", [
+    (18, 8, 2, 3), (34, 16, 2, 3), (50, 16, 3, 4)])
+def test_resnet_blocks_and_projection_shortcuts(depth, blocks, convs, projections):
+    net = on_meta(f"resnet{depth}")
+    spec = net.spec()
+    residuals = _residuals(spec)
+    assert len(residuals) == blocks
+    for block in residuals:
+        kinds = [kind(x) for x in block["layers"]]
+        assert kinds.count("conv") == convs and kinds.count("batchnorm") == convs
+        assert all(x["conv"]["bias"] == "none" for x in block["layers"]
+                   if isinstance(x, dict) and "conv" in x)
+    shortcuts = [b["shortcut"] for b in residuals if b["shortcut"]]
+    assert len(shortcuts) == projections
+    for shortcut in shortcuts:
+        assert shortcut[0]["conv"]["kernel"] == 1 and shortcut[0]["conv"]["bias"] == "none"
+        assert [kind(x) for x in shortcut] == ["conv", "batchnorm"]
+    # relu follows every addition
+    layers = spec["layers"]
+    after = [kind(layers[i + 1]) for i, x in enumerate(layers) if kind(x) == "residual"]
+    assert after == ["relu"] * blocks
+    stem = cnnkit.summary(net).rows
+    assert [r["output_shape"] for r in stem[:4]] == [
+        (64, 112, 112), (64, 112, 112), (64, 112, 112), (64, 56, 56)]
+    assert net.layers[-1].in_features == (512 if depth < 50 else 2048)
+
+
+def test_resnet_spec_rejects_an_unknown_depth():
+    with pytest.raises(ArgumentError, match=r"depth must be 18, 34 or 50. Received: depth=101"):
+        models.resnet_spec(101)
