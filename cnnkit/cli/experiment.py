@@ -1,0 +1,30 @@
+"""``cnnkit experiment``: run one of the source material's claims and print its table."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers) -> None:
+    from ..experiments import EXPERIMENTS
+
+    parser = subparsers.add_parser("experiment", help="run a claim of the source material as an experiment",
+                                   description="Run an experiment and print its table.")
+    parser.add_argument("name", choices=sorted(EXPERIMENTS))
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per row (default 8)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._validation import ArgumentError
+    from ..experiments import EXPERIMENTS
+
+    if args.epochs < 1:
+        raise ArgumentError(f"--epochs must be a positive int. Received: --epochs {args.epochs}.")
+    print(EXPERIMENTS[args.name].__module__.split(".")[-1] + ": "
+          + (EXPERIMENTS[args.name].__doc__ or "").splitlines()[0])
+    EXPERIMENTS[args.name](epochs=args.epochs, seed=args.seed)
+    return 0
