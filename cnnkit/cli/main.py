@@ -18,7 +18,8 @@ from .._validation import CnnkitError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "report", "inspect", "serve")
+COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "experiment", "report", "inspect",
+            "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
