@@ -6,6 +6,7 @@ import torch
 import cnnkit
 from cnnkit import models
 from cnnkit._validation import ArgumentError
+from cnnkit.models.googlenet import INCEPTION_BLOCKS
 from cnnkit.spec import build
 
 # name -> (parameters for 1000 classes on 3x224x224 (torchvision's figure), features
@@ -15,6 +16,7 @@ PUBLISHED = {
     "alexnet_lrn": (61_100_840, 4096, (3, 63, 63)),
     "vgg11": (132_863_336, 4096, (3, 32, 32)),
     "vgg16": (138_357_544, 4096, (3, 32, 32)),
+    "googlenet": (6_624_904, 1024, (3, 64, 64)),
     "resnet18": (11_689_512, 512, (3, 64, 64)),
     "resnet34": (21_797_672, 512, (3, 64, 64)),
     "resnet50": (25_557_032, 2048, (3, 64, 64)),
@@ -169,3 +171,33 @@ def test_resnet_blocks_and_projection_shortcuts(depth, blocks, convs, projection
 def test_resnet_spec_rejects_an_unknown_depth():
     with pytest.raises(ArgumentError, match=r"depth must be 18, 34 or 50. Received: depth=101"):
         models.resnet_spec(101)
+
+
+def test_googlenet_inception_blocks_and_stage_sizes():
+    spec = on_meta("googlenet").spec()
+    blocks = [layer["parallel"] for layer in spec["layers"] if kind(layer) == "parallel"]
+    assert len(blocks) == 9
+    for block, widths in zip(blocks, INCEPTION_BLOCKS.values()):
+        assert block["merge"] == "concat" and len(block["branches"]) == 4
+        one, three, second, pool = block["branches"]
+        convs = [[x["conv"] for x in branch if kind(x) == "conv"] for branch in block["branches"]]
+        assert [[c["filters"] for c in b] for b in convs] == [
+            [widths[0]], [widths[1], widths[2]], [widths[3], widths[4]], [widths[5]]]
+        assert [c["kernel"] for c in convs[2]] == [1, 3]          # torchvision's 3x3
+        assert all(c["bias"] == "none" for b in convs for c in b)
+        assert pool[0]["maxpool"]["size"] == 3 and pool[0]["maxpool"]["stride"] == 1
+        assert pool[0]["maxpool"]["ceil_mode"] is True
+    top = [kind(x) for x in spec["layers"]]
+    assert top.count("batchnorm") == 3 and top[-3:] == ["global_avgpool", "dropout", "dense"]
+    assert spec["layers"][-2]["dropout"]["rate"] == 0.2
+    rows = [r for r in cnnkit.summary(spec).rows if r["depth"] == 0]
+    assert [r["output_shape"] for r in rows if r["type"] in ("maxpool", "parallel")] == [
+        (64, 56, 56), (192, 28, 28), (256, 28, 28), (480, 28, 28), (480, 14, 14),
+        (512, 14, 14), (512, 14, 14), (512, 14, 14), (528, 14, 14), (832, 14, 14),
+        (832, 7, 7), (832, 7, 7), (1024, 7, 7)]
+
+
+def test_googlenet_rejects_an_input_the_poolings_cannot_take():
+    assert models.googlenet(num_classes=3, input=(3, 31, 31)).output_shape == (3,)
+    with pytest.raises(cnnkit.SpecError, match=r"size 2 does not fit the 1x1 input"):
+        cnnkit.build(models.googlenet_spec(input=(3, 30, 30)))
