@@ -24,7 +24,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.epochs < 1:
         raise ArgumentError(f"--epochs must be a positive int. Received: --epochs {args.epochs}.")
-    print(EXPERIMENTS[args.name].__module__.split(".")[-1] + ": "
-          + (EXPERIMENTS[args.name].__doc__ or "").splitlines()[0])
+    import sys
+
+    module = sys.modules[EXPERIMENTS[args.name].__module__]
+    print((module.__doc__ or args.name).splitlines()[0])
     EXPERIMENTS[args.name](epochs=args.epochs, seed=args.seed)
     return 0
