@@ -366,7 +366,7 @@ class Trainer:
                 losses.append(loss.detach())
                 if out.dim() >= 2 and not yb.dtype.is_floating_point:
                     correct += (out.detach().argmax(1) == yb).sum()
-                seen += len(yb)
+                seen += yb.numel()  # labels, not samples: per-pixel targets count each pixel
                 self.step += 1
                 self.batch += 1
                 if bar is not None:
