@@ -328,7 +328,7 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
                 with _quiet():
                     torch.onnx.export(model, (x,), temp, dynamo=True, external_data=False,
                                       dynamic_shapes=({0: "batch"},), opset_version=opset,
-                                      input_names=["input"], verbose=False)
+                                      input_names=["input"], output_names=["output"], verbose=False)
             except Exception as error:  # the exporter raises many types; report the root cause
                 root = error
                 while root.__cause__ is not None:
