@@ -34,6 +34,7 @@ UNSUPPORTED_LAYERS = {
                          "(torch.export needs them fixed)",
     "LocallyConnectedTranspose": "its scatter-add (as_strided_scatter) has no ONNX translation",
     "RoIMaxPool": "it takes a second input (the boxes) and loops over them in Python",
+    "AdaptiveAvgPool3d": "the ONNX converter has no translation for aten._adaptive_avg_pool3d",
     "StochasticPool": "its check for negative inputs depends on the data, which torch.export "
                       "cannot trace",
 }
@@ -117,6 +118,9 @@ def _layer_path(name: str) -> str:
 def _unsupported(model: nn.Module) -> tuple[str, str, str] | None:
     """The first layer that has no ONNX equivalent: (path, type name, reason), or None."""
     for name, module in model.named_modules():
+        if type(module).__name__ == "AdaptiveAvgPool" and getattr(module, "dims", 2) == 3:
+            return (_layer_path(name), "AdaptiveAvgPool, 3-D",
+                    UNSUPPORTED_LAYERS["AdaptiveAvgPool3d"])
         for cls in type(module).__mro__:
             if cls.__name__ in UNSUPPORTED_LAYERS and cls.__module__.startswith("cnnkit."):
                 return _layer_path(name), type(module).__name__, UNSUPPORTED_LAYERS[cls.__name__]
