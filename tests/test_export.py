@@ -39,7 +39,7 @@ def assert_matches(model, path, input_shape, batch=5):
     return diff
 
 
-@pytest.mark.parametrize("example", ["timeseries_1d", "small_resnet",
+@pytest.mark.parametrize("example", ["timeseries_1d", "volume_3d", "small_resnet",
                                      "inception_block", "lenet5"])
 def test_example_specs_export_and_match(example, tmp_path):
     net = build(EXAMPLES / f"{example}.yaml")
@@ -51,18 +51,16 @@ def test_example_specs_export_and_match(example, tmp_path):
     assert_matches(net, tmp_path / "net.onnx", net.input_shape, batch=7)
 
 
-def test_3d_spec_exports_and_its_adaptive_pool_is_named(tmp_path):
-    # examples/volume_3d.yaml ends in a 3-D adaptive average pool, which does not export yet;
-    # the same network with a fixed 2x2x2 average pool in its place does.
-    with pytest.raises(ExportError, match=r"^layers\[8\] \(AdaptiveAvgPool, 3-D\) has no ONNX "
-                                          r"equivalent yet: .*aten._adaptive_avg_pool3d"):
-        to_onnx(build(EXAMPLES / "volume_3d.yaml"), tmp_path / "v.onnx")
-    text = (EXAMPLES / "volume_3d.yaml").read_text()
-    assert "adaptive_avgpool: 2" in text
-    net = build(text.replace("adaptive_avgpool: 2", "avgpool: 4"))
-    report = to_onnx(net, tmp_path / "v.onnx")
-    assert report.input_shapes == [("batch", 1, 32, 32, 32)]
-    assert_matches(net, tmp_path / "v.onnx", net.input_shape, batch=3)
+@pytest.mark.parametrize("output_size", [2, (3, 2, 4)])
+def test_3d_adaptive_average_pool_exports_when_sizes_do_not_divide(output_size, tmp_path):
+    # The converter has no translation of 3-D adaptive average pooling; the export rewrites it
+    # (one average pool when the sizes divide, one mean per bin otherwise).
+    model = L.Sequence(L.Conv3d(2, 3, 1), L.AdaptiveAvgPool(output_size, dims=3))
+    report = to_onnx(model, tmp_path / "m.onnx", input_shape=(2, 7, 6, 9))
+    assert report.input_shapes == [("batch", 2, 7, 6, 9)]
+    out = (3, 2, 4) if output_size != 2 else (2, 2, 2)
+    assert report.output_shapes == [("batch", 3, *out)]
+    assert_matches(model, tmp_path / "m.onnx", (2, 7, 6, 9), batch=4)
 
 
 def test_zoo_lenet5_and_resnet18_on_a_small_input(tmp_path):

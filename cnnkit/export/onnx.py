@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import os
 import re
@@ -34,7 +35,6 @@ UNSUPPORTED_LAYERS = {
                          "(torch.export needs them fixed)",
     "LocallyConnectedTranspose": "its scatter-add (as_strided_scatter) has no ONNX translation",
     "RoIMaxPool": "it takes a second input (the boxes) and loops over them in Python",
-    "AdaptiveAvgPool3d": "the ONNX converter has no translation for aten._adaptive_avg_pool3d",
     "StochasticPool": "its check for negative inputs depends on the data, which torch.export "
                       "cannot trace",
 }
@@ -118,9 +118,6 @@ def _layer_path(name: str) -> str:
 def _unsupported(model: nn.Module) -> tuple[str, str, str] | None:
     """The first layer that has no ONNX equivalent: (path, type name, reason), or None."""
     for name, module in model.named_modules():
-        if type(module).__name__ == "AdaptiveAvgPool" and getattr(module, "dims", 2) == 3:
-            return (_layer_path(name), "AdaptiveAvgPool, 3-D",
-                    UNSUPPORTED_LAYERS["AdaptiveAvgPool3d"])
         for cls in type(module).__mro__:
             if cls.__name__ in UNSUPPORTED_LAYERS and cls.__module__.startswith("cnnkit."):
                 return _layer_path(name), type(module).__name__, UNSUPPORTED_LAYERS[cls.__name__]
@@ -188,6 +185,57 @@ def _quiet():
             yield
     finally:
         logger.setLevel(level)
+
+
+def _adaptive_avg_pool3d(x: torch.Tensor, output_size) -> torch.Tensor:
+    """3-D adaptive average pooling from ops the ONNX converter translates (it has no
+    translation of its own): one average pool when the sizes divide, else one mean per bin
+    with PyTorch's bounds ``floor(i S / O)`` to ``ceil((i + 1) S / O)``."""
+    sizes = [int(s) for s in x.shape[-3:]]
+    out = [int(o) for o in output_size]
+    if all(s % o == 0 for s, o in zip(sizes, out)):
+        kernel = [s // o for s, o in zip(sizes, out)]
+        return torch.nn.functional.avg_pool3d(x, kernel, kernel)
+    bins = [[(i * s // o, -(-(i + 1) * s // o)) for i in range(o)] for s, o in zip(sizes, out)]
+    cells = [x[..., d0:d1, h0:h1, w0:w1].mean(dim=(-3, -2, -1))
+             for (d0, d1), (h0, h1), (w0, w1) in itertools.product(*bins)]
+    return torch.stack(cells, -1).reshape(*x.shape[:-3], *out)
+
+
+def _needs_decomposition(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.AdaptiveAvgPool3d) or
+               (type(m).__name__ == "AdaptiveAvgPool" and getattr(m, "dims", 2) == 3)
+               for m in model.modules())
+
+
+def _export(model: nn.Module, x: torch.Tensor, path: str, opset, onnx) -> None:
+    """``torch.onnx.export`` with a dynamic batch named ``batch``.
+
+    A model with 3-D adaptive average pooling goes through ``torch.export`` first, where that
+    pooling is rewritten into ops the converter knows; the batch dimension is then renamed
+    ``batch`` in the written graph.
+    """
+    names = dict(input_names=["input"], output_names=["output"], opset_version=opset,
+                 dynamo=True, external_data=False)
+    if not _needs_decomposition(model):
+        torch.onnx.export(model, (x,), path, dynamic_shapes=({0: "batch"},), verbose=False,
+                          **names)
+        return
+    aten = torch.ops.aten
+    program = torch.export.export(model, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},),
+                                  strict=False)
+    program = program.run_decompositions({aten.adaptive_avg_pool3d.default: _adaptive_avg_pool3d,
+                                          aten._adaptive_avg_pool3d.default: _adaptive_avg_pool3d})
+    torch.onnx.export(program, (x,), path, **names)
+    graph_model = onnx.load(path)
+    graph = graph_model.graph
+    symbol = graph.input[0].type.tensor_type.shape.dim[0].dim_param
+    if symbol:
+        for value in [*graph.input, *graph.output, *graph.value_info]:
+            for dim in value.type.tensor_type.shape.dim:
+                if dim.dim_param == symbol:
+                    dim.dim_param = "batch"
+        onnx.save(graph_model, path)
 
 
 def compare_onnx(path, model: nn.Module, *, input_shape=None, batch_size: int = 3,
@@ -330,9 +378,7 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
                 model(x)  # a cnnkit error for a wrong input shape, before the exporter's
             try:
                 with _quiet():
-                    torch.onnx.export(model, (x,), temp, dynamo=True, external_data=False,
-                                      dynamic_shapes=({0: "batch"},), opset_version=opset,
-                                      input_names=["input"], output_names=["output"], verbose=False)
+                    _export(model, x, temp, opset, onnx)
             except Exception as error:  # the exporter raises many types; report the root cause
                 root = error
                 while root.__cause__ is not None:
