@@ -20,7 +20,6 @@ Run: ``cnnkit experiment unsupervised_filters [--epochs 8]``
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch

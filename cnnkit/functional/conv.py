@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
+from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, positive_int, to_tuple
 from . import shapes
 
 __all__ = [
@@ -61,6 +61,16 @@ def check_input(x: torch.Tensor, n: int, channels: int | None, who: str) -> None
             f"{who} expects {channels} input channels. Received: input of shape "
             f"{tuple(x.shape)} with {x.shape[1]} channels. Make the previous layer produce "
             f"{channels} channels, or build this layer with in_channels={x.shape[1]}."
+        )
+
+
+def check_same_dtype_device(x: torch.Tensor, weight: torch.Tensor, who: str) -> None:
+    """Raise an ArgumentTypeError naming ``who`` when input and weight differ in dtype or device."""
+    if x.dtype != weight.dtype or x.device != weight.device:
+        raise ArgumentTypeError(
+            f"{who}: input and weight must share dtype and device. Received: input "
+            f"{x.dtype} on {x.device}, weight {weight.dtype} on {weight.device}. Move one "
+            f"with .to(other)."
         )
 
 

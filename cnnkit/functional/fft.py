@@ -29,7 +29,7 @@ import torch
 from .._validation import ArgumentTypeError, ShapeError, one_of, to_tuple
 from . import shapes
 from .shapes import fft_length
-from .conv import _check_bias, conv, conv_arguments, pad
+from .conv import _check_bias, conv, check_same_dtype_device, conv_arguments, pad
 
 __all__ = [
     "ALGORITHMS",
@@ -65,12 +65,7 @@ def _check_fft_dtype(x: torch.Tensor, weight: torch.Tensor) -> None:
                 f"fft_conv needs floating-point tensors. Received: {name} of dtype {t.dtype}. "
                 f"Convert it first, e.g. {name}.float()."
             )
-    if x.dtype != weight.dtype or x.device != weight.device:
-        raise ArgumentTypeError(
-            f"fft_conv: input and weight must share dtype and device. Received: input "
-            f"{x.dtype} on {x.device}, weight {weight.dtype} on {weight.device}. Move one "
-            f"with .to(other)."
-        )
+    check_same_dtype_device(x, weight, "fft_conv")
 
 
 def _fft_conv_valid(xp: torch.Tensor, weight: torch.Tensor, stride, dilation, groups, out):

@@ -36,7 +36,7 @@ from torch.autograd.function import once_differentiable
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, positive_int, to_tuple
 from . import shapes
 from .shapes import locally_connected_transpose_sizes
-from .conv import check_input, conv_arguments, pad
+from .conv import check_input, check_same_dtype_device, conv_arguments, pad
 
 __all__ = ["locally_connected", "locally_connected_transpose"]
 
@@ -229,12 +229,7 @@ def _check_dtypes(x, weight, who):
             f"{who} needs a floating-point input. Received: input of dtype {x.dtype}. "
             f"Convert it first, e.g. x.float()."
         )
-    if x.dtype != weight.dtype or x.device != weight.device:
-        raise ArgumentTypeError(
-            f"{who}: input and weight must share dtype and device. Received: input "
-            f"{x.dtype} on {x.device}, weight {weight.dtype} on {weight.device}. Move one "
-            f"with .to(other)."
-        )
+    check_same_dtype_device(x, weight, who)
 
 
 def _split_weight(weight: torch.Tensor, n: int, who: str):

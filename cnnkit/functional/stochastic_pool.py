@@ -55,7 +55,6 @@ def _ceil_pairs(size, kernel, stride, pairs, dilation, out):
 
 def _windows(padded, kernel, stride, dilation):
     """Strided view ``(N, C, *O, *K)`` of every window (no copy)."""
-    n = len(kernel)
     view = padded
     for axis, (k, s, d) in enumerate(zip(kernel, stride, dilation)):
         view = view.unfold(2 + axis, d * (k - 1) + 1, s)

@@ -42,7 +42,16 @@ def _check_size(layer, x: torch.Tensor) -> None:
         )
 
 
-class LocallyConnected(Layer):
+class _FlagBias(Layer):
+    """Layers whose ``bias`` setting is a flag (their bias shape is fixed by the layer)."""
+
+    def settings(self) -> dict:
+        out = super().settings()
+        out["bias"] = self.bias is not None
+        return out
+
+
+class LocallyConnected(_FlagBias):
     """Locally connected layer (unshared convolution), seed 003 eq 9.9.
 
     Every output location has its own kernel and its own bias, so the layer is built for
@@ -103,11 +112,6 @@ class LocallyConnected(Layer):
         _uniform_(self.weight, fan_in)
         _uniform_(self.bias, fan_in)
 
-    def settings(self) -> dict:
-        out = super().settings()
-        out["bias"] = self.bias is not None
-        return out
-
     def output_size(self, size) -> tuple[int, ...]:
         """Spatial output size for a spatial input ``size`` (raises if the kernel does not fit)."""
         return shapes.conv_output_shape(tuple(size), self.kernel_size, self.stride, self.padding,
@@ -124,7 +128,7 @@ LocallyConnected2d = _rank_alias(LocallyConnected, 2, "2-D :class:`LocallyConnec
 LocallyConnected3d = _rank_alias(LocallyConnected, 3, "3-D :class:`LocallyConnected`.")
 
 
-class LocallyConnectedTranspose(Layer):
+class LocallyConnectedTranspose(_FlagBias):
     """Transpose (adjoint) of a locally connected layer: upsampling with per-location kernels.
 
     It multiplies by the transpose of the matrix of :class:`LocallyConnected` with the same
@@ -190,11 +194,6 @@ class LocallyConnectedTranspose(Layer):
         _uniform_(self.weight, fan)
         _uniform_(self.bias, fan)
 
-    def settings(self) -> dict:
-        out = super().settings()
-        out["bias"] = self.bias is not None
-        return out
-
     def output_size(self, size=None) -> tuple[int, ...]:
         """Spatial output size (the layer is built for one input size)."""
         if size is not None and tuple(size) != self.input_size:
@@ -218,7 +217,7 @@ LocallyConnectedTranspose3d = _rank_alias(LocallyConnectedTranspose, 3,
                                           "3-D :class:`LocallyConnectedTranspose`.")
 
 
-class TiledConv(Layer):
+class TiledConv(_FlagBias):
     """Tiled convolution layer (Gregor and LeCun 2010; seed 003 eq 9.10).
 
     ``t`` kernel stacks are cycled through along each spatial dimension (output ``p`` uses
@@ -277,11 +276,6 @@ class TiledConv(Layer):
         fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
         _uniform_(self.weight, fan_in)
         _uniform_(self.bias, fan_in)
-
-    def settings(self) -> dict:
-        out = super().settings()
-        out["bias"] = self.bias is not None
-        return out
 
     def output_size(self, size) -> tuple[int, ...]:
         """Spatial output size; raises if the kernel does not fit or ``t`` exceeds it."""

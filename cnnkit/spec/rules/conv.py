@@ -74,6 +74,21 @@ def check_padding_mode(at: At, args: dict, spatial: tuple, pairs) -> None:
                 f"or a larger input.", "padding_mode")
 
 
+def check_output_padding(args: dict, at: At) -> tuple[int, ...]:
+    """``output_padding`` of a transposed layer, each below its stride."""
+    stride = at.per_dim(args, "stride")
+    output_padding = at.per_dim(args, "output_padding", allow_zero=True)
+    for op, s in zip(output_padding, stride):
+        if op >= s:
+            raise at.error(
+                f"output_padding must be smaller than the stride in every dimension (it picks "
+                f"one of the {s} output sizes that a stride-{s} convolution maps onto the same "
+                f"input size). Received: output_padding={args['output_padding']!r}, "
+                f"stride={args['stride']!r}. Use output_padding of at most {s - 1}.",
+                "output_padding")
+    return output_padding
+
+
 def check_common(args: dict, at: At) -> dict:
     """Checks shared by the convolutions: filters, kernel, stride, dilation, padding."""
     return {
@@ -187,16 +202,8 @@ class ConvTransposeRule(LayerRule):
 
     def check(self, args, at):
         out = check_common(args, at)
+        output_padding = check_output_padding(args, at)
         stride = at.per_dim(args, "stride")
-        output_padding = at.per_dim(args, "output_padding", allow_zero=True)
-        for op, s in zip(output_padding, stride):
-            if op >= s:
-                raise at.error(
-                    f"output_padding must be smaller than the stride in every dimension (it picks "
-                    f"one of the {s} output sizes that a stride-{s} convolution maps onto the same "
-                    f"input size). Received: output_padding={args['output_padding']!r}, "
-                    f"stride={args['stride']!r}. Use output_padding of at most {s - 1}.",
-                    "output_padding")
         kernel, dilation = at.per_dim(args, "kernel"), at.per_dim(args, "dilation")
         if out["padding"] == "same" and any(output_padding):
             raise at.error(

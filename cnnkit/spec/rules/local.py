@@ -19,8 +19,8 @@ from ...layers.local import (LocallyConnected, LocallyConnected1d, LocallyConnec
 from ...layers.separable_kernel import (SeparableKernelConv, SeparableKernelConv1d,
                                         SeparableKernelConv2d, SeparableKernelConv3d)
 from .._catalogue import REQUIRED, LayerRule, collapse, plain_padding, register_layer
-from .conv import (ConvRule, check_channels, check_common, check_padding_mode, describe_window,
-                   dims, padding_of)
+from .conv import (ConvRule, check_channels, check_common, check_output_padding,
+                   check_padding_mode, describe_window, dims, padding_of)
 
 __all__ = ["FFTConvRule", "LocallyConnectedRule", "LocallyConnectedTransposeRule",
            "SeparableKernelConvRule", "TiledConvRule"]
@@ -125,15 +125,7 @@ class LocallyConnectedTransposeRule(LayerRule):
 
     def check(self, args, at):
         out = check_common(args, at)
-        stride = at.per_dim(args, "stride")
-        output_padding = at.per_dim(args, "output_padding", allow_zero=True)
-        for op, s in zip(output_padding, stride):
-            if op >= s:
-                raise at.error(
-                    f"output_padding must be smaller than the stride in every dimension. "
-                    f"Received: output_padding={args['output_padding']!r}, "
-                    f"stride={args['stride']!r}. Use output_padding of at most {s - 1}.",
-                    "output_padding")
+        output_padding = check_output_padding(args, at)
         out.update(output_padding=collapse(output_padding), groups=_check_groups(out, args, at),
                    bias=at.flag(args, "bias"))
         return {key: out[key] for key in self.keys}
