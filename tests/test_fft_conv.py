@@ -1,6 +1,6 @@
-"""FFT convolution (seed 003, section 9.8): the same map as conv, checked against the loop
-oracle of cnnkit.reference.conv forward and backward in float64, 1-D to 3-D; gradcheck; the
-"auto" choice and its cache; the layer; errors."""
+"""FFT convolution (Goodfellow et al. 2016, section 9.8): the same map as conv, checked
+against the loop oracle of cnnkit.reference.conv forward and backward in float64, 1-D to
+3-D; gradcheck; the "auto" choice and its cache; the layer; errors."""
 
 from __future__ import annotations
 

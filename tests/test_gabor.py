@@ -1,5 +1,6 @@
-"""Gabor filters (seed 003 eq 9.15-9.18): the vectorised function against the per-pixel
-loop oracle, the 1-D and 3-D generalisations, the bank, the initialiser and the PNG."""
+"""Gabor filters (Goodfellow et al. 2016, eq. 9.15-9.18): the vectorised function against
+the per-pixel loop oracle, the 1-D and 3-D generalisations, the bank, the initialiser and
+the PNG."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Locally connected map and its transpose (seed 003 eq 9.9): fast path against the loop
-oracle of cnnkit.reference.local, forward and backward in float64, 1-D to 3-D; gradcheck;
-layers; shape rules; errors."""
+"""Locally connected map and its transpose (Goodfellow et al. 2016, eq. 9.9): fast path
+against the loop oracle of cnnkit.reference.local, forward and backward in float64, 1-D
+to 3-D; gradcheck; layers; shape rules; errors."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The convolution fast path (cnnkit.functional, cnnkit.layers) against the loop oracles of
-cnnkit.reference.conv (seed 003 eq 9.4-9.13), forward and backward, in float64."""
+cnnkit.reference.conv (Goodfellow et al. 2016, eq. 9.4-9.13), forward and backward, in float64."""
 
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ def test_conv_transpose_matches_oracle_for_every_valid_output_size(case):
         dY = rng.standard_normal(Y.shape)
         out.backward(t(dY))
         # h is the transpose of the convolution c: so dJ/dX = c(dY) and dJ/dK = g(X, dY)
-        # (seed 003, the autoencoder paragraph after eq 9.14).
+        # (Goodfellow et al. 2016, the autoencoder paragraph after eq. 9.14).
         kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, flip=flip)
         close(x.grad, ref.conv(dY, K, **kw))
         close(w.grad, ref.kernel_grad(X, dY, kernel, **kw))
@@ -307,8 +307,8 @@ def test_conv_transpose_same_default_is_a_valid_size():
 
 
 def test_oracle_h_is_the_transpose_of_the_convolution_matrix():
-    # Seed 003: h multiplies by the transpose of the matrix that c defines. Build that
-    # matrix column by column from the oracle's forward pass and compare.
+    # Goodfellow et al. 2016: h multiplies by the transpose of the matrix that c defines. Build
+    # that matrix column by column from the oracle's forward pass and compare.
     rng = np.random.default_rng(7)
     size, kernel, kw = (5, 4), (2, 3), dict(stride=(2, 1), padding=((1, 0), (0, 2)),
                                              dilation=(1, 2), groups=2, flip=True)

@@ -1,5 +1,5 @@
-"""The oracles must be proven too: their backward functions (g and h of seed 003 eq
-9.11-9.13, pooling and LRN backward) against central-difference numeric gradients of
+"""The oracles must be proven too: their backward functions (g and h of Goodfellow et al. 2016,
+eq. 9.11-9.13, pooling and LRN backward) against central-difference numeric gradients of
 their own forward loops, and the numeric gradient against closed forms."""
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_oracle_conv_backward_matches_numeric_gradient(name):
 
 
 def test_oracle_transpose_is_h_and_its_backward_is_c():
-    # Y = h(K, X): dJ/dX = c(dY, K) (seed 003, after eq 9.14).
+    # Y = h(K, X): dJ/dX = c(dY, K) (Goodfellow et al. 2016, after eq. 9.14).
     rng = np.random.default_rng(3)
     X, K = rng.standard_normal((1, 2, 3, 2)), rng.standard_normal((2, 3, 2, 3))
     kw = dict(stride=2, padding=[(1, 0), (0, 1)])

@@ -1,4 +1,5 @@
-"""RoI max pooling: seed 000's worked example, the loop oracle, per-box adaptive pooling."""
+"""RoI max pooling: the worked example of the Wikipedia article "Convolutional neural
+network", the loop oracle, per-box adaptive pooling."""
 
 import numpy as np
 import pytest
@@ -13,9 +14,9 @@ from cnnkit.reference import roi_pool as ref
 
 D = torch.float64
 
-# Seed 000: the 8x8 input of the RoI pooling figure, "pooled to size 2x2. In this example
-# region proposal (an input parameter) has size 7x5."
-SEED_INPUT = """
+# The 8x8 input of the RoI pooling figure of the Wikipedia article "Convolutional neural network",
+# "pooled to size 2x2. In this example region proposal (an input parameter) has size 7x5."
+FIGURE_INPUT = """
 0.88 0.44 0.14 0.16 0.37 0.77 0.96 0.27
 0.19 0.45 0.57 0.16 0.63 0.29 0.71 0.70
 0.66 0.26 0.82 0.64 0.54 0.73 0.59 0.26
@@ -26,33 +27,33 @@ SEED_INPUT = """
 0.83 0.24 0.97 0.04 0.24 0.35 0.50 0.91
 """
 # The figure's proposal: 7 wide (x 0..6) and 5 tall (y 3..7), inclusive corners.
-SEED_BOX = [[0, 0, 3, 6, 7]]
+FIGURE_BOX = [[0, 0, 3, 6, 7]]
 
 
-def _seed_input():
-    rows = [[float(v) for v in line.split()] for line in SEED_INPUT.strip().splitlines()]
+def _figure_input():
+    rows = [[float(v) for v in line.split()] for line in FIGURE_INPUT.strip().splitlines()]
     return torch.tensor(rows, dtype=D).view(1, 1, 8, 8)
 
 
-def test_seed_example_partition_bins_reproduce_the_figure():
+def test_figure_example_partition_bins_reproduce_the_figure():
     # The figure splits the 5 rows 2 + 3 and the 7 columns 3 + 4.
-    x = _seed_input().requires_grad_()
-    y = roi_max_pool(x, torch.tensor(SEED_BOX, dtype=D), 2, bins="partition")
+    x = _figure_input().requires_grad_()
+    y = roi_max_pool(x, torch.tensor(FIGURE_BOX, dtype=D), 2, bins="partition")
     torch.testing.assert_close(y, torch.tensor([[[[0.85, 0.84], [0.97, 0.96]]]], dtype=D))
     y.sum().backward()
     winners = {(3, 0), (3, 3), (7, 2), (5, 6)}  # (row, column) of 0.85, 0.84, 0.97, 0.96
     assert {tuple(p) for p in x.grad[0, 0].nonzero().tolist()} == winners
 
 
-def test_seed_example_fast_rcnn_bins():
+def test_figure_example_fast_rcnn_bins():
     # Fast R-CNN: rows [3, 6) and [5, 8), columns [0, 4) and [3, 7): bins share row 5 and
     # column 3, so 0.96 (row 5, column 6) wins both right-hand bins.
-    x = _seed_input().requires_grad_()
-    y = roi_max_pool(x, torch.tensor(SEED_BOX, dtype=D), (2, 2))
+    x = _figure_input().requires_grad_()
+    y = roi_max_pool(x, torch.tensor(FIGURE_BOX, dtype=D), (2, 2))
     torch.testing.assert_close(y, torch.tensor([[[[0.85, 0.96], [0.97, 0.96]]]], dtype=D))
     y.sum().backward()
     assert x.grad[0, 0, 5, 6] == 2  # one element, the maximum of two bins
-    expected, argmax = ref.roi_max_pool(x.detach().numpy(), SEED_BOX, (2, 2))
+    expected, argmax = ref.roi_max_pool(x.detach().numpy(), FIGURE_BOX, (2, 2))
     np.testing.assert_array_equal(y.detach().numpy(), expected)
 
 
@@ -171,7 +172,7 @@ def test_argument_errors():
 
 
 def test_roi_bins_and_layer():
-    index, starts, ends = roi_bins(torch.tensor(SEED_BOX, dtype=D), (8, 8), 2, bins="partition")
+    index, starts, ends = roi_bins(torch.tensor(FIGURE_BOX, dtype=D), (8, 8), 2, bins="partition")
     assert starts[0].tolist() == [[3, 5]] and ends[0].tolist() == [[5, 8]]  # rows 2 + 3
     assert starts[1].tolist() == [[0, 3]] and ends[1].tolist() == [[3, 7]]  # columns 3 + 4
     pool = RoIMaxPool(7, spatial_scale=1 / 16)

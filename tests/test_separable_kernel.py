@@ -1,6 +1,7 @@
-"""Separable kernels (seed 003, section 9.8): d one-dimensional passes against the loop
-oracles (reference.separable_kernel assembles the kernel, reference.conv convolves),
-forward and backward in float64, 1-D to 3-D; SVD approximation; layer; errors."""
+"""Separable kernels (Goodfellow et al. 2016, section 9.8): d one-dimensional passes
+against the loop oracles (reference.separable_kernel assembles the kernel, reference.conv
+convolves), forward and backward in float64, 1-D to 3-D; SVD approximation; layer;
+errors."""
 
 from __future__ import annotations
 

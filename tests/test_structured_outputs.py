@@ -1,4 +1,5 @@
-"""Structured outputs (seed 003, section 9.6): one label per pixel, a fully convolutional net."""
+"""Structured outputs (Goodfellow et al. 2016, section 9.6): one label per pixel, a fully
+convolutional net."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Tiled convolution (seed 003 eq 9.10): fast path against the loop oracle of
+"""Tiled convolution (Goodfellow et al. 2016, eq. 9.10): fast path against the loop oracle of
 cnnkit.reference.tiled, forward and backward in float64, 1-D to 3-D; t = 1 is a
 convolution, t = output size the locally connected layer; gradcheck; layer; errors."""
 

@@ -2,9 +2,10 @@
 
 LeNet-5's shape (conv 6@5x5, pool, conv 16@5x5, pool, dense 120-84-10) with ReLU and max
 pooling, trained on the 4,000 training digits of the bundled ``mnist5k`` with the
-augmentations seed 001 and Simard et al. (2003) recommend for small data: small affine
-distortions and elastic deformation. It then tests on the 1,000 held-out digits and
-leaves a run folder that ``cnnkit eval`` and ``cnnkit predict`` accept.
+augmentations that the Wikipedia article "Convolutional neural network" and Simard et al. (2003)
+recommend for small data: small affine distortions and elastic deformation. It then tests
+on the 1,000 held-out digits and leaves a run folder that ``cnnkit eval`` and
+``cnnkit predict`` accept.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Data augmentation on whole batches, on the device that holds them.
 
-Seed 001 ("artificial data") and Simard, Steinkraus and Platt (2003, cited by seed 002)
-enlarge a training set with distorted copies of its images: shifts, flips, small
-rotations and scalings, and elastic deformations. Every transform here works on a batch
-``(N, C, *spatial)`` at once, draws one set of random parameters per image, and takes a
-``torch.Generator`` so that a seed fixes the result.
+The Wikipedia article "Convolutional neural network" ("artificial data") and Simard,
+Steinkraus and Platt (2003) enlarge a training set with distorted copies of its images:
+shifts, flips, small rotations and scalings, and elastic deformations. Every transform here
+works on a batch ``(N, C, *spatial)`` at once, draws one set of random parameters per image,
+and takes a ``torch.Generator`` so that a seed fixes the result.
 
 Each transform splits into ``sample_params(x, generator)`` (the random draw) and
 ``apply(x, params)`` (the deterministic warp); calling it does both. The parameters are

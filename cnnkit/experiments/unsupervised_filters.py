@@ -1,4 +1,4 @@
-"""Seed 003, section 9.9: first-layer kernels without supervised training.
+"""Goodfellow et al. 2016, section 9.9: first-layer kernels without supervised training.
 
 "There are three basic strategies for obtaining convolution kernels without supervised
 training": random kernels, kernels designed by hand (Gabor functions), and kernels

@@ -1,5 +1,5 @@
-"""Filters without supervised training (seed 003, section 9.9-9.10): random kernels,
-hand-designed Gabor banks, and kernels learned by k-means on image patches.
+"""Filters without supervised training (Goodfellow et al. 2016, sections 9.9-9.10): random
+kernels, hand-designed Gabor banks, and kernels learned by k-means on image patches.
 
 Example:
     >>> import torch

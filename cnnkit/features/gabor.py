@@ -1,4 +1,5 @@
-"""Gabor filters (seed 003 eq 9.15-9.18): a filter bank, an initialiser and a picture.
+"""Gabor filters (Goodfellow et al. 2016, eq. 9.15-9.18): a filter bank, an initialiser and
+a picture.
 
 The weight of a V1 simple cell at image point ``(x, y)`` is a Gabor function (eq 9.16)
 

@@ -1,6 +1,6 @@
 """Convolution kernels learned without back-propagation: k-means on patches, and random.
 
-Seed 003 (section 9.9) names three ways to obtain kernels without supervised training:
+Goodfellow et al. 2016 (section 9.9) name three ways to obtain kernels without supervised training:
 random initialisation, design by hand (Gabor filters, :mod:`cnnkit.features.gabor`), and
 an unsupervised criterion, for example k-means on small image patches whose centroids
 become the kernels (Coates, Lee and Ng 2011). That recipe is:
@@ -198,7 +198,8 @@ def kmeans_filters(x: torch.Tensor, filters: int, kernel, *, patches: int = 10_0
 @torch.no_grad()
 def random_filters_(weight: torch.Tensor, kind: str = "gaussian", *, normalize: bool = True,
                     zero_mean: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Fill a convolution weight with random kernels, in place (seed 003, section 9.9).
+    """Fill a convolution weight with random kernels, in place (Goodfellow et al. 2016,
+    section 9.9).
 
     Args:
         weight: ``(C_out, C_in / groups, *kernel)``.

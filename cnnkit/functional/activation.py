@@ -1,4 +1,6 @@
-"""Activation functions (seed 003's detector stage; seed 000's ReLU, tanh, |tanh|, sigmoid)."""
+"""Activation functions: the detector stage of Goodfellow et al. 2016 (section 9.3), and the ReLU,
+tanh, |tanh| and sigmoid of the Wikipedia article "Convolutional neural network".
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
 
 
 def abs_tanh(x: torch.Tensor) -> torch.Tensor:
-    """``|tanh(x)|`` (rectified tanh, seed 000's activation list)."""
+    """``|tanh(x)|`` (rectified tanh, listed by Wikipedia, "Convolutional neural network")."""
     return torch.tanh(x).abs()
 
 

@@ -1,8 +1,8 @@
-"""Pooling across channels and maxout (Goodfellow et al. 2013; seed 003 fig 9.9).
+"""Pooling across channels and maxout (Goodfellow et al. 2013; Goodfellow et al. 2016, fig. 9.9).
 
 Pooling over the outputs of separately parametrised filters lets the network learn which
-transformations to become invariant to (seed 003, fig 9.9): the ``k`` consecutive channels
-of each group are reduced to one by max (maxout), mean, or an Lp norm.
+transformations to become invariant to (Goodfellow et al. 2016, fig. 9.9): the ``k``
+consecutive channels of each group are reduced to one by max (maxout), mean, or an Lp norm.
 """
 
 from __future__ import annotations

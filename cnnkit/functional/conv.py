@@ -1,9 +1,9 @@
 """Convolution in 1-D, 2-D and 3-D: one implementation, PyTorch's kernels underneath.
 
-Seed 003 distinguishes true convolution (eq 9.4-9.5: the kernel is flipped) from the
-cross-correlation that most libraries call convolution (eq 9.6). ``flip=False`` (the
-default) computes the cross-correlation, ``flip=True`` the convolution. Multichannel,
-strided convolution follows eq 9.7-9.8.
+Goodfellow et al. 2016 (chapter 9) distinguish true convolution (eq 9.4-9.5: the kernel is
+flipped) from the cross-correlation that most libraries call convolution (eq 9.6).
+``flip=False`` (the default) computes the cross-correlation, ``flip=True`` the convolution.
+Multichannel, strided convolution follows eq 9.7-9.8.
 """
 
 from __future__ import annotations
@@ -163,7 +163,8 @@ def conv(
     padding_mode: str = "zeros",
     flip: bool = False,
 ) -> torch.Tensor:
-    """N-d convolution (cross-correlation unless ``flip=True``), seed 003 eq 9.7-9.8.
+    """N-d convolution (cross-correlation unless ``flip=True``), Goodfellow et al. 2016,
+    eq. 9.7-9.8.
 
     ``Z[i, j, k] = sum_{l, m, n} V[l, (j - 1) * s + m, (k - 1) * s + n] K[i, l, m, n]``
     (cross-correlation), with ``K`` flipped along every spatial axis when ``flip=True``
@@ -178,8 +179,8 @@ def conv(
             ``same`` with stride S gives ``ceil(W / S)`` outputs; an odd total padding
             puts the extra pixel on the high side.
         dilation: int or one per dimension.
-        groups: channel groups (seed 003 fig 9.15): output group ``g`` sees only input
-            group ``g``.
+        groups: channel groups (Goodfellow et al. 2016, fig. 9.15): output group ``g`` sees
+            only input group ``g``.
         padding_mode: ``zeros``, ``reflect``, ``replicate`` or ``circular``.
         flip: compute the true convolution (flipped kernel) instead of cross-correlation.
 
@@ -216,7 +217,7 @@ def conv(
 
 
 def conv1d(x, weight, bias=None, **kwargs):
-    """1-D :func:`conv` (time series, audio; seed 003's data-type table)."""
+    """1-D :func:`conv` (time series, audio; Goodfellow et al. 2016, table 9.1)."""
     if weight.dim() != 3:
         raise ShapeError(f"conv1d expects a 3-D weight. Received: weight.shape={tuple(weight.shape)}.")
     return conv(x, weight, bias, **kwargs)
@@ -260,13 +261,13 @@ def conv_transpose(
     output_size=None,
     flip: bool = False,
 ) -> torch.Tensor:
-    """Transposed convolution: the map h of seed 003 eq 9.12-9.13.
+    """Transposed convolution: the map h of Goodfellow et al. 2016, eq. 9.12-9.13.
 
     It multiplies by the transpose of the matrix that :func:`conv` with the same
     ``stride``, ``padding``, ``dilation`` and ``groups`` defines: the gradient of that
     convolution with respect to its input. A strided convolution maps ``S`` different
-    input sizes onto one output size; seed 003 requires the original size to be
-    explicit, so pass ``output_size`` to choose (default: the smallest).
+    input sizes onto one output size; Goodfellow et al. 2016 require the original size to
+    be explicit, so pass ``output_size`` to choose (default: the smallest).
 
     Args:
         x: input ``(N, C_in, *W)``.

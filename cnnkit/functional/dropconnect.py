@@ -1,4 +1,6 @@
-"""DropConnect (Wan et al. 2013; seed 001, regularisation): drop weights, not units.
+"""DropConnect (Wan et al. 2013): drop weights, not units.
+
+A regulariser listed by the Wikipedia article "Convolutional neural network".
 
 In training, each weight is kept with probability ``1 - p`` and set to zero otherwise:
 ``r = a((M * W) v + b)`` with ``M_ij ~ Bernoulli(1 - p)``. The mask is drawn

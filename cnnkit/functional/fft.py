@@ -1,4 +1,5 @@
-"""Convolution through the Fourier transform (seed 003, section 9.8), with an automatic choice.
+"""Convolution through the Fourier transform (Goodfellow et al. 2016, section 9.8), with an
+automatic choice.
 
 Convolution is a point-wise product in the frequency domain. :func:`fft_conv` has the
 semantics and arguments of :func:`cnnkit.functional.conv` (stride, padding names / pairs /
@@ -202,7 +203,7 @@ def fft_conv(
     flip: bool = False,
     algorithm: str = "fft",
 ) -> torch.Tensor:
-    """N-d convolution computed in the frequency domain (seed 003, section 9.8).
+    """N-d convolution computed in the frequency domain (Goodfellow et al. 2016, section 9.8).
 
     The same map as :func:`cnnkit.functional.conv` with the same arguments (see the module
     docstring for the algorithm); only the arithmetic differs, so results agree to rounding.

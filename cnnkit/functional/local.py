@@ -1,4 +1,5 @@
-"""Locally connected layers (unshared convolution, seed 003 eq 9.9) and their transpose.
+"""Locally connected layers (unshared convolution, Goodfellow et al. 2016, eq. 9.9) and their
+transpose.
 
 A locally connected map is a convolution whose kernel changes with the output location:
 
@@ -6,7 +7,8 @@ A locally connected map is a convolution whose kernel changes with the output lo
 
 (zero-based, padded input ``V``). The weight is stored location-major,
 ``(*O, C_out, C_in / groups, *K)``, so that ``weight[j, k]`` is the ordinary kernel used at
-output ``(j, k)`` (seed 003's ``W[i, j, k, l, m, n]`` is ``weight[j, k, i, l, m, n]``).
+output ``(j, k)`` (the ``W[i, j, k, l, m, n]`` of Goodfellow et al. 2016, eq. 9.9, is
+``weight[j, k, i, l, m, n]``).
 
 Fast path: a custom autograd Function around one batched matrix product per pass, with
 the location (and channel group) as the batch: ``(N, prod(K) * C_in/g) @ (prod(K) * C_in/g,
@@ -272,7 +274,8 @@ def locally_connected(
     groups: int = 1,
     padding_mode: str = "zeros",
 ) -> torch.Tensor:
-    """Locally connected map (unshared convolution), seed 003 eq 9.9, in 1-D, 2-D or 3-D.
+    """Locally connected map (unshared convolution), Goodfellow et al. 2016, eq. 9.9, in 1-D,
+    2-D or 3-D.
 
     Every output location has its own kernel and its own bias: the adjacency of a
     convolution without its parameter sharing.
@@ -281,7 +284,7 @@ def locally_connected(
         x: input ``(N, C_in, *W)``.
         weight: ``(*O, C_out, C_in / groups, *K)``; ``weight[j, k]`` is the kernel of output
             location ``(j, k)``. It fixes the output size ``O`` and so the input size.
-        bias: ``(C_out, *O)`` (one per output unit, seed 003 section 9.5) or None.
+        bias: ``(C_out, *O)`` (one per output unit, Goodfellow et al. 2016, section 9.5) or None.
         stride: int or one per dimension.
         padding: ``"valid"``, ``"same"``, ``"full"``, int, ints or ``(lo, hi)`` pairs.
         dilation: int or one per dimension.
@@ -341,9 +344,9 @@ def locally_connected_transpose(
 
     With the same ``weight``, stride, padding, dilation and groups,
     ``<locally_connected(x, w), y> == <x, locally_connected_transpose(y, w)>``. Like a
-    transposed convolution (seed 003 eq 9.13) it upsamples, each location with its own
-    kernel. A stride ``S`` maps ``S`` input sizes onto one output size; ``output_size``
-    picks the forward input size (default: the smallest).
+    transposed convolution (Goodfellow et al. 2016, eq. 9.13) it upsamples, each location
+    with its own kernel. A stride ``S`` maps ``S`` input sizes onto one output size;
+    ``output_size`` picks the forward input size (default: the smallest).
 
     Args:
         y: input ``(N, C_out, *O)`` (the forward map's output).

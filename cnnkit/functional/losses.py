@@ -1,7 +1,8 @@
-"""The three loss layers of seed 001: softmax cross-entropy, sigmoid cross-entropy, Euclidean.
+"""The three loss layers of the Wikipedia article "Convolutional neural network": softmax
+cross-entropy, sigmoid cross-entropy, Euclidean.
 
-All three accept per-location outputs (structured outputs, seed 003 section 9.6): the
-class dimension is dimension 1 and any spatial dimensions follow.
+All three accept per-location outputs (structured outputs, Goodfellow et al. 2016,
+section 9.6): the class dimension is dimension 1 and any spatial dimensions follow.
 """
 
 from __future__ import annotations

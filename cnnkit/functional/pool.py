@@ -1,6 +1,6 @@
 """Pooling in 1-D, 2-D and 3-D: max, average, Lp, global and adaptive.
 
-Seed 003 (section 9.3) names max pooling, the average of a rectangular neighbourhood,
+Goodfellow et al. 2016 (section 9.3) name max pooling, the average of a rectangular neighbourhood,
 the L2 norm of a rectangular neighbourhood, and pooling with a stride larger than one
 (fig 9.10) or with regions that scale with the input (fig 9.11: adaptive pooling).
 """
@@ -65,7 +65,7 @@ def _torch_can_pad(pairs, kernel) -> bool:
 
 def max_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
              return_indices=False):
-    """Max pooling (seed 003 section 9.3): the maximum over each window.
+    """Max pooling (Goodfellow et al. 2016, section 9.3): the maximum over each window.
 
     Args:
         x: input ``(N, C, *spatial)`` with 1, 2 or 3 spatial dimensions.
@@ -164,7 +164,8 @@ def avg_pool(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
 
 
 def lp_pool(x, p=2.0, kernel=2, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Lp pooling: ``(sum over the window of |x|^p)^(1/p)``; p=2 is the L2 norm of seed 003.
+    """Lp pooling: ``(sum over the window of |x|^p)^(1/p)``; p=2 is the L2 norm of
+    Goodfellow et al. 2016, section 9.3.
 
     ``p = inf`` gives the maximum of ``|x|``. Padding contributes zeros. The gradient at
     an all-zero window is defined as zero (not NaN).
@@ -213,7 +214,8 @@ def _spatial_dims(x, who):
 
 
 def global_max_pool(x, keepdim=False):
-    """Maximum over all spatial positions (seed 000: global pooling).
+    """Maximum over all spatial positions (global pooling; Wikipedia, "Convolutional neural
+    network").
 
     Shape:
         ``(N, C, *W)`` -> ``(N, C)``, or ``(N, C, 1, ...)`` with ``keepdim``.
@@ -262,7 +264,8 @@ def _adaptive(table, x, output_size, who):
 
 
 def adaptive_max_pool(x, output_size):
-    """Max pooling to a fixed output size whatever the input size (seed 003 fig 9.11).
+    """Max pooling to a fixed output size whatever the input size (Goodfellow et al. 2016,
+    fig. 9.11).
 
     Window ``i`` along a dimension of size W covers ``[floor(i W / O), ceil((i + 1) W / O))``.
 

@@ -1,9 +1,9 @@
-"""Spatial pyramid pooling (He et al. 2014; seed 003 fig 9.11), 1-D, 2-D and 3-D.
+"""Spatial pyramid pooling (He et al. 2014; Goodfellow et al. 2016, fig. 9.11), 1-D, 2-D and 3-D.
 
-Pooling regions that scale with the input (seed 003, fig 9.11) give a fixed number of
-outputs whatever the input size: a pyramid of levels, level ``l`` splitting each spatial
-dimension into ``l`` bins, concatenated into one vector of ``C * sum_l l^d`` values, so a
-dense classifier can follow convolutions applied to images of any size.
+Pooling regions that scale with the input (Goodfellow et al. 2016, fig. 9.11) give a fixed
+number of outputs whatever the input size: a pyramid of levels, level ``l`` splitting each
+spatial dimension into ``l`` bins, concatenated into one vector of ``C * sum_l l^d`` values,
+so a dense classifier can follow convolutions applied to images of any size.
 
 Bins follow adaptive pooling: bin ``i`` of ``l`` along a dimension of size ``W`` covers
 ``[floor(i W / l), ceil((i + 1) W / l))``. Unlike the paper's window ``ceil(W / l)`` with

@@ -1,4 +1,6 @@
-"""Region of interest (RoI) max pooling (Girshick 2015, Fast R-CNN; seed 000), 1-D to 3-D.
+"""Region of interest (RoI) max pooling (Girshick 2015, Fast R-CNN), 1-D to 3-D.
+
+RoI pooling as described in the Wikipedia article "Convolutional neural network".
 
 Each box selects a region of one image's feature map; the region is split into a fixed
 grid of bins and each bin is max-pooled, so boxes of any size give ``(C, *output_size)``.

@@ -1,4 +1,4 @@
-"""Convolution with separable kernels (seed 003, section 9.8), in 1-D, 2-D and 3-D.
+"""Convolution with separable kernels (Goodfellow et al. 2016, section 9.8), in 1-D, 2-D and 3-D.
 
 A ``d``-dimensional kernel that is an outer product of ``d`` vectors, one per dimension, is
 *separable*: convolving with it equals ``d`` one-dimensional convolutions, ``O(w * d)``

@@ -7,11 +7,12 @@ Conventions (per spatial dimension):
     W   input size           K   kernel size        S   stride
     D   dilation             P   padding (lo, hi)   E   effective kernel, D * (K - 1) + 1
 
-Output size of a convolution or pooling (seed 000: (W - K + 2P) / S + 1)::
+Output size of a convolution or pooling (Wikipedia, "Convolutional neural network":
+(W - K + 2P) / S + 1)::
 
     out = floor((W + P_lo + P_hi - E) / S) + 1
 
-Padding names (seed 003, section 9.5):
+Padding names (Goodfellow et al. 2016, section 9.5):
     ``valid``  no padding; out = floor((W - E) / S) + 1
     ``same``   out = ceil(W / S); total padding max((out - 1) * S + E - W, 0) split as
                lo = total // 2, hi = total - lo, so an odd total puts the extra pixel on
@@ -234,7 +235,8 @@ def conv_transpose_output_size(
     dilation: int = 1,
     output_padding: int = 0,
 ) -> int:
-    """Output length of a transposed convolution (the map h of seed 003, eq 9.12-9.13).
+    """Output length of a transposed convolution (the map h of Goodfellow et al. 2016,
+    eq. 9.12-9.13).
 
     ``(W - 1) * S - 2P + D * (K - 1) + output_padding + 1``: the inverse of
     :func:`conv_output_size`. Since the forward map floors, ``S`` input sizes map onto the
@@ -353,8 +355,8 @@ def compose_transpose_geometry(
 #
 #     locally connected   ``(*O, C_out, C_in / groups, *K)``: ``weight[j, k]`` is the
 #                         ordinary convolution kernel used at output location ``(j, k)``.
-#                         Seed 003's 6-D ``W[i, j, k, l, m, n]`` (eq 9.9) is
-#                         ``weight[j, k, i, l, m, n]``.
+#                         The 6-D ``W[i, j, k, l, m, n]`` of Goodfellow et al. 2016 (eq. 9.9)
+#                         is ``weight[j, k, i, l, m, n]``.
 #     tiled               ``(*t, C_out, C_in / groups, *K)``: output ``(j, k)`` uses
 #                         ``weight[j % t_0, k % t_1]`` (eq 9.10).
 #     separable kernel    ``d`` factors, factor ``i`` of shape ``(r, C_out, C_in / groups, K_i)``;
@@ -551,7 +553,7 @@ def separable_kernel_flops(in_channels: int, out_channels: int, kernel: Sequence
     """Approximate multiply-adds of the ``d`` one-dimensional passes: ``O(w * d)`` per tap.
 
     Each of the ``r * C_out * C_in/g`` (rank, filter, channel) triples costs ``sum(K)``
-    multiply-adds per output location instead of ``prod(K)`` (seed 003, section 9.8).
+    multiply-adds per output location instead of ``prod(K)`` (Goodfellow et al. 2016, section 9.8).
 
     Example:
         >>> separable_kernel_flops(1, 1, (7, 7), 1, (10, 10))  # 10*10 * 14, not 10*10 * 49

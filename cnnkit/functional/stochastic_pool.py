@@ -1,4 +1,6 @@
-"""Stochastic pooling (Zeiler and Fergus 2013; seed 001, regularisation), 1-D, 2-D and 3-D.
+"""Stochastic pooling (Zeiler and Fergus 2013), 1-D, 2-D and 3-D.
+
+A regulariser listed by the Wikipedia article "Convolutional neural network".
 
 Each window's non-negative activations ``a_i`` define a multinomial ``p_i = a_i / sum_j a_j``.
 

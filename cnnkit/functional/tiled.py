@@ -1,4 +1,5 @@
-"""Tiled convolution (Gregor and LeCun 2010; seed 003 eq 9.10), in 1-D, 2-D and 3-D.
+"""Tiled convolution (Gregor and LeCun 2010; Goodfellow et al. 2016, eq. 9.10), in 1-D, 2-D
+and 3-D.
 
 ``t`` kernel stacks are cycled through along each spatial dimension: output ``(j, k)`` uses
 kernel stack ``(j % t_0, k % t_1)``
@@ -100,18 +101,19 @@ def tiled_conv(
     groups: int = 1,
     padding_mode: str = "zeros",
 ) -> torch.Tensor:
-    """Tiled convolution, seed 003 eq 9.10: ``t`` kernel stacks cycled through per dimension.
+    """Tiled convolution, Goodfellow et al. 2016, eq. 9.10: ``t`` kernel stacks cycled through
+    per dimension.
 
     Args:
         x: input ``(N, C_in, *W)``.
         weight: ``(*t, C_out, C_in / groups, *K)``; output location ``p`` uses
             ``weight[p % t]`` (``t`` may differ per dimension).
-        bias: ``(C_out, *t)``, tiled like the kernels (seed 003 section 9.5), ``(C_out,)``
-            shared, or None.
+        bias: ``(C_out, *t)``, tiled like the kernels (Goodfellow et al. 2016, section 9.5),
+            ``(C_out,)`` shared, or None.
         stride: int or one per dimension.
         padding: ``"valid"``, ``"same"``, ``"full"``, int, ints or ``(lo, hi)`` pairs.
         dilation: int or one per dimension.
-        groups: channel groups (seed 003 fig 9.15).
+        groups: channel groups (Goodfellow et al. 2016, fig. 9.15).
         padding_mode: ``zeros``, ``reflect``, ``replicate`` or ``circular``.
 
     Shape:

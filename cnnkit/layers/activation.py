@@ -1,4 +1,4 @@
-"""Activation layers: the detector stage of seed 003's three-stage layer."""
+"""Activation layers: the detector stage of the three-stage layer of Goodfellow et al. 2016."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ def _reset_like_torch(weight: nn.Parameter, bias: nn.Parameter | None, fan_in: i
 
 
 class Conv(Layer):
-    """N-d convolution layer (seed 003 eq 9.7-9.8); ``Conv1d/2d/3d`` fix the rank.
+    """N-d convolution layer (Goodfellow et al. 2016, eq. 9.7-9.8); ``Conv1d/2d/3d`` fix the rank.
 
     Args:
         in_channels: channels of the input volume.
@@ -73,7 +73,7 @@ class Conv(Layer):
         stride: int or one per dimension.
         padding: ``"valid"``, ``"same"``, ``"full"``, int, ints, or ``(lo, hi)`` pairs.
         dilation: int or one per dimension.
-        groups: channel groups (seed 003 fig 9.15).
+        groups: channel groups (Goodfellow et al. 2016, fig. 9.15).
         bias: ``"shared"`` (one per output channel, default), ``"untied"`` (one per
             output location; needs ``input_size``), or ``"none"`` / False.
         padding_mode: ``zeros``, ``reflect``, ``replicate`` or ``circular``.
@@ -196,13 +196,13 @@ Conv3d = _rank_alias(Conv, 3, "3-D :class:`Conv` (volumes, video).")
 
 
 class ConvTranspose(Layer):
-    """Transposed convolution layer: the map h of seed 003 eq 9.12-9.13.
+    """Transposed convolution layer: the map h of Goodfellow et al. 2016, eq. 9.12-9.13.
 
     ``padding`` is the forward convolution's padding (``valid``, ``same``, ``full`` or
     ints / pairs). Since a strided convolution maps several input sizes onto one output,
     the output size is ambiguous: by default the smallest; ``output_padding`` adds to it,
-    or pass ``output_size`` to ``forward`` to name the size (seed 003 asks for it to be
-    explicit).
+    or pass ``output_size`` to ``forward`` to name the size (Goodfellow et al. 2016 ask for it to
+    be explicit).
 
     Args:
         in_channels: channels of the input (the forward convolution's filters).

@@ -1,4 +1,6 @@
-"""Fully connected layer and flatten (seed 000: the classifier at the end of a CNN)."""
+"""Fully connected layer and flatten: the classifier at the end of a CNN, as in
+the Wikipedia article "Convolutional neural network".
+"""
 
 from __future__ import annotations
 

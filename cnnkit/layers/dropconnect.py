@@ -1,6 +1,6 @@
-"""DropConnect layers (Wan et al. 2013; seed 001): dense and convolution layers whose
-weights, not units, are dropped in training. The maths is in
-:mod:`cnnkit.functional.dropconnect`."""
+"""DropConnect layers (Wan et al. 2013): dense and convolution layers whose weights, not
+units, are dropped in training, a regulariser listed by the Wikipedia article
+"Convolutional neural network". The maths is in :mod:`cnnkit.functional.dropconnect`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Dropout (seed 001: regularisation by dropping units during training)."""
+"""Dropout: regularisation by dropping units during training, as in the Wikipedia article
+"Convolutional neural network".
+"""
 
 from __future__ import annotations
 

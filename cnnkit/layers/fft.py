@@ -13,7 +13,8 @@ __all__ = ["FFTConv", "FFTConv1d", "FFTConv2d", "FFTConv3d"]
 
 
 class FFTConv(Conv):
-    """:class:`cnnkit.layers.Conv` computed in the frequency domain (seed 003, section 9.8).
+    """:class:`cnnkit.layers.Conv` computed in the frequency domain (Goodfellow et al. 2016,
+    section 9.8).
 
     The same parameters, initialisation and map as ``Conv`` (so a state dict moves freely
     between the two); only the arithmetic differs. For large kernels FFT is faster.

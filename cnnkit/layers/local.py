@@ -1,4 +1,6 @@
-"""Locally connected (unshared) and tiled convolution layers, seed 003 eq 9.9 and 9.10."""
+"""Locally connected (unshared) and tiled convolution layers, Goodfellow et al. 2016, eq. 9.9
+and 9.10.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ class _FlagBias(Layer):
 
 
 class LocallyConnected(_FlagBias):
-    """Locally connected layer (unshared convolution), seed 003 eq 9.9.
+    """Locally connected layer (unshared convolution), Goodfellow et al. 2016, eq. 9.9.
 
     Every output location has its own kernel and its own bias, so the layer is built for
     one input size. ``weight[j, k]`` is the kernel of output location ``(j, k)``.
@@ -65,7 +67,7 @@ class LocallyConnected(_FlagBias):
         stride: int or one per dimension.
         padding: ``"valid"``, ``"same"``, ``"full"``, int, ints, or ``(lo, hi)`` pairs.
         dilation: int or one per dimension.
-        groups: channel groups (seed 003 fig 9.15).
+        groups: channel groups (Goodfellow et al. 2016, fig. 9.15).
         bias: one bias per output unit (``(C_out, *O)``), or False.
         padding_mode: ``zeros``, ``reflect``, ``replicate`` or ``circular``.
         dims: number of spatial dimensions (1, 2 or 3).
@@ -218,7 +220,7 @@ LocallyConnectedTranspose3d = _rank_alias(LocallyConnectedTranspose, 3,
 
 
 class TiledConv(_FlagBias):
-    """Tiled convolution layer (Gregor and LeCun 2010; seed 003 eq 9.10).
+    """Tiled convolution layer (Gregor and LeCun 2010; Goodfellow et al. 2016, eq. 9.10).
 
     ``t`` kernel stacks are cycled through along each spatial dimension (output ``p`` uses
     stack ``p % t``), with biases tiled the same way: between a convolution (``t = 1``)

@@ -95,7 +95,8 @@ def _check_p(p):
 
 
 class LpPool(_WindowPool):
-    """Lp pooling layer, L2 by default (seed 003). See :func:`cnnkit.functional.lp_pool`.
+    """Lp pooling layer, L2 by default (Goodfellow et al. 2016, section 9.3). See
+    :func:`cnnkit.functional.lp_pool`.
 
     Shape:
         ``(N, C, *W)`` -> ``(N, C, *O)``.
@@ -182,7 +183,8 @@ class _Adaptive(Layer):
 
 
 class AdaptiveMaxPool(_Adaptive):
-    """Max pooling to a fixed output size for variable-size inputs (seed 003 fig 9.11).
+    """Max pooling to a fixed output size for variable-size inputs (Goodfellow et al. 2016,
+    fig. 9.11).
 
     Shape:
         ``(N, C, *W)`` -> ``(N, C, *output_size)``.

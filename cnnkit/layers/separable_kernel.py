@@ -1,4 +1,6 @@
-"""Convolution layer whose kernels are rank-``r`` separable (seed 003, section 9.8)."""
+"""Convolution layer whose kernels are rank-``r`` separable (Goodfellow et al. 2016,
+section 9.8).
+"""
 
 from __future__ import annotations
 

@@ -101,8 +101,8 @@ class FractionalMaxPool(Layer):
 
 
 class ChannelPool(Layer):
-    """Pool groups of ``k`` consecutive channels into one (seed 003 fig 9.9): max (maxout),
-    mean or Lp norm. See :func:`cnnkit.functional.channel_pool.channel_pool`.
+    """Pool groups of ``k`` consecutive channels into one (Goodfellow et al. 2016, fig. 9.9):
+    max (maxout), mean or Lp norm. See :func:`cnnkit.functional.channel_pool.channel_pool`.
 
     Shape:
         ``(N, C, *S)`` -> ``(N, C / k, *S)``.

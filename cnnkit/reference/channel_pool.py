@@ -1,4 +1,5 @@
-"""Pooling across channels and maxout by loops (seed 003 fig 9.9; Goodfellow et al. 2013).
+"""Pooling across channels and maxout by loops (Goodfellow et al. 2016, fig. 9.9;
+Goodfellow et al. 2013).
 
 Output channel ``j`` reduces input channels ``j k .. j k + k - 1`` at every position:
 ``max`` (the first maximum receives the gradient), ``avg``, or the Lp norm

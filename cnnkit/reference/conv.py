@@ -1,4 +1,4 @@
-"""Convolution by loops, written straight from seed 003 (Goodfellow et al., chapter 9).
+"""Convolution by loops, written straight from Goodfellow et al. 2016 (Deep Learning, ch. 9).
 
 The book indexes from 1; here indices start at 0, which removes the ``- 1`` terms. For
 an input ``V`` (channels ``l``), a kernel stack ``K`` (output channel ``i``, input
@@ -174,7 +174,8 @@ def _tap_position(j, m, stride, dilation, kernel, flip):
 
 
 def _groups(in_channels: int, out_channels: int, groups: int):
-    """Channel slices of each group (seed 003 fig 9.15): output group g sees input group g."""
+    """Channel slices of each group (Goodfellow et al. 2016, fig. 9.15): output group g sees
+    input group g."""
     if in_channels % groups or out_channels % groups:
         raise ArgumentError(
             f"groups must divide both channel counts. Received: groups={groups}, "
@@ -186,7 +187,8 @@ def _groups(in_channels: int, out_channels: int, groups: int):
 
 def conv(V, K, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
          flip=False) -> np.ndarray:
-    """Multichannel strided convolution by loops: seed 003 eq 9.7-9.8 (and 9.4-9.6).
+    """Multichannel strided convolution by loops: Goodfellow et al. 2016, eq. 9.7-9.8
+    (and 9.4-9.6).
 
     ``Z[b, i, j] = sum_{l, m} P[b, l, j*s + m*d] K[i, l, m] (+ bias)`` where ``P`` is the
     padded input, ``l`` runs over the input channels of output channel ``i``'s group and
@@ -238,7 +240,7 @@ def conv(V, K, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mod
 
 def kernel_grad(G, V, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                 padding_mode="zeros", flip=False) -> np.ndarray:
-    """The kernel gradient g of seed 003 eq 9.11, summed over the batch.
+    """The kernel gradient g of Goodfellow et al. 2016, eq. 9.11, summed over the batch.
 
     ``g[i, l, m] = sum_{b, j} G[b, i, j] P[b, l, j*s + m*d]``: each kernel tap collects
     the output gradient times the (padded) input pixel that tap read in the forward pass.
@@ -286,7 +288,7 @@ def _check_output(G, size, kernel, stride, pairs, dilation):
 
 def input_grad(K, G, input_size, stride=1, padding=0, dilation=1, groups=1,
                padding_mode="zeros", flip=False) -> np.ndarray:
-    """The input gradient h of seed 003 eq 9.12-9.13 (the transposed convolution).
+    """The input gradient h of Goodfellow et al. 2016, eq. 9.12-9.13 (the transposed convolution).
 
     ``h[b, l, p] = sum_i sum_{j, m : j*s + m*d = p} K[i, l, m] G[b, i, j]``: the loops run
     over every output position ``j`` and kernel tap ``m`` and add into the one input

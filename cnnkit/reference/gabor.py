@@ -1,4 +1,5 @@
-"""Gabor functions by loops, one pixel at a time, straight from seed 003 eq 9.16-9.18.
+"""Gabor functions by loops, one pixel at a time, straight from Goodfellow et al. 2016,
+eq. 9.16-9.18.
 
     ``w(x, y) = alpha exp(-beta_x x'^2 - beta_y y'^2) cos(f x' + phi)``
     ``x' = (x - x0) cos(tau) + (y - y0) sin(tau)``

@@ -1,4 +1,5 @@
-"""Locally connected layers by loops, straight from seed 003 eq 9.9 (indices from 0).
+"""Locally connected layers by loops, straight from Goodfellow et al. 2016, eq. 9.9
+(indices from 0).
 
 The book's 6-D weight ``W[i, j, k, l, m, n]`` (output channel ``i``, output row ``j`` and
 column ``k``, input channel ``l``, offsets ``m, n``) gives

@@ -1,4 +1,5 @@
-"""Normalisation and loss layers by loops: LRN, batch norm, and the three losses of seed 001.
+"""Normalisation and loss layers by loops: LRN, batch norm, and the three losses of the
+Wikipedia article "Convolutional neural network".
 
 Local response normalisation follows Krizhevsky, Sutskever and Hinton (2012), section 3.3,
 with ``alpha`` multiplying the *sum* of squares over ``n`` neighbouring channels

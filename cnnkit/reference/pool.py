@@ -1,8 +1,9 @@
 """Pooling by loops: max, average, Lp, global and adaptive, forward and backward.
 
-Seed 003 section 9.3: a pooling function replaces the output at a location by a summary
-statistic of a rectangular neighbourhood (max, average, L2 norm), possibly with a stride
-(fig 9.10) or with regions that scale with the input (fig 9.11, adaptive pooling).
+Goodfellow et al. 2016, section 9.3: a pooling function replaces the output at a location
+by a summary statistic of a rectangular neighbourhood (max, average, L2 norm), possibly
+with a stride (fig 9.10) or with regions that scale with the input (fig 9.11, adaptive
+pooling).
 
 Every window is listed explicitly: per axis, output ``j`` starts at input position
 ``j*s - lo`` (``lo`` the low padding) and reads ``j*s - lo + t*d`` for taps
@@ -217,7 +218,8 @@ def _check_p(p):
 def lp_pool(x, p, kernel, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Lp pooling: ``(sum over the window of |x|^p)^(1/p)``; ``p = inf`` gives ``max |x|``.
 
-    Padding adds nothing to the sum. p = 2 is seed 003's L2 norm of a neighbourhood.
+    Padding adds nothing to the sum. p = 2 is the L2 norm of a neighbourhood (Goodfellow
+    et al. 2016, section 9.3).
 
     Example:
         >>> lp_pool(np.array([[[3.0, -4.0, 0.0, 0.0]]]), 2, 2)
@@ -349,7 +351,7 @@ def adaptive_windows(size, output_size):
 
 
 def adaptive_max_pool(x, output_size):
-    """Max over each adaptive window (seed 003 fig 9.11).
+    """Max over each adaptive window (Goodfellow et al. 2016, fig. 9.11).
 
     Example:
         >>> adaptive_max_pool(np.array([[[1.0, 5.0, 2.0, 0.0, 3.0]]]), (3,))

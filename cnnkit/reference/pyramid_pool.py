@@ -1,4 +1,4 @@
-"""Spatial pyramid pooling by loops (He et al. 2014; seed 003 fig 9.11).
+"""Spatial pyramid pooling by loops (He et al. 2014; Goodfellow et al. 2016, fig. 9.11).
 
 Level ``l`` splits each spatial dimension of size ``W`` into ``l`` bins, bin ``i`` covering
 ``[floor(i W / l), ceil((i + 1) W / l))``; each bin of each channel is max- or

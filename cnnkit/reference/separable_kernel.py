@@ -1,4 +1,4 @@
-"""Separable kernels by loops (seed 003, section 9.8).
+"""Separable kernels by loops (Goodfellow et al. 2016, section 9.8).
 
 A rank-``r`` separable kernel is a sum of ``r`` outer products of ``d`` vectors:
 

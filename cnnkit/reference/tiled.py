@@ -1,4 +1,4 @@
-"""Tiled convolution by loops, straight from seed 003 eq 9.10 (indices from 0).
+"""Tiled convolution by loops, straight from Goodfellow et al. 2016, eq. 9.10 (indices from 0).
 
 Output locations cycle through ``t`` kernel stacks per direction:
 

@@ -118,7 +118,8 @@ def load_run_model(run_dir, which: str = "best"):
 
 
 def finetune_model(network, source_run, *, freeze=()):
-    """Start ``network`` from another run's weights (seed 001, fine-tuning).
+    """Start ``network`` from another run's weights (fine-tuning, as in the Wikipedia
+    article "Convolutional neural network").
 
     Every tensor whose name and shape match is copied; the rest (typically a classifier
     head resized for a new number of classes) keeps its fresh initialisation.

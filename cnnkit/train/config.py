@@ -56,7 +56,7 @@ class TrainConfig:
     gamma: float = 0.1                    # step schedule: decay factor
     warmup_epochs: float = 0.0            # linear warm-up from 0, in epochs (fractions allowed)
     final_lr_fraction: float = 0.0        # cosine / onecycle: last lr as a fraction of lr
-    # regularisation (seed 001)
+    # regularisation (Wikipedia, "Convolutional neural network")
     l1: float = 0.0                       # L1 penalty on weights (not biases)
     l2: float = 0.0                       # L2 penalty 0.5 * l2 * ||w||^2 on weights; l1 and l2 together = elastic net
     penalty_multipliers: dict = field(default_factory=dict)   # {"layers.0.*": 0.5}: per-layer scale of l1 / l2
@@ -71,7 +71,7 @@ class TrainConfig:
     monitor: str = "val_accuracy"         # val_accuracy | val_loss
     min_delta: float = 0.0                # smallest change that counts as an improvement
     topk: int = 5                         # also report top-k accuracy
-    # fine-tuning (seed 001)
+    # fine-tuning (Wikipedia, "Convolutional neural network")
     init_from: str | None = None          # a run folder whose weights start this run
     freeze: list = field(default_factory=list)    # parameter-name patterns kept fixed ("layers.0.*")
     # machine

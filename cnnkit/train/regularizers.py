@@ -1,4 +1,6 @@
-"""Weight penalties and constraints of seed 001: L1, L2, elastic net, max-norm."""
+"""Weight penalties and constraints of the Wikipedia article "Convolutional neural
+network": L1, L2, elastic net, max-norm.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Trainer: back-propagation with every regulariser of seed 001, and runs that resume.
+"""The Trainer: back-propagation with every regulariser of the Wikipedia article
+"Convolutional neural network", and runs that resume.
 
 With a fixed seed on the CPU, a run killed at any moment and resumed with
 ``Trainer.fit(resume=True)`` ends with the same weights, bit for bit, as a run never

@@ -114,7 +114,7 @@ def describe_window(name: str, args: dict, key: str = "kernel") -> str:
 
 @register_layer
 class ConvRule(LayerRule):
-    """``conv``: convolution (seed 003 eq 9.7-9.8), any rank."""
+    """``conv``: convolution (Goodfellow et al. 2016, eq. 9.7-9.8), any rank."""
 
     name = "conv"
     keys = {"filters": REQUIRED, "kernel": REQUIRED, "stride": 1, "padding": "valid",
@@ -188,7 +188,8 @@ class ConvRule(LayerRule):
 
 @register_layer
 class ConvTransposeRule(LayerRule):
-    """``conv_transpose`` (alias ``deconv``): the map h of seed 003 eq 9.12-9.13."""
+    """``conv_transpose`` (alias ``deconv``): the map h of Goodfellow et al. 2016,
+    eq. 9.12-9.13."""
 
     name = "conv_transpose"
     aliases = ("deconv",)

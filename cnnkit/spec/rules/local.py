@@ -69,7 +69,8 @@ class _WindowRule(LayerRule):
 
 @register_layer
 class LocallyConnectedRule(_WindowRule):
-    """``locally_connected`` (alias ``local``): unshared convolution, seed 003 eq 9.9."""
+    """``locally_connected`` (alias ``local``): unshared convolution, Goodfellow et al. 2016,
+    eq. 9.9."""
 
     name = "locally_connected"
     aliases = ("local",)

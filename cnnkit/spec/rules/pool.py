@@ -84,7 +84,7 @@ class MaxPoolRule(WindowPoolRule):
     name = "maxpool"
     modules = (MaxPool,)
     module = MaxPool
-    description = "max pooling (seed 003 section 9.3)"
+    description = "max pooling (Goodfellow et al. 2016, section 9.3)"
 
 
 @register_layer
@@ -165,7 +165,8 @@ class GlobalLpPoolRule(GlobalPoolRule):
 
 
 class AdaptivePoolRule(LayerRule):
-    """Pooling to a fixed ``output_size`` whatever the input size (seed 003 fig 9.11)."""
+    """Pooling to a fixed ``output_size`` whatever the input size (Goodfellow et al. 2016,
+    fig. 9.11)."""
 
     keys = {"output_size": REQUIRED}
     shorthand = "output_size"

@@ -169,7 +169,8 @@ class FractionalMaxPoolRule(LayerRule):
 
 @register_layer
 class ChannelPoolRule(LayerRule):
-    """``channel_pool: 4``: pool groups of ``k`` consecutive channels (seed 003 fig 9.9)."""
+    """``channel_pool: 4``: pool groups of ``k`` consecutive channels (Goodfellow et al.
+    2016, fig. 9.9)."""
 
     name = "channel_pool"
     keys = {"k": REQUIRED, "mode": "max", "p": 2.0}
