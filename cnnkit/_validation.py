@@ -24,7 +24,18 @@ __all__ = [
 
 
 class CnnkitError(Exception):
-    """Base class of every error cnnkit raises on purpose."""
+    """Base class of every error cnnkit raises on purpose.
+
+    Args:
+        message: one line that names what is wrong, echoes what was received and says the fix.
+        argument: the name of the argument (layer setting, function argument) the message is
+            about, when there is one. The spec uses it to point at the key a user wrote and
+            the CLI to name the flag a user typed.
+    """
+
+    def __init__(self, message: str = "", *, argument: str | None = None):
+        super().__init__(message)
+        self.argument = argument
 
 
 class ArgumentError(CnnkitError, ValueError):
@@ -45,6 +56,7 @@ class SpecError(CnnkitError, ValueError):
     def __init__(self, message: str, path: str = ""):
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+        self.argument = None
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:
