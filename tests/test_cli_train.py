@@ -73,7 +73,7 @@ def test_predict_names_the_class_of_an_image_file(trained, capsys):
 
 def test_resume_of_a_finished_run_keeps_its_weights(trained):
     _, run = trained
-    from cnnkit.train import checkpoint as ckpt
+    from cnnkit.runs import checkpoint as ckpt
 
     before = ckpt.load_latest(run / "checkpoints").prefixed("model")
     assert main(["train", "--resume", str(run)]) == 0
@@ -86,8 +86,9 @@ def test_unknown_data_set_lists_the_bundled_ones(tmp_path, capsys):
     spec.write_text(SPEC)
     assert main(["train", str(spec), "--data", "mnist5", "--runs", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert ("data 'mnist5' is neither a bundled data set nor an existing path. Received: data='mnist5'. "
-            "Did you mean 'mnist5k'? Bundled data sets: digits, mnist1d, mnist5k") in err
+    # The library names its argument (data=...); the command line names the flag.
+    assert ("--data 'mnist5' is neither a bundled data set nor an existing path. Received: --data "
+            "mnist5. Did you mean 'mnist5k'? Bundled data sets: digits, mnist1d, mnist5k") in err
 
 
 def test_data_that_does_not_fit_the_spec_says_both_shapes(tmp_path, capsys):
@@ -118,7 +119,7 @@ def test_finetune_replaces_the_head_and_freezes_the_body(trained, tmp_path):
     spec = tmp_path / "five.yaml"
     spec.write_text(SPEC.replace("dense: 10", "dense: 5"))
     from cnnkit.train.api import train
-    from cnnkit.train.api import load_run_model
+    from cnnkit.runs import load_run_model
 
     source = load_run_model(run)
     # fine-tune on the digits 0-4 only: a 5-class problem with a new head

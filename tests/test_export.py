@@ -169,7 +169,7 @@ def tiny_run(tmp_path_factory):
 
 
 def test_cli_exports_a_trained_run(tiny_run, tmp_path, capsys):
-    from cnnkit.train.api import load_run_model
+    from cnnkit.runs import load_run_model
 
     out = tmp_path / "model.onnx"
     assert main(["export", str(tiny_run), "--out", str(out)]) == 0

@@ -6,6 +6,9 @@ loading and batch augmentation.
   by SHA-256, nothing downloaded.
 - ``as_dataset``, ``load_npz``, ``load_csv``, ``load_image_folder``: your own data as a
   ``Dataset`` (float32 ``x`` in [0, 1], int64 ``y``).
+- ``load_data``: train and test splits from any of these sources (a bundled name, a
+  path, a Dataset), checked for NaN, empty splits and a single class; ``data_identity``
+  is what a run records to refuse other data on resume.
 - ``BatchLoader``: a small data set on the device, batched by indexing, with
   reproducible per-epoch order; ``StreamingLoader`` for shards that do not fit.
 - ``augment``: crop, translate, flip, affine and elastic deformation on whole batches.
@@ -27,6 +30,7 @@ from .dataset import DataFileError, Dataset, as_dataset, train_test_split
 from .datasets import DatasetInfo, dataset_info, list_datasets, load_dataset
 from .loader import (BatchLoader, ImageFolderShard, NpzShard, StreamingLoader,
                      image_folder_shards, seed_for)
+from .source import check_fits, data_identity, load_data
 from .sources import (IMAGE_EXTENSIONS, SkippedFilesWarning, load_csv, load_image_folder,
                       load_npz)
 
@@ -34,7 +38,7 @@ __all__ = [
     "IMAGE_EXTENSIONS", "Augmentation", "BatchLoader", "Compose", "DataFileError", "Dataset",
     "DatasetInfo", "ElasticDeform", "ImageFolderShard", "NpzShard", "RandomAffine",
     "RandomCrop", "RandomFlip", "RandomTranslate", "SkippedFilesWarning", "StreamingLoader",
-    "as_dataset", "augment", "dataset_info", "image_folder_shards", "list_datasets",
-    "load_csv", "load_dataset", "load_image_folder", "load_npz", "seed_for",
-    "train_test_split",
+    "as_dataset", "augment", "check_fits", "data_identity", "dataset_info",
+    "image_folder_shards", "list_datasets", "load_csv", "load_data", "load_dataset",
+    "load_image_folder", "load_npz", "seed_for", "train_test_split",
 ]

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import pathlib
+import warnings
 from fractions import Fraction
 
 import torch
 import torch.nn as nn
 
+from .._memory import BYTES_PER_VALUE, available_memory, format_bytes
 from .._validation import ArgumentError, ArgumentTypeError, SpecError
 from ..functional import shapes
 from ..functional.shapes import Geometry
@@ -127,7 +129,26 @@ def _from_spec(spec: Spec) -> Summary:
     rows = [{"name": row.path, "type": row.type, "output_shape": row.output_shape,
              **_geometry_cells(row.geometry), "params": row.params, "flops": row.flops,
              "depth": row.depth} for row in spec.rows]
-    return Summary(spec.name, spec.input, spec.output_shape, rows, "spec")
+    table = Summary(spec.name, spec.input, spec.output_shape, rows, "spec")
+    _warn_if_too_large(table)
+    return table
+
+
+def _warn_if_too_large(table: Summary) -> None:
+    """Warn when the weights alone exceed the memory available: such a spec summarises
+    (nothing is allocated) but can be neither built nor trained here."""
+    weights = table.total_params * BYTES_PER_VALUE
+    free = available_memory("cpu")
+    if free is None or weights <= free:
+        return
+    top = [row for row in table.rows if row["depth"] == 0]
+    largest = max(top, key=lambda row: row["params"]) if top else None
+    culprit = (f" {largest['name']} ({largest['type']}) holds {largest['params']:,} of them."
+               if largest and largest["params"] > table.total_params / 2 else "")
+    warnings.warn(
+        f"{table.name} has {table.total_params:,} parameters, {format_bytes(weights)} of float32 "
+        f"weights: more than the {format_bytes(free)} of memory available here, so it can be "
+        f"neither built nor trained on this machine.{culprit}", UserWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------
