@@ -82,7 +82,9 @@ def cli_message(error: BaseException, flags: dict) -> str:
             argument the message is about.
         flags: argument name -> flag (``{"run_dir": "--resume"}``), or -> a mapping of
             echoed values to what a user types (``{"on_error": {"'skip'":
-            "--skip-bad-images"}}``).
+            "--skip-bad-images"}}``); a function name with ``()`` -> the command that does
+            the same, ``{}`` standing for its argument (``{"resume()": "`cnnkit train
+            --resume {}`"}``).
 
     Example:
         >>> from cnnkit import ArgumentError
@@ -93,17 +95,25 @@ def cli_message(error: BaseException, flags: dict) -> str:
         >>> cli_message(ArgumentError("pass on_error='skip' to leave them out."),
         ...             {"on_error": {"'skip'": "--skip-bad-images"}})
         'pass --skip-bad-images to leave them out.'
+        >>> cli_message(ArgumentError("Continue it with resume('runs/a')."),
+        ...             {"resume()": "`cnnkit train --resume {}`"})
+        'Continue it with `cnnkit train --resume runs/a`.'
     """
     message = " ".join(str(error).split())
     for name, flag in flags.items():
+        if name.endswith("()"):
+            pattern = rf"(?<![\w.]){re.escape(name[:-2])}\(({_VALUE})\)"
+            message = re.sub(pattern, lambda m, f=flag: f.format(_as_typed(m.group(1))), message)
+            continue
         pattern = rf"(?<![\w.\-]){re.escape(name)}=({_VALUE})"
         if isinstance(flag, dict):
             message = re.sub(pattern, lambda m, f=flag: f.get(m.group(1), m.group(0)), message)
         else:
             message = re.sub(pattern, lambda m, f=flag: f"{f} {_as_typed(m.group(1))}", message)
+    # The subject of the sentence: "run_dir 'x' is ...", "opset must be ...".
     argument = getattr(error, "argument", None)
     flag = flags.get(argument) if argument else None
-    if isinstance(flag, str) and message.startswith(f"{argument} "):
+    if isinstance(flag, str) and re.match(rf"{re.escape(argument)} (must |'|\")", message):
         message = flag + message[len(argument):]
     return message
 

@@ -22,7 +22,8 @@ _FLAGS = {"epochs": int, "batch_size": int, "lr": float, "seed": int, "optimizer
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
 FLAGS = {"runs_root": "--runs", "name": "--name", "data": "--data", "config": "--config",
-         "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"}}
+         "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"},
+         "resume()": "`cnnkit train --resume {}`"}
 
 
 def add_parser(subparsers) -> None:
@@ -115,12 +116,14 @@ def _check(args):
             check_source(args.data)
         run = RunFolder(args.resume).require("run_dir")
         recorded = run.read_yaml("config.yaml")
-        return TrainConfig.from_dict(recorded.get("train") or {}, "config.yaml train")
+        config = TrainConfig.from_dict(recorded.get("train") or {}, "config.yaml train")
+        _check_processes(args, config)
+        return config
     if not args.spec or not args.data:
         missing = " and ".join(w for w, v in (("SPEC", args.spec), ("--data", args.data)) if not v)
-        raise ArgumentError(f"train needs a spec and --data; {missing} missing. Received: "
-                            f"spec={args.spec!r}, --data={args.data!r}. Example: "
-                            "cnnkit train examples/lenet5.yaml --data mnist5k")
+        raise ArgumentError(f"train needs a spec and --data; {missing} missing. Example: "
+                            "cnnkit train examples/lenet5.yaml --data mnist5k (or --resume RUN "
+                            "to continue a run).")
     config = load_config(args.config)
     overrides = _overrides(args)
     if overrides:
@@ -132,12 +135,15 @@ def _check(args):
     elif Path(args.runs).exists() and not Path(args.runs).is_dir():
         raise ArgumentError(f"--runs must be a folder, but {args.runs!r} is a file. Received: "
                             f"--runs {args.runs}. Give a folder (it is created if missing).")
+    _check_processes(args, config)
     check_source(args.data)
     return config
 
 
 def _check_processes(args, config) -> None:
     """--nproc against the batch and the machine, before torchrun starts anything."""
+    if args.nproc == 1 or "WORLD_SIZE" in os.environ:
+        return
     if args.nproc > config.batch_size:
         raise ArgumentError(
             f"--nproc {args.nproc} is more than the batch size {config.batch_size}: each process "
@@ -195,7 +201,6 @@ def _launch(args, config) -> int:
     from ..runs import new_run_dir
     from ..train.api import TrainingInterrupted
 
-    _check_processes(args, config)
     child = _child_argv(args.argv)
     run_dir = args.resume or args.run_dir
     if not run_dir:

@@ -324,7 +324,7 @@ def describe_identity(identity: dict) -> str:
 
 
 def check_same_data(recorded: dict | None, current: dict, *, run=None,
-                    argument: str = "data") -> None:
+                    argument: str | None = "data", given=None) -> None:
     """Refuse data whose identity differs from the one a run recorded.
 
     Args:
@@ -332,7 +332,8 @@ def check_same_data(recorded: dict | None, current: dict, *, run=None,
             identities were recorded: nothing to check).
         current: :func:`data_identity` of the data given now.
         run: the run folder, for the message.
-        argument: the argument that gave the data, for the message.
+        argument: the argument that gave the data (None: the run's own recorded source).
+        given: what that argument received, echoed in the message.
 
     Raises:
         ArgumentError: naming both identities.
@@ -343,8 +344,11 @@ def check_same_data(recorded: dict | None, current: dict, *, run=None,
         return
     where = f"run {run}" if run is not None else "the run"
     same_place = (recorded.get("path") and recorded.get("path") == current.get("path"))
-    what = ("the data changed since " if same_place else "this is not the data ")
+    what = (f"the data changed since {where} was trained on it" if same_place
+            else f"this is not the data {where} was trained on")
+    now = (f"{argument}={str(given)!r} is" if argument is not None and given is not None
+           else "it now holds")
     raise ArgumentError(
-        f"{what}{where} was trained on it: the run recorded {describe_identity(recorded)}, "
-        f"but {argument} gives {describe_identity(current)}. Use the run's own data, or train "
-        f"a new run on this data.", argument=argument)
+        f"{what}: the run recorded {describe_identity(recorded)}, but {now} "
+        f"{describe_identity(current)}. Use the run's own data, or train a new run on this "
+        f"data.", argument=argument)

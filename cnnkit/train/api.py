@@ -203,7 +203,7 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
                 f"data as data=.", argument="data")
         if info.get("identity"):
             check_same_data(info["identity"], data_identity(source), run=run.path,
-                            argument="data" if data is not None else None)
+                            argument="data" if data is not None else None, given=data)
         torch.manual_seed(config.seed)
         loaded = load(spec if spec is not None else run.read_yaml("spec.yaml"))
         check_memory(loaded, config, resolve_device(config.device))
