@@ -382,7 +382,7 @@ class Trainer:
             # leave the damaged files in place: refuse, and say what was found.
             raise NothingToResume(
                 f"run {self.run.path} cannot be resumed: every checkpoint is damaged "
-                f"({len(errors)} found; newest: {errors[0]}). Start a new run from its "
+                f"({len(errors)} found; newest: {errors[0].rstrip('.')}). Start a new run from its "
                 f"spec.yaml, or move checkpoints/ and metrics.jsonl away to train this folder "
                 f"again from step 0.")
         if log is not None:
