@@ -46,7 +46,8 @@ def write_report(result: TrainResult) -> Path | None:
     except Exception as error:  # noqa: BLE001 - see the docstring
         warnings.warn(f"the run in {result.run_dir} finished, but its report could not be "
                       f"written ({type(error).__name__}: {error}). Rebuild it with "
-                      f"`cnnkit report {result.run_dir}`.", RuntimeWarning, stacklevel=2)
+                      f"build_report({str(result.run_dir)!r}) or `cnnkit report "
+                      f"{result.run_dir}`.", RuntimeWarning, stacklevel=2)
         return None
 
 

@@ -204,3 +204,13 @@ def test_resume_records_and_checks_data_identity(tmp_path):
         resume(result.run_dir, data=other)
     again = resume(result.run_dir, data=first)
     assert again.steps == result.steps
+
+
+def test_a_second_fit_into_the_same_run_folder_is_refused(tmp_path):
+    trainer(tmp_path / "run").fit()
+    metrics = (tmp_path / "run" / "metrics.jsonl").read_text()
+    with pytest.raises(ArgumentError, match=r"already holds a run's checkpoints and metrics; a new "
+                                            r"run there would mix with them\. .* Continue it with "
+                                            r"fit\(resume=True\)"):
+        trainer(tmp_path / "run").fit()
+    assert (tmp_path / "run" / "metrics.jsonl").read_text() == metrics

@@ -35,11 +35,14 @@ import warnings
 from .._validation import CnnkitError
 from .._version import __version__
 
-__all__ = ["COMMANDS", "build_parser", "cli_message", "main"]
+__all__ = ["COMMANDS", "COMMON_FLAGS", "build_parser", "cli_message", "main"]
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "experiment", "report", "inspect",
             "serve", "export")
+
+# Wording of the library that reads the same for every command.
+COMMON_FLAGS = {"resume()": "`cnnkit train --resume {}`"}
 
 # A value as a message echoes it: 'quoted', "quoted", or a bare token (a final full stop is
 # the sentence's, not the value's).
@@ -59,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         before = set(subparsers.choices)
         module.add_parser(subparsers)
         for added in set(subparsers.choices) - before:
-            subparsers.choices[added].set_defaults(flags=dict(getattr(module, "FLAGS", {})))
+            subparsers.choices[added].set_defaults(
+                flags={**COMMON_FLAGS, **getattr(module, "FLAGS", {})})
     return parser
 
 

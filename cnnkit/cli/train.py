@@ -22,8 +22,7 @@ _FLAGS = {"epochs": int, "batch_size": int, "lr": float, "seed": int, "optimizer
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
 FLAGS = {"runs_root": "--runs", "name": "--name", "data": "--data", "config": "--config",
-         "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"},
-         "resume()": "`cnnkit train --resume {}`"}
+         "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"}}
 
 
 def add_parser(subparsers) -> None:
@@ -81,7 +80,7 @@ def _spec_source(spec: str):
 
 
 def _flags(args) -> dict:
-    return dict(FLAGS, run_dir="--resume" if args.resume else "--run-dir")
+    return dict(getattr(args, "flags", FLAGS), run_dir="--resume" if args.resume else "--run-dir")
 
 
 def _given(args) -> list[str]:

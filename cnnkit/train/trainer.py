@@ -175,13 +175,14 @@ class Trainer:
         elif self.config.val_fraction > 0:
             # A fixed, seeded split: the same samples are held out on every resume.
             order = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.config.seed))
-            cut = int(round(len(x) * self.config.val_fraction))
+            n = len(x)
+            cut = int(round(n * self.config.val_fraction))
             vx, vy = x[order[:cut]], y[order[:cut]]
             x, y = x[order[cut:]], y[order[cut:]]
-            if cut == 0 or cut == len(x):
+            if cut == 0 or cut == n:
                 raise ArgumentError(
-                    f"config.val_fraction {self.config.val_fraction:g} of {len(x)} training samples "
-                    f"leaves {cut} for validation and {len(x) - cut} for training; both need at "
+                    f"config.val_fraction {self.config.val_fraction:g} of {n} training samples "
+                    f"leaves {cut} for validation and {n - cut} for training; both need at "
                     f"least one. Received: val_fraction={self.config.val_fraction!r}. Set "
                     f"val_fraction: 0 (no validation), or give more data.")
         else:
@@ -353,6 +354,12 @@ class Trainer:
         log = MetricsLog(self.run.metrics) if self.writer_enabled else None
         if resume and self.run is not None:
             self._resume(log)
+        elif log is not None and (log.records() or ckpt.find_checkpoints(self.run.checkpoints)):
+            raise ArgumentError(
+                f"run_dir {str(self.run.path)!r} already holds a run's checkpoints and metrics; "
+                f"a new run there would mix with them. Received: run_dir="
+                f"{str(self.run.path)!r}, resume=False. Continue it with fit(resume=True), or "
+                f"give another run_dir.", argument="run_dir")
         writer = EventWriter(self.run.path / "tb") if self.writer_enabled else None
         try:
             self._loop(log, writer)
