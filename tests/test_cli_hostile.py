@@ -438,11 +438,12 @@ def test_ctrl_c_during_training_says_how_to_resume(spec, tmp_path, monkeypatch, 
     assert line == f"cnnkit train: interrupted; resume with `cnnkit train --resume {run}`"
 
 
-def test_a_real_sigint_leaves_a_run_that_resumes(spec, tmp_path):
+def test_a_real_sigint_leaves_a_readable_unlocked_run(spec, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
     proc = subprocess.Popen([sys.executable, "-m", "cnnkit", "train", str(spec), "--data", "digits",
                              "--epochs", "400", "--set", "progress=false", "--set", "threads=1",
-                             "--set", "report=false", "--runs", str(tmp_path / "r")],
+                             "--set", "report=false", "--set", "checkpoint_every=2",
+                             "--runs", str(tmp_path / "r")],
                             stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while time.time() < deadline and not list((tmp_path / "r").glob("*/checkpoints/step-*.json")):
@@ -453,6 +454,13 @@ def test_a_real_sigint_leaves_a_run_that_resumes(spec, tmp_path):
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1] == f"cnnkit train: interrupted; resume with `cnnkit train --resume {run}`"
     assert "Traceback" not in err and not (run / ".lock").exists()
+    import warnings
+
+    from cnnkit.runs.checkpoint import load_latest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the newest checkpoint verifies: --resume continues it
+        assert load_latest(run / "checkpoints").state["step"] >= 2
 
 
 @pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs /sys (a place nobody may write)")
