@@ -23,21 +23,26 @@ import torch
 import torch.nn as nn
 
 from .._validation import ArgumentError, ArgumentTypeError, CnnkitError
+from ..layers import AdaptiveAvgPool, Layer
 
 __all__ = ["UNSUPPORTED_LAYERS", "ExportError", "ExportReport", "MissingDependencyError",
            "compare_onnx", "to_onnx"]
 
-# Layer class name -> why the ONNX exporter cannot take it (measured with torch 2.13,
-# onnxscript 0.7; docs/export.md has the whole table).
-UNSUPPORTED_LAYERS = {
-    "FFTConv": "torch.fft gives complex tensors, which the ONNX converter does not translate",
-    "FractionalMaxPool": "its pooling regions come from the input size at run time "
-                         "(torch.export needs them fixed)",
-    "LocallyConnectedTranspose": "its scatter-add (as_strided_scatter) has no ONNX translation",
-    "RoIMaxPool": "it takes a second input (the boxes) and loops over them in Python",
-    "StochasticPool": "its check for negative inputs depends on the data, which torch.export "
-                      "cannot trace",
-}
+
+
+def unsupported_layers() -> dict[str, str]:
+    """Layer class name -> why the ONNX exporter cannot take it, from the classes' own
+    ``onnx`` attribute (measured with torch 2.13, onnxscript 0.7; docs/export.md)."""
+    out, todo = {}, [Layer]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.onnx is not True and cls.fixed_dims is None:
+            out[cls.__name__] = cls.onnx
+    return dict(sorted(out.items()))
+
+
+UNSUPPORTED_LAYERS = unsupported_layers()
 
 _INSTALL = 'pip install "cnnkit[export]"'
 
@@ -118,9 +123,8 @@ def _layer_path(name: str) -> str:
 def _unsupported(model: nn.Module) -> tuple[str, str, str] | None:
     """The first layer that has no ONNX equivalent: (path, type name, reason), or None."""
     for name, module in model.named_modules():
-        for cls in type(module).__mro__:
-            if cls.__name__ in UNSUPPORTED_LAYERS and cls.__module__.startswith("cnnkit."):
-                return _layer_path(name), type(module).__name__, UNSUPPORTED_LAYERS[cls.__name__]
+        if isinstance(module, Layer) and type(module).onnx is not True:
+            return _layer_path(name), type(module).__name__, type(module).onnx
     return None
 
 
@@ -204,7 +208,7 @@ def _adaptive_avg_pool3d(x: torch.Tensor, output_size) -> torch.Tensor:
 
 def _needs_decomposition(model: nn.Module) -> bool:
     return any(isinstance(m, nn.AdaptiveAvgPool3d) or
-               (type(m).__name__ == "AdaptiveAvgPool" and getattr(m, "dims", 2) == 3)
+               (isinstance(m, AdaptiveAvgPool) and m.dims == 3)
                for m in model.modules())
 
 

@@ -90,7 +90,7 @@ class Network(nn.Module):
                 f"{self.name} was built for {built} inputs; a {format_spatial(size)} input does "
                 f"not fit: {error}") from None
         for old, new in zip(self._spec.rows, rows):
-            if old.node.rule.sized(old.node.args) and old.input_shape != new.input_shape:
+            if old.node.rule.is_sized(old.node) and old.input_shape != new.input_shape:
                 raise ShapeError(
                     f"{old.path} ({old.type}) was built for an input of {format_shape(old.input_shape)} "
                     f"(from {built} network inputs); a {format_spatial(size)} input gives it "
@@ -133,7 +133,7 @@ def build(spec, *, input=None) -> Network:
         ...
         cnnkit._validation.SpecError: layers[0].conv.kernel: conv needs kernel (no default). Received: conv: {filters: 8}. Add kernel: <value>.
         >>> build({"input": [3, 32, 32], "layers": [{"conv": {"filters": 8, "kernel": 3}}]}).layers[0]
-        Conv2d(in_channels=3, out_channels=8, kernel_size=(3, 3))
+        Conv2d(in_channels=3, out_channels=8, kernel=(3, 3))
     """
     return load(spec, input=input).build()
 
