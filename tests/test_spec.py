@@ -259,7 +259,7 @@ def test_network_attributes_and_forward():
     net = S.build(LENET_YAML)
     assert (net.name, net.input_shape, net.loss, net.output_shape) == \
         ("lenet5", (1, 28, 28), "softmax_cross_entropy", (10,))
-    assert isinstance(net.layers, L.Sequence) and len(net.layers) == 12
+    assert isinstance(net.layers, L.Sequential) and len(net.layers) == 12
     assert isinstance(net.layers[7], L.Dense) and net.layers[7].in_features == 400
     assert net(torch.randn(3, 1, 28, 28)).shape == (3, 10)
 
@@ -284,7 +284,7 @@ def test_round_trip_through_yaml(raw, tmp_path):
 
 
 def test_hand_built_sequence_gives_the_same_spec_as_yaml():
-    hand = L.Sequence(L.Conv2d(1, 6, 5, padding="same"), L.Tanh(), L.AvgPool(2),
+    hand = L.Sequential(L.Conv2d(1, 6, 5, padding="same"), L.Tanh(), L.AvgPool(2),
                       L.Conv2d(6, 16, 5), L.Tanh(), L.AvgPool(2), L.Flatten(),
                       L.Dense(400, 120), L.Tanh(), L.Dense(120, 84), L.Tanh(), L.Dense(84, 10))
     spec = S.from_module(hand, (1, 28, 28), name="lenet5", loss="softmax_cross_entropy")

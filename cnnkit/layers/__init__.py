@@ -14,7 +14,7 @@ Example:
 from . import kinds
 from ._base import FROM_INPUT, Layer, rank_alias
 from .activation import GELU, AbsTanh, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
-from .blocks import Parallel, Residual, Sequence
+from .blocks import Parallel, Residual, Sequential
 from .channel_pool import ChannelPool, Maxout
 from .conv import (BIAS_MODES, Conv, Conv1d, Conv2d, Conv3d, ConvTranspose, ConvTranspose1d,
                    ConvTranspose2d, ConvTranspose3d, SeparableConv, SeparableConv1d,
@@ -50,7 +50,7 @@ __all__ = [
     "LocallyConnectedTranspose2d", "LocallyConnectedTranspose3d", "LpPool", "MaxPool", "Maxout",
     "Parallel", "ReLU", "Residual", "RoIMaxPool", "SeparableConv", "SeparableConv1d",
     "SeparableConv2d", "SeparableConv3d", "SeparableKernelConv", "SeparableKernelConv1d",
-    "SeparableKernelConv2d", "SeparableKernelConv3d", "Sequence", "Sigmoid",
+    "SeparableKernelConv2d", "SeparableKernelConv3d", "Sequential", "Sigmoid",
     "SpatialPyramidPool", "StochasticPool", "Tanh", "TiledConv", "TiledConv1d", "TiledConv2d",
     "TiledConv3d", "rank_alias",
 ]

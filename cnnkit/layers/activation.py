@@ -36,7 +36,14 @@ class Activation(Layer):
         return self._fn(x)
 
 
-class ReLU(Activation):
+class Fixed(Activation):
+    """An activation whose class fixes the function: no settings."""
+
+    def __init__(self):
+        Layer.__init__(self, locals())
+
+
+class ReLU(Fixed):
     """``max(0, x)`` (Nair and Hinton 2010). Shape: any -> same.
 
     Example:
@@ -46,35 +53,23 @@ class ReLU(Activation):
 
     name = "relu"
 
-    def __init__(self):
-        Layer.__init__(self, locals())
 
-
-class Tanh(Activation):
+class Tanh(Fixed):
     """Hyperbolic tangent. Shape: any -> same."""
 
     name = "tanh"
 
-    def __init__(self):
-        Layer.__init__(self, locals())
 
-
-class AbsTanh(Activation):
+class AbsTanh(Fixed):
     """``|tanh(x)|``. Shape: any -> same."""
 
     name = "abs_tanh"
 
-    def __init__(self):
-        Layer.__init__(self, locals())
 
-
-class Sigmoid(Activation):
+class Sigmoid(Fixed):
     """Logistic sigmoid. Shape: any -> same."""
 
     name = "sigmoid"
-
-    def __init__(self):
-        Layer.__init__(self, locals())
 
 
 class LeakyReLU(Activation):

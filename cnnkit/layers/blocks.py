@@ -7,7 +7,7 @@ import torch.nn as nn
 
 from .._validation import ArgumentError, CnnkitError, ShapeError, one_of
 
-__all__ = ["Parallel", "Residual", "Sequence"]
+__all__ = ["Parallel", "Residual", "Sequential"]
 
 
 def _located(error: Exception, where: str) -> Exception:
@@ -19,12 +19,12 @@ def _located(error: Exception, where: str) -> Exception:
     return new
 
 
-class Sequence(nn.Sequential):
+class Sequential(nn.Sequential):
     """``nn.Sequential`` whose errors say which layer failed: ``layers[3] (Conv2d): ...``.
 
     Example:
         >>> from cnnkit.layers import Conv2d, ReLU
-        >>> Sequence(Conv2d(1, 2, 3), ReLU())(torch.randn(1, 1, 5, 5)).shape
+        >>> Sequential(Conv2d(1, 2, 3), ReLU())(torch.randn(1, 1, 5, 5)).shape
         torch.Size([1, 2, 3, 3])
     """
 

@@ -27,12 +27,10 @@ SHARED_OR_NONE = Choice(("shared", "none"), booleans={True: "shared", False: "no
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-def reset_like_torch(weight: nn.Parameter, bias: nn.Parameter | None, fan_in: int) -> None:
-    """The initialisation of ``torch.nn.ConvNd``, so that swapping layers changes nothing."""
-    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
-    if bias is not None and fan_in > 0:
-        bound = 1 / math.sqrt(fan_in)
-        nn.init.uniform_(bias, -bound, bound)
+def uniform_(tensor: torch.Tensor | None, bound: float) -> None:
+    """Fill with U(-bound, bound) (nothing for a missing bias)."""
+    if tensor is not None:
+        nn.init.uniform_(tensor, -bound, bound)
 
 
 class SlidingKernel(Layer):
@@ -46,11 +44,6 @@ class SlidingKernel(Layer):
              "padding_mode": Choice(PADDING_MODES)}
     inferred = {"in_channels": "channels"}
     takes = "volume"
-
-    @property
-    def kernel_size(self) -> tuple[int, ...]:
-        """The kernel size, under PyTorch's name."""
-        return self.kernel
 
     @classmethod
     def check_together(cls, settings, source=None):
@@ -82,6 +75,19 @@ class SlidingKernel(Layer):
     @classmethod
     def flop_count(cls, settings, shape, out):
         return shapes.conv_flops(shape[0], out, settings["kernel"], settings.get("groups", 1))
+
+    def fan_in(self) -> int:
+        """Inputs that one output unit sums over (its weights' share of the input)."""
+        return (self.in_channels // self.groups) * math.prod(self.kernel)
+
+    def reset_parameters(self) -> None:
+        """``torch.nn.Conv2d``'s initialisation computed from the real fan-in (the weights of
+        the per-location layers have extra axes): weights with ``kaiming_uniform_(a=sqrt(5))``'s
+        bound, biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Swapping layers changes nothing."""
+        fan_in = self.fan_in()
+        gain = nn.init.calculate_gain("leaky_relu", math.sqrt(5))
+        uniform_(self.weight, math.sqrt(3.0) * gain / math.sqrt(fan_in))
+        uniform_(self.bias, 1 / math.sqrt(fan_in))
 
     def _check_input(self, x: torch.Tensor) -> None:
         if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
@@ -146,11 +152,6 @@ class Conv(SlidingKernel):
                                    settings["groups"], bias=settings["bias"] == "shared")
         return count + (math.prod(out) if settings["bias"] == "untied" else 0)
 
-    @property
-    def bias_mode(self) -> str:
-        """``shared``, ``untied`` or ``none``."""
-        return self._settings["bias"]
-
     def create(self) -> None:
         s = self._settings
         self.weight = nn.Parameter(torch.empty(s["out_channels"], s["in_channels"] // s["groups"],
@@ -169,8 +170,7 @@ class Conv(SlidingKernel):
             self.bias = nn.Parameter(torch.empty(s["out_channels"]))
         else:
             self.register_parameter("bias", None)
-        reset_like_torch(self.weight, self.bias,
-                         (s["in_channels"] // s["groups"]) * math.prod(s["kernel"]))
+        self.reset_parameters()
         self._plan()
 
     def _plan(self) -> None:
@@ -185,7 +185,7 @@ class Conv(SlidingKernel):
                 self._torch_padding = tuple(lo for lo, _ in pairs)
             elif any(p for pair in pairs for p in pair):
                 self._pre_pad = pairs
-        self._shared_bias = self.bias_mode == "shared"
+        self._shared_bias = self._settings["bias"] == "shared"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
@@ -198,7 +198,7 @@ class Conv(SlidingKernel):
             x = pad(x, self._pre_pad, self.padding_mode)
         out = self._conv(x, weight, self.bias if self._shared_bias else None, self.stride,
                          self._torch_padding, self.dilation, self.groups)
-        if self.bias_mode == "untied":
+        if self._settings["bias"] == "untied":
             if out.shape[2:] != self.bias.shape[1:]:
                 raise ShapeError(
                     f"{type(self).__name__} with bias='untied' was built for inputs of spatial "
@@ -294,17 +294,15 @@ class ConvTranspose(SlidingKernel):
         return math.prod(shape) * (settings["out_channels"] // settings["groups"]) * math.prod(
             settings["kernel"])
 
-    @property
-    def bias_mode(self) -> str:
-        return self._settings["bias"]
+    def fan_in(self) -> int:
+        return (self.out_channels // self.groups) * math.prod(self.kernel)
 
     def create(self) -> None:
         s = self._settings
         self.weight = nn.Parameter(torch.empty(s["in_channels"], s["out_channels"] // s["groups"],
                                                *s["kernel"]))
         self.bias = nn.Parameter(torch.empty(s["out_channels"])) if s["bias"] == "shared" else None
-        reset_like_torch(self.weight, self.bias,
-                         (s["out_channels"] // s["groups"]) * math.prod(s["kernel"]))
+        self.reset_parameters()
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
         if output_size is None and any(self.output_padding):
@@ -374,10 +372,6 @@ class SeparableConv(SlidingKernel):
         middle = shape[0] * settings["depth_multiplier"]
         return math.prod(out[1:]) * middle * (math.prod(settings["kernel"])
                                               + settings["out_channels"])
-
-    @property
-    def bias_mode(self) -> str:
-        return self._settings["bias"]
 
     def create(self) -> None:
         s = self._settings

@@ -22,14 +22,6 @@ __all__ = [
 ]
 
 
-def uniform_(tensor: torch.Tensor | None, fan_in: int) -> None:
-    # torch.nn.ConvNd's default (kaiming_uniform with a=sqrt(5)): U(-1/sqrt(fan_in), ...),
-    # computed here from the real fan-in because these weights have extra location axes.
-    if tensor is not None and fan_in > 0:
-        bound = 1.0 / math.sqrt(fan_in)
-        nn.init.uniform_(tensor, -bound, bound)
-
-
 def check_size(layer, x: torch.Tensor) -> None:
     """A layer with weights per location takes only inputs of the size it was built for."""
     layer._check_input(x)
@@ -103,12 +95,6 @@ class LocallyConnected(SlidingKernel):
         self.bias = (nn.Parameter(torch.empty(s["out_channels"], *self.out_size)) if s["bias"]
                      else None)
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Uniform ``(-1/sqrt(fan_in), 1/sqrt(fan_in))``, as ``torch.nn.Conv2d`` does."""
-        fan_in = (self.in_channels // self.groups) * math.prod(self.kernel)
-        uniform_(self.weight, fan_in)
-        uniform_(self.bias, fan_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_size(self, x)
@@ -210,12 +196,9 @@ class LocallyConnectedTranspose(SlidingKernel):
                      else None)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Uniform ``(-1/sqrt(fan), 1/sqrt(fan))`` with ``fan = C_out/g * prod(K)``, as
-        ``torch.nn.ConvTranspose2d`` does."""
-        fan = (self.out_channels // self.groups) * math.prod(self.kernel)
-        uniform_(self.weight, fan)
-        uniform_(self.bias, fan)
+    def fan_in(self) -> int:
+        # As torch.nn.ConvTranspose2d: C_out / g * prod(K) inputs per output unit.
+        return (self.out_channels // self.groups) * math.prod(self.kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_size(self, x)

@@ -26,10 +26,8 @@ class WindowPool(Layer):
              "dilation": PerDim(), "ceil_mode": Flag()}
     takes = "volume"
 
-    @property
-    def kernel_size(self) -> tuple[int, ...]:
-        """The window size, under PyTorch's name."""
-        return self.kernel
+    def __init__(self, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, *, dims=2):
+        Layer.__init__(self, locals())
 
     @classmethod
     def check_together(cls, settings, source=None):
@@ -74,9 +72,6 @@ class MaxPool(WindowPool):
         >>> MaxPool(2)(torch.randn(1, 6, 28, 28)).shape
         torch.Size([1, 6, 14, 14])
     """
-
-    def __init__(self, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, *, dims=2):
-        Layer.__init__(self, locals())
 
     def forward(self, x):
         self._check(x)
@@ -136,6 +131,9 @@ class GlobalPool(Layer):
     kinds = {"keepdim": Flag()}
     takes = "volume"
 
+    def __init__(self, keepdim=False):
+        Layer.__init__(self, locals())
+
     @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):
         return (shape[0], *([1] * (len(shape) - 1))) if settings["keepdim"] else (shape[0],)
@@ -157,9 +155,6 @@ class GlobalMaxPool(GlobalPool):
         torch.Size([2, 5])
     """
 
-    def __init__(self, keepdim=False):
-        Layer.__init__(self, locals())
-
     def forward(self, x):
         return P.global_max_pool(x, self.keepdim)
 
@@ -174,9 +169,6 @@ class GlobalAvgPool(GlobalPool):
         >>> GlobalAvgPool(keepdim=True)(torch.randn(2, 5, 7)).shape
         torch.Size([2, 5, 1])
     """
-
-    def __init__(self, keepdim=False):
-        Layer.__init__(self, locals())
 
     def forward(self, x):
         return P.global_avg_pool(x, self.keepdim)
@@ -209,6 +201,9 @@ class AdaptivePool(Layer):
     kinds = {"output_size": PerDim()}
     takes = "volume"
 
+    def __init__(self, output_size, *, dims=2):
+        Layer.__init__(self, locals())
+
     @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):
         return (shape[0], *settings["output_size"])
@@ -237,9 +232,6 @@ class AdaptiveMaxPool(AdaptivePool):
         True
     """
 
-    def __init__(self, output_size, *, dims=2):
-        Layer.__init__(self, locals())
-
     def forward(self, x):
         return P.adaptive_max_pool(x, self.output_size)
 
@@ -254,9 +246,6 @@ class AdaptiveAvgPool(AdaptivePool):
         >>> AdaptiveAvgPool(1, dims=1)(torch.ones(1, 2, 5)).shape
         torch.Size([1, 2, 1])
     """
-
-    def __init__(self, output_size, *, dims=2):
-        Layer.__init__(self, locals())
 
     def forward(self, x):
         return P.adaptive_avg_pool(x, self.output_size)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch  # noqa: F401  (the docstring examples use it)
 
 from ..functional.stochastic_pool import stochastic_pool
-from ._base import Layer
 from .pool import WindowPool
 
 __all__ = ["StochasticPool"]
@@ -35,9 +34,6 @@ class StochasticPool(WindowPool):
 
     onnx = ("its check for negative inputs depends on the data, which torch.export cannot "
             "trace")
-
-    def __init__(self, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, *, dims=2):
-        Layer.__init__(self, locals())
 
     def forward(self, x):
         self._check(x)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 
@@ -12,7 +10,6 @@ from ..functional.tiled import tiled_conv
 from ._base import FROM_INPUT, Layer, rank_alias
 from .kinds import Flag, PerDim
 from .conv import SlidingKernel
-from .local import uniform_
 
 __all__ = ["TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d"]
 
@@ -76,12 +73,6 @@ class TiledConv(SlidingKernel):
             s["in_channels"], s["out_channels"], s["kernel"], s["tiles"], s["groups"])))
         self.bias = nn.Parameter(torch.empty(s["out_channels"], *s["tiles"])) if s["bias"] else None
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """Uniform ``(-1/sqrt(fan_in), 1/sqrt(fan_in))``, as ``torch.nn.Conv2d`` does."""
-        fan_in = (self.in_channels // self.groups) * math.prod(self.kernel)
-        uniform_(self.weight, fan_in)
-        uniform_(self.bias, fan_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)

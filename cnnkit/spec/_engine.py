@@ -17,7 +17,7 @@ import torch.nn as nn
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, SpecError, did_you_mean
 from ..functional.shapes import Geometry
-from ..layers.blocks import Sequence
+from ..layers.blocks import Sequential
 from ._catalogue import _RULES, REQUIRED, At, Node, format_spatial, layer_rule, rule_for_module
 
 __all__ = ["Engine", "LayerRow"]
@@ -194,8 +194,8 @@ class Engine:
         return out, rows
 
     # ---- build ---------------------------------------------------------------------------
-    def build_list(self, nodes: list[Node], path: str) -> Sequence:
-        """Modules for Nodes already walked by :meth:`infer`, in a Sequence named ``path``."""
+    def build_list(self, nodes: list[Node], path: str) -> Sequential:
+        """Modules for Nodes already walked by :meth:`infer`, in a Sequential named ``path``."""
         modules = []
         for index, node in enumerate(nodes):
             shape = self.input_shapes[id(node)]
@@ -206,7 +206,7 @@ class Engine:
                 raise
             except (ArgumentError, ArgumentTypeError, ShapeError) as error:
                 raise node.rule.locate(at, error) from None
-        return Sequence(*modules, path=path)
+        return Sequential(*modules, path=path)
 
     # ---- unbuild -------------------------------------------------------------------------
     def unbuild_module(self, module: nn.Module):
@@ -222,7 +222,7 @@ class Engine:
         return {rule.name: args} if args else rule.name
 
     def unbuild_sequence(self, module: nn.Module) -> list:
-        """A Sequence / nn.Sequential (nested ones flattened) or a single Module -> a list."""
+        """A Sequential (nested ones flattened) or a single Module -> a list."""
         if isinstance(module, nn.Sequential):
             items: list = []
             for child in module:

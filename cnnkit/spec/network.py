@@ -14,7 +14,7 @@ __all__ = ["Network", "build", "from_module"]
 
 
 class Network(nn.Module):
-    """A network built from a spec: its layers in a :class:`cnnkit.layers.Sequence`.
+    """A network built from a spec: its layers in a :class:`cnnkit.layers.Sequential`.
 
     Attributes:
         name: the spec's name.
@@ -140,14 +140,14 @@ def build(spec, *, input=None) -> Network:
 
 def from_module(module: nn.Module, input_shape, *, name: str = "network",
                 loss: str | None = None) -> Spec:
-    """The spec of a Module built from cnnkit layers (a Sequence, or one layer).
+    """The spec of a Module built from cnnkit layers (a Sequential, or one layer).
 
     Raises:
         SpecError: a Module with no layer type in the catalogue, or shapes that do not fit.
 
     Example:
         >>> from cnnkit import layers as L
-        >>> spec = from_module(L.Sequence(L.Conv2d(1, 4, 3), L.ReLU()), (1, 10, 10))
+        >>> spec = from_module(L.Sequential(L.Conv2d(1, 4, 3), L.ReLU()), (1, 10, 10))
         >>> spec.to_dict(defaults=False)["layers"]
         [{'conv': {'filters': 4, 'kernel': 3}}, 'relu']
     """
