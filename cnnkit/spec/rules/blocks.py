@@ -36,6 +36,7 @@ class ResidualRule(ContainerRule):
     no shortcut is the identity."""
 
     name = "residual"
+    example = {"layers": [{"conv": {"filters": 4, "kernel": 3, "padding": "same"}}]}
     keys = {"layers": REQUIRED, "shortcut": None}
     shorthand = "layers"
     modules = (Residual,)
@@ -90,6 +91,8 @@ class ParallelRule(ContainerRule):
     input, merged by concatenating channels (Inception) or by adding."""
 
     name = "parallel"
+    example = {"branches": [[{"conv": {"filters": 2, "kernel": 1}}],
+                            [{"maxpool": {"size": 3, "stride": 1, "padding": "same"}}]]}
     keys = {"branches": REQUIRED, "merge": "concat"}
     shorthand = "branches"
     modules = (Parallel,)
