@@ -18,6 +18,7 @@ from cnnkit.reference import channel_pool as ref_channel
 from cnnkit.reference import conv as ref_conv
 from cnnkit.reference import dense as ref_dense
 from cnnkit.reference import dropconnect as ref_dropconnect
+from cnnkit.reference import embedding as ref_embedding
 from cnnkit.reference import fractional_pool as ref_fractional
 from cnnkit.reference import local as ref_local
 from cnnkit.reference import norm as ref_norm
@@ -133,6 +134,7 @@ ORACLES = {
     L.Flatten: lambda m, x: ref_dense.flatten(x),
     L.Dropout: lambda m, x: ref_dense.dropout(x, np.ones_like(x), 0.0),  # evaluation: identity
     L.BatchNorm: _batchnorm,
+    L.Embedding: lambda m, x: ref_embedding.embedding(x, _np(m.weight)),
     L.LocalResponseNorm: lambda m, x: ref_norm.lrn(x, m.size, m.alpha, m.beta, m.k),
 }
 

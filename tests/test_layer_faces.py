@@ -24,6 +24,8 @@ def _ranks(rule):
 def _spec(name, rank):
     rule = S.layer_rule(name)
     spatial = {1: [10], 2: [8, 8], 3: [6, 6, 6]}[rank]
+    if rule.layer is not None and rule.layer.index_input:
+        return {"name": f"face_{name}", "input": [1, *spatial], "layers": [{name: rule.example}]}
     layers = [{name: rule.example} if rule.example else name]
     if rule.takes == "flat":
         layers.insert(0, "flatten")
@@ -43,6 +45,8 @@ def test_every_face(name, rank):
     # inferred shapes are the built module's
     torch.manual_seed(0)
     x = torch.rand(2, *spec.input, dtype=torch.float64)  # non-negative: stochastic pooling
+    if S.layer_rule(name).layer is not None and S.layer_rule(name).layer.index_input:
+        x = torch.randint(0, S.layer_rule(name).example["vocab"], (2, *spec.input))
     with torch.no_grad():
         torch.manual_seed(0)
         y = net(x)

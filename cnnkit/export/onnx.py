@@ -156,6 +156,16 @@ def _reference(model: nn.Module):
     return torch.float32, torch.device("cpu")
 
 
+def _example_input(model: nn.Module, batch_size: int, shape) -> torch.Tensor:
+    """A random batch the model takes: token ids in range where its first layer is an
+    embedding, else normal values in the model's dtype."""
+    dtype, device = _reference(model)
+    first = next((m for m in model.modules() if isinstance(m, Layer)), None)
+    if first is not None and first.index_input:
+        return torch.randint(0, first.settings()["vocab"], (batch_size, *shape), device=device)
+    return torch.randn(batch_size, *shape, dtype=dtype, device=device)
+
+
 def _outputs(value) -> list[torch.Tensor]:
     if isinstance(value, torch.Tensor):
         return [value]
@@ -282,8 +292,7 @@ def compare_onnx(path, model: nn.Module, *, input_shape=None, batch_size: int = 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ArgumentError(f"batch_size must be a positive int. Received: "
                             f"batch_size={batch_size!r}.")
-    dtype, device = _reference(model)
-    x = torch.randn(batch_size, *shape, dtype=dtype, device=device)
+    x = _example_input(model, batch_size, shape)
     with _eval(model), torch.no_grad():
         expected = [t.detach().cpu() for t in _outputs(model(x))]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -372,8 +381,7 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
         raise ArgumentError(f"path must be a file to write, not a folder. Received: "
                             f"path={str(path)!r}. Give a name such as {str(path / 'model.onnx')!r}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    dtype, device = _reference(model)
-    x = torch.randn(batch_size, *shape, dtype=dtype, device=device)
+    x = _example_input(model, batch_size, shape)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:

@@ -23,6 +23,7 @@ from .dense import Dense, Flatten
 from .dropconnect import (DropConnectConv, DropConnectConv1d, DropConnectConv2d,
                           DropConnectConv3d, DropConnectDense)
 from .dropout import Dropout
+from .embedding import Embedding
 from .fft import FFTConv, FFTConv1d, FFTConv2d, FFTConv3d
 from .fractional_pool import FractionalMaxPool
 from .local import (LocallyConnected, LocallyConnected1d, LocallyConnected2d, LocallyConnected3d,
@@ -42,7 +43,7 @@ __all__ = [
     "FROM_INPUT", "kinds", "AbsTanh", "Activation", "AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "BIAS_MODES",
     "BatchNorm", "ChannelPool", "Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose",
     "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Dense", "DropConnectConv",
-    "DropConnectConv1d", "DropConnectConv2d", "DropConnectConv3d", "DropConnectDense", "Dropout",
+    "DropConnectConv1d", "DropConnectConv2d", "DropConnectConv3d", "DropConnectDense", "Dropout", "Embedding",
     "FFTConv", "FFTConv1d", "FFTConv2d", "FFTConv3d", "Flatten", "FractionalMaxPool", "GELU",
     "GlobalAvgPool", "GlobalLpPool", "GlobalMaxPool", "Layer", "LeakyReLU",
     "LocalResponseNorm", "LocallyConnected", "LocallyConnected1d", "LocallyConnected2d",

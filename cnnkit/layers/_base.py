@@ -79,6 +79,7 @@ class Layer(nn.Module):
         sized: the built layer works only for the input shape it was built for.
         fixed_dims: the number of spatial dimensions that a 1-D/2-D/3-D alias fixes.
         onnx: True when it exports to ONNX, else the reason it does not.
+        index_input: it takes integer indices (token ids), not real values.
     """
 
     kinds: ClassVar[dict[str, Kind]] = {}
@@ -87,6 +88,7 @@ class Layer(nn.Module):
     sized: ClassVar[bool] = False
     fixed_dims: ClassVar[int | None] = None
     onnx: ClassVar[bool | str] = True
+    index_input: ClassVar[bool] = False
     rank_aliases: ClassVar[dict[int, type]] = {}
 
     def __init__(self, arguments: dict | None = None):
