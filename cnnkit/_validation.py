@@ -81,7 +81,8 @@ def one_of(value: Any, choices: Sequence[str], name: str) -> str:
         return value
     hint = did_you_mean(value, choices) if isinstance(value, str) else ""
     listed = ", ".join(repr(c) for c in choices)
-    raise ArgumentError(f"{name} must be one of {listed}. Received: {name}={value!r}.{hint}")
+    raise ArgumentError(f"{name} must be one of {listed}. Received: {name}={value!r}.{hint}",
+                        argument=name)
 
 
 def _is_int(value: Any) -> bool:
@@ -92,12 +93,12 @@ def positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
     """Check that ``value`` is a positive int (or >= 0 with ``allow_zero``)."""
     if not _is_int(value):
         raise ArgumentTypeError(
-            f"{name} must be an int. Received: {name}={value!r} ({type(value).__name__})."
-        )
+            f"{name} must be an int. Received: {name}={value!r} ({type(value).__name__}).",
+            argument=name)
     low = 0 if allow_zero else 1
     if value < low:
         what = "non-negative" if allow_zero else "positive"
-        raise ArgumentError(f"{name} must be {what}. Received: {name}={value!r}.")
+        raise ArgumentError(f"{name} must be {what}. Received: {name}={value!r}.", argument=name)
     return value
 
 
@@ -127,21 +128,21 @@ def to_tuple(value: Any, n: int, name: str, *, allow_zero: bool = False) -> tupl
         if len(items) != n:
             raise ArgumentError(
                 f"{name} must be an int or a sequence of {n} ints (one per spatial "
-                f"dimension). Received: {name}={value!r} with {len(items)} values."
+                f"dimension). Received: {name}={value!r} with {len(items)} values.", argument=name
             )
     else:
         raise ArgumentTypeError(
             f"{name} must be an int or a sequence of {n} ints. "
-            f"Received: {name}={value!r} ({type(value).__name__})."
+            f"Received: {name}={value!r} ({type(value).__name__}).", argument=name
         )
     for item in items:
         if not _is_int(item):
             raise ArgumentTypeError(
-                f"{name} must contain ints. Received: {name}={value!r}."
+                f"{name} must contain ints. Received: {name}={value!r}.", argument=name
             )
         if item < (0 if allow_zero else 1):
             what = "non-negative" if allow_zero else "positive"
             raise ArgumentError(
-                f"{name} must be {what} in every dimension. Received: {name}={value!r}."
+                f"{name} must be {what} in every dimension. Received: {name}={value!r}.", argument=name
             )
     return items

@@ -184,7 +184,7 @@ def test_hooks_leave_training_mode_and_batchnorm_statistics_alone():
 
 
 def test_module_made_of_cnnkit_layers_is_summarised_by_inference():
-    hand = L.Sequence(L.Conv2d(1, 2, 3), L.ReLU(), L.MaxPool(2))
+    hand = L.Sequential(L.Conv2d(1, 2, 3), L.ReLU(), L.MaxPool(2))
     table = summary(hand, (1, 10, 10))
     assert table.source == "spec"
     assert [r["name"] for r in table.rows] == ["layers[0]", "layers[1]", "layers[2]"]

@@ -26,8 +26,9 @@ from .._memory import BYTES_PER_VALUE, available_memory, format_bytes
 from .._validation import ArgumentError, ArgumentTypeError, SpecError
 from ..functional import shapes
 from ..functional.shapes import Geometry
+from ..layers import Layer
 from ..spec import Network, Spec, load
-from ..spec._catalogue import format_shape, rule_for_module
+from ..spec._catalogue import format_shape
 from ..spec._engine import Engine
 
 __all__ = ["Summary", "summary"]
@@ -155,16 +156,8 @@ def _warn_if_too_large(table: Summary) -> None:
 # From forward hooks
 # --------------------------------------------------------------------------------------
 
-_CONTAINER_RULES = ("residual", "parallel")
-
-
-def _rule(module):
-    rule = rule_for_module(module)
-    return None if rule is None or rule.name in _CONTAINER_RULES else rule
-
-
 def _is_leaf(module: nn.Module) -> bool:
-    return _rule(module) is not None or _torch_window(module, 2) is not None or not any(
+    return isinstance(module, Layer) or _torch_window(module, 2) is not None or not any(
         True for _ in module.children())
 
 
@@ -192,11 +185,8 @@ def _module_geometry(module, in_shape: tuple, out_shape: tuple, geometry, rank: 
     """Geometry after ``module`` for input (C, *spatial) ``in_shape``; None if unknown."""
     if geometry is None:
         return None
-    rule = _rule(module)
-    if rule is not None:
-        engine = Engine(rank)
-        node = engine.desugar_item(engine.unbuild_module(module), "module")[0]
-        return rule.geometry(node.args, in_shape, geometry)
+    if isinstance(module, Layer):
+        return type(module).receptive_field(module.settings(), in_shape, geometry)
     window = _torch_window(module, rank)
     if window is not None and len(in_shape) == rank + 1:
         kernel, stride, padding, dilation, transposed = window
@@ -222,11 +212,8 @@ def _module_geometry(module, in_shape: tuple, out_shape: tuple, geometry, rank: 
 
 
 def _module_flops(module, in_shape: tuple, out_shape: tuple, rank: int) -> int:
-    rule = _rule(module)
-    if rule is not None:
-        engine = Engine(rank)
-        node = engine.desugar_item(engine.unbuild_module(module), "module")[0]
-        return rule.flops(node.args, in_shape, out_shape)
+    if isinstance(module, Layer):
+        return type(module).flop_count(module.settings(), in_shape, out_shape)
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         return math.prod(in_shape) * (module.out_channels // module.groups) * math.prod(module.kernel_size)
     if isinstance(module, nn.modules.conv._ConvNd):
