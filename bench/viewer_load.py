@@ -16,7 +16,8 @@ is answered (as the page does while a person draws):
 Each phase reports the answers by status, the errors (exceptions: reset, refused, timed
 out), the latency percentiles of all answers and the server's peak resident memory
 (``VmHWM``, reset before each phase through /proc/PID/clear_refs where allowed, else the
-highest sampled ``VmRSS``). Targets (2 CPU cores): no errors in any phase, p95 under 100 ms
+highest sampled ``VmRSS``), the server's CPU time per answer (steadier than latency on a
+machine shared with other work) and the load average while it ran. Targets (2 CPU cores): no errors in any phase, p95 under 100 ms
 at 50 prediction clients, memory bounded by the server's budget, 503 + Retry-After for
 the excess.
 
@@ -99,6 +100,15 @@ class Memory:
     def now(self) -> int:
         return self._read("VmRSS:")
 
+    def cpu(self) -> float:
+        """CPU seconds the server has used (user + system)."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return float("nan")
+
 
 class Client(threading.Thread):
     """One client: a kept-alive connection, the next request as soon as the last is answered."""
@@ -147,6 +157,7 @@ class Client(threading.Thread):
 
 def phase(name, port, memory, clients, seconds, pick, honour_retry=True):
     memory.reset()
+    cpu_before, load_before = memory.cpu(), os.getloadavg()[0]
     start = threading.Event()
     until = [0.0]
     threads = [Client(port, pick, until, start, seed=k, honour_retry=honour_retry)
@@ -157,6 +168,7 @@ def phase(name, port, memory, clients, seconds, pick, honour_retry=True):
     start.set()
     for t in threads:
         t.join(seconds + 120)
+    cpu = memory.cpu() - cpu_before
     times = [v for t in threads for v in t.times]
     statuses = sum((t.statuses for t in threads), Counter())
     errors = sum((t.errors for t in threads), Counter())
@@ -166,11 +178,13 @@ def phase(name, port, memory, clients, seconds, pick, honour_retry=True):
            "per_s": answered / seconds, "statuses": dict(sorted(statuses.items())),
            "errors": dict(errors), "p50": percentile(times, 50), "p95": percentile(times, 95),
            "p99": percentile(times, 99), "peak_mb": memory.peak() / 2 ** 20,
-           "retry_after_missing": missing}
+           "retry_after_missing": missing, "server_cpu_ms": 1000 * cpu / max(1, answered),
+           "load": (load_before + os.getloadavg()[0]) / 2}
     status_text = " ".join(f"{k}:{v}" for k, v in row["statuses"].items())
     error_text = " ".join(f"{k}:{v}" for k, v in row["errors"].items()) or "0"
     print(f"{name:8s} {clients:4d} {answered:7d} {row['per_s']:7.0f} {row['p50']:8.1f} "
-          f"{row['p95']:8.1f} {row['p99']:8.1f} {row['peak_mb']:8.0f}  {status_text}  "
+          f"{row['p95']:8.1f} {row['p99']:8.1f} {row['peak_mb']:8.0f} "
+          f"{row['server_cpu_ms']:7.2f} {row['load']:5.1f}  {status_text}  "
           f"errors {error_text}" + (f"  503 without Retry-After: {missing}" if missing else ""),
           flush=True)
     return row
@@ -200,10 +214,9 @@ def main() -> None:
     args = parser.parse_args()
 
     run = args.run or train_run()
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.Popen([sys.executable, "-m", "cnnkit", "serve", run, "--port", "0",
                              "--quiet", *shlex.split(args.server_args)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, text=True)
     rows = []
     try:
         line = proc.stdout.readline()
@@ -250,7 +263,8 @@ def main() -> None:
               f"{memory.now() / 2 ** 20:.0f} MB; bomb PNG {len(bomb_png):,} bytes, large PNG "
               f"{len(large_png):,} bytes; {args.seconds:g} s per phase")
         print(f"{'phase':8s} {'cli':>4s} {'answers':>7s} {'per s':>7s} {'p50 ms':>8s} "
-              f"{'p95 ms':>8s} {'p99 ms':>8s} {'peak MB':>8s}  statuses  errors")
+              f"{'p95 ms':>8s} {'p99 ms':>8s} {'peak MB':>8s} {'cpu ms':>7s} {'load':>5s}  "
+              f"statuses  errors")
         plan = {"predict": (args.clients, predict), "mixed": (args.clients, mixed),
                 "bombs": (16, bombs), "flood": (args.flood, predict)}
         for name in args.phases.split(","):

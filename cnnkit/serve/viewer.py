@@ -158,6 +158,10 @@ class Viewer:
         self.layers = default_layers(self.network)
         self.convs = conv_layers(self.network)
         self.lock = threading.Lock()  # forward hooks are per model: one request at a time
+        self._found: dict | None = None  # where the hooks put each layer's output, or None
+        modules = dict(self.network.named_modules())
+        for name in self.layers:  # once: registering hooks per request costs more than a pass
+            modules[name].register_forward_hook(self._keeper(name))
         self.budget = budget if budget is not None else MemoryBudget()
         self.classes = len(self.view.classes) if self.view.is_classifier else 0
         # pixels as nested lists [C][H][W] are the most lists a request needs
@@ -317,13 +321,23 @@ class Viewer:
                 "limits": {"max_upload_bytes": MAX_UPLOAD_BYTES,
                            "max_image_pixels": MAX_IMAGE_PIXELS}}
 
-    def predict(self, x: torch.Tensor, activations: bool = True) -> dict:
-        """Class probabilities, and (``activations``) every layer's maps for ``x``."""
-        from ..inspect.activations import capture
+    def _keeper(self, name: str):
+        def keep(module, inputs, output):
+            found = self._found
+            if found is not None and isinstance(output, torch.Tensor):
+                found.pop(name, None)  # a re-run moves the layer to its last position
+                found[name] = output.detach()
+        return keep
 
+    def predict(self, x: torch.Tensor, activations: bool = True) -> dict:
+        """Class probabilities, and (``activations``) every layer's maps for ``x`` (as
+        :func:`cnnkit.inspect.capture` finds them)."""
         with self.lock, torch.no_grad():
-            acts = capture(self.network, x.unsqueeze(0), self.layers if activations else [])
-        out = acts.output[0]
+            self._found = {} if activations else None
+            try:
+                out = self.network(x.unsqueeze(0))[0]
+            finally:
+                acts, self._found = self._found or {}, None
         answer = {"input": encode_map(x, 0.0, 1.0)}
         if self.view.is_classifier:
             probs = torch.softmax(out, dim=0)
