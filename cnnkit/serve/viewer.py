@@ -521,8 +521,8 @@ def parse_json(body: bytes, budget: MemoryBudget | None = None,
     except json.JSONDecodeError as error:
         raise RequestError(400, f"the body is not valid JSON ({error}).") from None
     except (ValueError, RecursionError) as error:  # digits past int's limit; deep nesting
-        raise RequestError(400, f"the body is not valid JSON ({_short(str(error), 120)}).") \
-            from None
+        reason = str(error) if len(str(error)) <= 120 else f"{str(error)[:120]}..."
+        raise RequestError(400, f"the body is not valid JSON ({reason}).") from None
     if not isinstance(value, dict):
         raise RequestError(400, f"the body must be a JSON object. Received: "
                                 f"{type(value).__name__}.")
