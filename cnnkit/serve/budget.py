@@ -41,9 +41,10 @@ class MemoryBudget:
 
     Args:
         total: the budget in bytes (at least 1 MiB).
+        wait: seconds :meth:`acquire` waits by default for the bytes to come free.
 
     Raises:
-        ValueError: a budget under 1 MiB.
+        ValueError: a budget under 1 MiB, or a negative wait.
 
     Example:
         >>> budget = MemoryBudget(8 * 2 ** 20)
@@ -54,11 +55,14 @@ class MemoryBudget:
         False
     """
 
-    def __init__(self, total: int = DEFAULT_MEMORY_BUDGET):
+    def __init__(self, total: int = DEFAULT_MEMORY_BUDGET, wait: float = 5.0):
         if isinstance(total, bool) or not isinstance(total, int) or total < 2 ** 20:
             raise ValueError(f"memory budget must be an int of at least 1 MiB (1048576 bytes). "
                              f"Received: {total!r}.")
+        if not wait >= 0:
+            raise ValueError(f"wait must be a number of seconds >= 0. Received: {wait!r}.")
         self.total = total
+        self.wait = wait
         self._used = 0
         self._peak = 0
         self._changed = threading.Condition()
@@ -83,8 +87,9 @@ class MemoryBudget:
             self._take(nbytes)
             return True
 
-    def acquire(self, nbytes: int, what: str, timeout: float = 5.0) -> None:
-        """Reserve ``nbytes``, waiting up to ``timeout`` seconds for them to come free.
+    def acquire(self, nbytes: int, what: str, timeout: float | None = None) -> None:
+        """Reserve ``nbytes``, waiting up to ``timeout`` seconds (None: :attr:`wait`) for
+        them to come free.
 
         Raises:
             OverBudget: ``nbytes`` exceeds the whole budget.
@@ -92,7 +97,7 @@ class MemoryBudget:
         """
         if nbytes > self.total:
             raise OverBudget(nbytes, self.total, what)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self.wait if timeout is None else timeout)
         with self._changed:
             while self._used + nbytes > self.total:
                 left = deadline - time.monotonic()
@@ -108,7 +113,7 @@ class MemoryBudget:
             self._changed.notify_all()
 
     @contextmanager
-    def reserve(self, nbytes: int, what: str, timeout: float = 5.0):
+    def reserve(self, nbytes: int, what: str, timeout: float | None = None):
         """``acquire`` for the ``with`` block, released after it."""
         self.acquire(nbytes, what, timeout)
         try:

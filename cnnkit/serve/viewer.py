@@ -231,9 +231,11 @@ class Viewer:
         from PIL import Image
 
         image.load()
-        if image.mode in ("RGBA", "LA", "P", "PA", "RGBa", "La") or "transparency" in image.info:
-            # Premultiplied colours are the image composited over opaque black.
-            image = image.convert("RGBA").convert("RGBa").convert("RGB")
+        if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+            image = Image.alpha_composite(background, rgba)
+            del rgba, background
         converted = image.convert(mode)
         if converted.size != size:
             converted = converted.resize(size, Image.BILINEAR)
