@@ -295,8 +295,9 @@ def _parse_yaml(text: str, origin: str | None) -> tuple[Any, _Marks]:
         raise SpecError(f"{origin or 'spec'}: the spec text has {len(text):,} characters; a "
                         f"spec is at most {MAX_SPEC_CHARS:,}. Check that this is a network "
                         f"spec.")
-    loader = _BoundedLoader(text)
+    loader = None
     try:
+        loader = _BoundedLoader(text)  # checks the characters at once: ReaderError below
         root = loader.get_single_node()
         if root is not None:
             _check_duplicate_keys(root, origin)
@@ -306,10 +307,10 @@ def _parse_yaml(text: str, origin: str | None) -> tuple[Any, _Marks]:
         raise SpecError(f"{where}: {bound.message}") from None
     except yaml.reader.ReaderError as error:
         line, column = _line_column(text, error.position)
+        code = error.character if isinstance(error.character, int) else ord(error.character)
         raise SpecError(
-            f"{_where(origin, line, column)}: invalid YAML: character {error.character!r} "
-            f"(#x{ord(error.character):04x}) is not allowed in YAML text. Remove it; if the "
-            f"file is UTF-16, save it as UTF-8.") from None
+            f"{_where(origin, line, column)}: invalid YAML: character {chr(code)!r} "
+            f"(#x{code:04x}) is not allowed in YAML text. Remove it.") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = _where(origin, mark.line + 1, mark.column + 1) if mark else (origin or "spec")
@@ -325,7 +326,8 @@ def _parse_yaml(text: str, origin: str | None) -> tuple[Any, _Marks]:
         message = " ".join(str(error).split())
         raise SpecError(f"{origin or 'spec'}: invalid YAML: {message}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, _Marks(root)
 
 

@@ -51,6 +51,7 @@ def spec_payloads() -> dict[str, bytes]:
                           + "}]\n").encode(),
         "unhashable_key.yaml": b"? [a, b]\n: 1\n" + BASE.encode(),
         "binary.yaml": bytes(range(256)) * 4,
+        "control_char.yaml": b"input: [1, 8, 8]\nname: a\x1fb\nlayers: [flatten]\n",
     }
     return out
 
