@@ -188,10 +188,50 @@ def test_the_server_answers_after_the_fuzzing(live):
 
 # ------------------------------------------------------------------------ atheris
 
+_NAMES = ["gradient", "smoothgrad", "gradcam", "occlusion", "layers.0", "layers[1]",
+          "layers.3", "", "\x00", "é", "AAAA", "iVBORw0KGgo="]
+
+
+def structured(data: bytes) -> dict:
+    """A JSON request decoded from bytes (so that a byte-level fuzzer reaches the routes
+    behind the JSON parser): each value's first byte picks its type, the next its content."""
+    import base64
+    import struct
+
+    pos = 0
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        chunk = data[pos:pos + n]
+        pos += n
+        return chunk.ljust(n, b"\0")
+
+    def value(depth: int):
+        kind = take(1)[0] % (8 if depth < 4 else 6)
+        if kind == 0:
+            return None if take(1)[0] % 2 else bool(take(1)[0] % 2)
+        if kind == 1:
+            return take(1)[0] - 3
+        if kind == 2:
+            return (-1) ** take(1)[0] * 10 ** (take(1)[0] % 40)
+        if kind == 3:
+            return struct.unpack("<d", take(8))[0]
+        if kind == 4:
+            return _NAMES[take(1)[0] % len(_NAMES)]
+        if kind == 5:
+            return base64.b64encode(take(take(1)[0] % 80)).decode()
+        if kind == 6:
+            return [value(depth + 1) for _ in range(take(1)[0] % 5)]
+        return {KEYS[take(1)[0] % len(KEYS)]: value(depth + 1) for _ in range(take(1)[0] % 4)}
+
+    return {KEYS[take(1)[0] % len(KEYS)]: value(1) for _ in range(take(1)[0] % 5)}
+
+
 def atheris_target(data: bytes) -> None:
-    """One coverage-guided input: the first byte picks the route, the rest is the body."""
+    """One coverage-guided input: the first byte picks the route and whether the rest is
+    the body as it is or :func:`structured` JSON."""
     if not data:
         return
     path = ("/api/predict", "/api/saliency", "/api/receptive_field")[data[0] % 3]
-    check_api("POST", path, data[1:])
-
+    body = data[1:] if data[0] & 4 else json.dumps(structured(data[1:])).encode()
+    check_api("POST", path, body)
