@@ -275,8 +275,9 @@ class ViewerServer:
     async def _refuse(self, reader, writer) -> None:
         """503 for a connection over the limit: read its head briefly, answer, close."""
         try:
-            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 1.0)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            async with asyncio.timeout(1.0):
+                await reader.readuntil(b"\r\n\r\n")
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         response = error_response(503, f"the viewer has {self.limits.connections} connections "
                                        f"open, its most. Try again in a second.",
@@ -288,68 +289,85 @@ class ViewerServer:
         """Read one request, answer it; True to keep the connection for the next."""
         limits = self.limits
         try:
-            start = await asyncio.wait_for(
-                reader.readexactly(1), limits.request_timeout if first else limits.idle_timeout)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError):
+            async with asyncio.timeout(limits.request_timeout if first else limits.idle_timeout):
+                start = await reader.readexactly(1)
+        except (TimeoutError, asyncio.IncompleteReadError):
             return False  # idle or gone before a request began: close quietly
-        deadline = time.monotonic() + limits.request_timeout
-        method, request_line, reserved = "GET", "-", 0
+        state = {"method": "GET", "line": "-", "reserved": 0}
         try:
             try:
-                head = start + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"),
-                                                      limits.request_timeout)
-            except asyncio.LimitOverrunError:
-                raise _Close(error_response(431, f"the request line and headers are over "
-                                                 f"{MAX_HEAD_BYTES:,} bytes.")) from None
-            except asyncio.IncompleteReadError:
-                raise _Close(None) from None
-            method, target, version, headers, request_line = self._parse_head(head)
-            self._check_host(headers, version)
-            length, expect = self._framing(method, headers)
-            if length > MAX_UPLOAD_BYTES:
-                await self._drop_oversized(reader, length, expect, deadline)
-            if length:
-                reserved = length if self.viewer.budget.try_acquire(length) else 0
-                if not reserved:
-                    if expect:
-                        raise _Close(self._busy("request bodies"))
-                    await self._discard(reader, length, deadline)
-                    self.stats["busy"] += 1
-                    await self._write(writer, method, self._busy("request bodies"),
-                                      close=False, peer=peer, line=request_line)
-                    return self._keep_alive(version, headers)
-                if expect:
-                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = await self._read_body(reader, length, deadline)
-            path, _, query = target.partition("?")
-            request = Request(method, path, query, headers, body)
-            self.stats["requests"] += 1
-            response = self.api.quick(request)
-            if response is None:
-                response = await self._compute(request)
+                deadline = asyncio.get_running_loop().time() + limits.request_timeout
+                async with asyncio.timeout_at(deadline):
+                    request = await self._read_request(reader, writer, start, state)
+            except TimeoutError:
+                self.stats["timeouts"] += 1
+                raise _Close(error_response(
+                    408, f"the request did not arrive within {limits.request_timeout:g} s. "
+                         f"Send it at once (the whole head and body).")) from None
+            keep = self._keep_alive(state["version"], state["headers"])
+            if isinstance(request, Response):  # refused, its body read: the connection goes on
+                response = request
+            else:
+                self.stats["requests"] += 1
+                response = self.api.quick(request) or await self._compute(request)
+                keep = keep and response.status != 500
         except _Close as close:
             if close.response is not None:
-                await self._write(writer, method, close.response, close=True, peer=peer,
-                                  line=request_line)
-            await self._linger(reader, writer)
-            return False
-        except asyncio.TimeoutError:
-            self.stats["timeouts"] += 1
-            await self._write(writer, method, error_response(
-                408, f"the request did not arrive within {limits.request_timeout:g} s. Send it "
-                     f"at once (the whole head and body)."), close=True, peer=peer,
-                line=request_line)
+                await self._write(writer, state["method"], close.response, close=True,
+                                  peer=peer, line=state["line"])
             await self._linger(reader, writer)
             return False
         finally:
-            if reserved:
-                self.viewer.budget.release(reserved)
-        keep = self._keep_alive(version, headers) and response.status != 500
-        await self._write(writer, method, response, close=not keep, peer=peer,
-                          line=request_line)
+            if state["reserved"]:
+                self.viewer.budget.release(state["reserved"])
+        await self._write(writer, state["method"], response, close=not keep, peer=peer,
+                          line=state["line"])
         if not keep:
             await self._linger(reader, writer)
         return keep
+
+    async def _read_request(self, reader, writer, start: bytes, state: dict):
+        """The whole request (a :class:`Request`), or a :class:`Response` refusing it after
+        its body was read; :class:`_Close` where the connection cannot go on. Records the
+        method, request line, version, headers and reserved bytes in ``state``."""
+        try:
+            head = start + await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError:
+            raise _Close(error_response(431, f"the request line and headers are over "
+                                             f"{MAX_HEAD_BYTES:,} bytes.")) from None
+        except asyncio.IncompleteReadError:
+            raise _Close(None) from None
+        method, target, version, headers, line = self._parse_head(head)
+        state.update(method=method, line=line, version=version, headers=headers)
+        self._check_host(headers, version)
+        length, expect = self._framing(method, headers)
+        if length > MAX_UPLOAD_BYTES:
+            if not expect and length <= _DRAIN_BYTES:
+                # Read and drop the body so that the client, still sending, gets the answer
+                # instead of a reset connection.
+                await self._discard(reader, length)
+            raise _Close(error_response(413, f"the upload is {length:,} bytes; the limit is "
+                                             f"{MAX_UPLOAD_BYTES:,} bytes (2 MiB)."))
+        if length:
+            if not self.viewer.budget.try_acquire(length):
+                self.stats["busy"] += 1
+                if expect:
+                    raise _Close(self._busy("request bodies"))
+                await self._discard(reader, length)
+                return self._busy("request bodies")
+            state["reserved"] = length
+            if expect:
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = b""
+        if length:
+            try:
+                body = await reader.readexactly(length)
+            except asyncio.IncompleteReadError as error:
+                raise _Close(error_response(
+                    400, f"the body ended after {len(error.partial):,} of its {length:,} bytes "
+                         f"(Content-Length). Send the whole body.")) from None
+        path, _, query = target.partition("?")
+        return Request(method, path, query, headers, body)
 
     async def _compute(self, request: Request) -> Response:
         """The answer from a worker thread, or 503 if ``queue`` requests are in already."""
@@ -459,40 +477,15 @@ class ViewerServer:
         expect = headers.get("expect", "").lower() == "100-continue"
         return int(length), expect
 
-    async def _drop_oversized(self, reader, length: int, expect: bool, deadline) -> None:
-        """413 for a body over the limit: refused unread when the client waits for 100
-        Continue, read and dropped up to 16 MiB (so that the client, still sending, gets
-        the answer and not a reset), else answered at once."""
-        response = error_response(413, f"the upload is {length:,} bytes; the limit is "
-                                       f"{MAX_UPLOAD_BYTES:,} bytes (2 MiB).")
-        if not expect and length <= _DRAIN_BYTES:
-            try:
-                await self._discard(reader, length, deadline)
-            except (asyncio.TimeoutError, asyncio.IncompleteReadError):
-                pass
-        raise _Close(response)
-
     @staticmethod
-    async def _discard(reader, length: int, deadline: float) -> None:
+    async def _discard(reader, length: int) -> None:
+        """Read and drop ``length`` bytes (fewer if the client stops sending)."""
         left = length
         while left > 0:
-            chunk = await asyncio.wait_for(reader.read(min(left, 1 << 16)),
-                                           max(0.0, deadline - time.monotonic()))
+            chunk = await reader.read(min(left, 1 << 16))
             if not chunk:
-                raise asyncio.IncompleteReadError(b"", left)
+                return
             left -= len(chunk)
-
-    @staticmethod
-    async def _read_body(reader, length: int, deadline: float) -> bytes:
-        if not length:
-            return b""
-        try:
-            return await asyncio.wait_for(reader.readexactly(length),
-                                          max(0.0, deadline - time.monotonic()))
-        except asyncio.IncompleteReadError as error:
-            raise _Close(error_response(
-                400, f"the body ended after {len(error.partial):,} of its {length:,} bytes "
-                     f"(Content-Length). Send the whole body.")) from None
 
     @staticmethod
     def _keep_alive(version: str, headers: dict) -> bool:
@@ -522,8 +515,9 @@ class ViewerServer:
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         try:
             writer.write(data if method == "HEAD" else data + response.body)
-            await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
-        except (ConnectionError, asyncio.TimeoutError):
+            async with asyncio.timeout(self.limits.write_timeout):
+                await writer.drain()
+        except (ConnectionError, TimeoutError):
             writer.transport.abort()
         if not self.quiet:
             shown = "".join(c if c.isprintable() else "?" for c in line[:200])
@@ -540,15 +534,14 @@ class ViewerServer:
         try:
             if writer.can_write_eof():
                 writer.write_eof()
-            deadline = time.monotonic() + _LINGER_SECONDS
             left = _LINGER_BYTES
-            while left > 0:
-                chunk = await asyncio.wait_for(reader.read(1 << 16),
-                                               max(0.0, deadline - time.monotonic()))
-                if not chunk:
-                    break
-                left -= len(chunk)
-        except (asyncio.TimeoutError, ConnectionError, asyncio.LimitOverrunError):
+            async with asyncio.timeout(_LINGER_SECONDS):
+                while left > 0:
+                    chunk = await reader.read(1 << 16)
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+        except (TimeoutError, ConnectionError, asyncio.LimitOverrunError):
             pass
         transport.close()
 
