@@ -23,9 +23,10 @@ How it holds up (the numbers are :class:`ServerLimits`):
 - The computing is done by a fixed pool of ``workers`` threads (the model's own work one
   request at a time, under the :class:`Viewer`'s lock); at most ``queue`` requests are
   admitted at once, and more get 503 with ``Retry-After``, as do connections beyond
-  ``connections``. The listen backlog is ``backlog``. Excess load is answered, never reset:
+  ``connections``. The listen backlog is ``backlog``. Excess load is answered, not reset:
   a connection that the server closes is half-closed first and what the client still
-  sends is read and dropped ("lingering close").
+  sends is read and dropped ("lingering close"). Only past twice ``connections`` open at
+  once (a flood with no time to answer each) are new connections dropped unanswered.
 - Request bodies, image decoding and JSON parsing reserve their bytes from one
   :class:`~cnnkit.serve.budget.MemoryBudget` (``memory_budget``), so the server's memory
   stays under its idle size plus the budget; a request that must wait too long for it gets
