@@ -217,8 +217,11 @@ class Viewer:
             raise
         except (OverBudget, Busy) as error:
             raise budget_error(error) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError,
-                Image.DecompressionBombError) as error:
+        except Image.DecompressionBombError:  # Pillow's own limit, in Image.open
+            raise RequestError(413, f"the image's header gives more than "
+                                    f"{2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels: too large. "
+                                    f"Send a smaller image.") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as error:
             raise RequestError(400, f"the upload is not an image that can be read "
                                     f"({type(error).__name__}). Send a PNG or JPEG file.") \
                 from None

@@ -74,7 +74,17 @@ def viewer_payloads() -> dict[str, bytes]:
         # PostScript: Pillow would hand it to Ghostscript; the viewer opens no such format
         "image.eps": b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n",
         "truncated.png": save(Image.new("L", (64, 64), 255), "PNG")[:60],
+        # a 16x16 JPEG whose header says 20000 x 10000 pixels
+        "jpeg_header_bomb.jpg": _resize_jpeg_header(save(Image.new("L", (16, 16)), "JPEG"),
+                                                    20000, 10000),
     }
+
+
+def _resize_jpeg_header(data: bytes, width: int, height: int) -> bytes:
+    """``data`` with the size in its start-of-frame marker (FFC0) replaced."""
+    at = data.index(b"\xff\xc0")
+    return (data[:at + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big")
+            + data[at + 9:])
 
 
 def main() -> None:
