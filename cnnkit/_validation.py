@@ -143,6 +143,7 @@ def to_tuple(value: Any, n: int, name: str, *, allow_zero: bool = False) -> tupl
         if item < (0 if allow_zero else 1):
             what = "non-negative" if allow_zero else "positive"
             raise ArgumentError(
-                f"{name} must be {what} in every dimension. Received: {name}={value!r}.", argument=name
+                f"{name} must be {what} in every dimension. Received: {name}={value!r}.",
+                argument=name
             )
     return items

@@ -141,17 +141,9 @@ def conv_arguments(x, n, out_channels, in_per_group, kernel, stride, padding, di
     return ConvArguments(tuple(kernel), stride, dilation, pairs, out_spatial)
 
 
-def conv(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    padding_mode: str = "zeros",
-    flip: bool = False,
-) -> torch.Tensor:
+def conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1,
+         padding=0, dilation=1, groups: int = 1, padding_mode: str = "zeros",
+         flip: bool = False) -> torch.Tensor:
     """N-d convolution (cross-correlation unless ``flip=True``), Goodfellow et al. 2016,
     eq. 9.7-9.8.
 
@@ -226,17 +218,9 @@ def conv3d(x, weight, bias=None, **kwargs):
     return conv(x, weight, bias, **kwargs)
 
 
-def conv_transpose(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    output_size=None,
-    flip: bool = False,
-) -> torch.Tensor:
+def conv_transpose(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                   stride=1, padding=0, dilation=1, groups: int = 1, output_size=None,
+                   flip: bool = False) -> torch.Tensor:
     """Transposed convolution: the map h of Goodfellow et al. 2016, eq. 9.12-9.13.
 
     It multiplies by the transpose of the matrix that :func:`conv` with the same
@@ -302,16 +286,9 @@ def conv_transpose(
     return out
 
 
-def depthwise_separable_conv(
-    x: torch.Tensor,
-    depthwise_weight: torch.Tensor,
-    pointwise_weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    padding_mode: str = "zeros",
-) -> torch.Tensor:
+def depthwise_separable_conv(x: torch.Tensor, depthwise_weight: torch.Tensor,
+                             pointwise_weight: torch.Tensor, bias: torch.Tensor | None = None,
+                             stride=1, padding=0, dilation=1, padding_mode: str = "zeros") -> torch.Tensor:
     """Depthwise-separable convolution: a per-channel spatial convolution, then a 1x1 one.
 
     Args:

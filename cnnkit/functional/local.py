@@ -264,16 +264,9 @@ def _check_bias(bias, out_channels, spatial, who, what="output location"):
         )
 
 
-def locally_connected(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    padding_mode: str = "zeros",
-) -> torch.Tensor:
+def locally_connected(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                      stride=1, padding=0, dilation=1, groups: int = 1,
+                      padding_mode: str = "zeros") -> torch.Tensor:
     """Locally connected map (unshared convolution), Goodfellow et al. 2016, eq. 9.9, in 1-D,
     2-D or 3-D.
 
@@ -330,16 +323,9 @@ def locally_connected(
     return result
 
 
-def locally_connected_transpose(
-    y: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    output_size=None,
-) -> torch.Tensor:
+def locally_connected_transpose(y: torch.Tensor, weight: torch.Tensor,
+                                bias: torch.Tensor | None = None, stride=1, padding=0,
+                                dilation=1, groups: int = 1, output_size=None) -> torch.Tensor:
     """Transpose (adjoint) of :func:`locally_connected`: its input gradient as a map.
 
     With the same ``weight``, stride, padding, dilation and groups,

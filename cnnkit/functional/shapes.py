@@ -135,7 +135,8 @@ def normalize_padding(padding, n: int, name: str = "padding") -> PaddingSpec:
         if len(padding) != n:
             raise ArgumentError(
                 f"{name} must be 'valid', 'same', 'full', an int, or {n} values (one per "
-                f"spatial dimension). Received: {name}={padding!r} with {len(padding)} values.", argument=name)
+                f"spatial dimension). Received: {name}={padding!r} with {len(padding)} values.",
+                argument=name)
         pairs = []
         for item in padding:
             if isinstance(item, Sequence) and not isinstance(item, str):
@@ -343,7 +344,8 @@ def transpose_padding(padding: PaddingSpec, size_in: Sequence[int], kernel: Sequ
     """
     if isinstance(padding, str) and padding == "same":
         target = output_size or tuple(w * s for w, s in zip(size_in, stride))
-        return tuple(same_padding(t, k, s, d) for t, k, s, d in zip(target, kernel, stride, dilation))
+        return tuple(same_padding(t, k, s, d)
+                     for t, k, s, d in zip(target, kernel, stride, dilation))
     return padding_pairs(padding, kernel, stride, dilation, None)
 
 
@@ -402,7 +404,8 @@ def check_transpose_size(output_size: Sequence[int], size: Sequence[int],
     Raises:
         ShapeError: naming the sizes that work.
     """
-    if all(m <= o < m + s for o, m, s in zip(output_size, smallest, stride)) and min(output_size) >= 1:
+    fits = all(m <= o < m + s for o, m, s in zip(output_size, smallest, stride))
+    if fits and min(output_size) >= 1:
         return
     ranges = ", ".join(f"{m}..{m + s - 1}" for m, s in zip(smallest, stride))
     raise ShapeError(
@@ -585,7 +588,8 @@ def check_tiles(tiles, out_spatial: Sequence[int], name: str = "tiles") -> tuple
                 f"{name} {t} along spatial dimension {axis} exceeds the output size {o}: "
                 f"there are only {o} output positions to give kernels to. Received: "
                 f"{name}={tiles}, output size={tuple(out_spatial)}. Use {name} of at most "
-                f"{tuple(out_spatial)} ({name}=output size is a locally connected layer).", argument=name)
+                f"{tuple(out_spatial)} ({name}=output size is a locally connected layer).",
+                argument=name)
     return tiles
 
 
@@ -743,7 +747,8 @@ def check_pool_ratio(ratio, n: int, name: str = "ratio") -> tuple[float, ...]:
                 f"{name} must be a number or {n} numbers (one per spatial dimension). "
                 f"Received: {name}={ratio!r} with {len(ratio)} values.", argument=name)
         if any(isinstance(r, bool) or not isinstance(r, (int, float)) for r in ratio):
-            raise ArgumentTypeError(f"{name} must contain numbers. Received: {name}={ratio!r}.", argument=name)
+            raise ArgumentTypeError(f"{name} must contain numbers. Received: {name}={ratio!r}.",
+                                    argument=name)
         items = tuple(float(r) for r in ratio)
     else:
         raise ArgumentTypeError(

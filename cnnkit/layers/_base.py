@@ -161,8 +161,8 @@ class Layer(nn.Module):
             return cls.fixed_dims or 0
         dims = given.get("dims", cls.fixed_dims or cls.signature()["dims"])
         if cls.fixed_dims is not None and dims != cls.fixed_dims:
-            raise ArgumentError(f"{cls.__name__} is {cls.fixed_dims}-D. Received: dims={dims!r}. Use "
-                                f"the {dims}-D class or leave dims out.", argument="dims")
+            raise ArgumentError(f"{cls.__name__} is {cls.fixed_dims}-D. Received: dims={dims!r}. "
+                                f"Use the {dims}-D class or leave dims out.", argument="dims")
         if dims not in (1, 2, 3):
             raise ArgumentError(f"dims must be 1, 2 or 3. Received: dims={dims!r}.",
                                 argument="dims")

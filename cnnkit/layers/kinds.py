@@ -155,7 +155,8 @@ class Number(Kind):
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _type_error(name, value, "a number")
-        too_low = self.low is not None and (value <= self.low if self.open_low else value < self.low)
+        too_low = self.low is not None and (
+            value <= self.low if self.open_low else value < self.low)
         too_high = self.high is not None and (
             value >= self.high if self.open_high else value > self.high)
         if too_low or too_high or math.isnan(value):
