@@ -19,7 +19,8 @@ import math
 import os
 from dataclasses import dataclass
 
-__all__ = ["MemoryEstimate", "available_memory", "estimate_memory", "format_bytes"]
+__all__ = ["MemoryEstimate", "available_memory", "estimate_memory", "format_bytes",
+           "physical_memory"]
 
 BYTES_PER_VALUE = 4  # float32
 # Values kept per parameter in training, besides the weight itself: its gradient, and the
@@ -38,6 +39,18 @@ def format_bytes(count: float) -> str:
         if count >= size:
             return f"{count / size:.1f} {unit}"
     return f"{int(count)} B"
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory the machine has, or None where the system does not say.
+
+    ``cnnkit.spec.Spec.build`` refuses a network whose weights alone exceed it (naming the
+    spec path of the largest layer); the checks here are about what is *available* now.
+    """
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def available_memory(device: str = "cpu") -> int | None:

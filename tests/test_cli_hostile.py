@@ -1,9 +1,14 @@
 """The `cnnkit` command against misuse: every case ends in one line that names what is wrong
 (with the flag a user typed) and the fix, never in a traceback, a silent mix of two runs,
-or a run on other data than the one recorded."""
+or a run on other data than the one recorded.
+
+Cases that need no set-up beyond a few text files are entries of the hostile corpus
+(tests/hostile/cli, data, run_folders); these need a trained run, a second process, binary
+data files or a fault injected."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -88,21 +93,6 @@ def test_a_spec_name_never_leaves_the_runs_folder(tmp_path, name, capsys):
     assert not list(Path("/tmp").glob("cnnkit-absolute-escape-*"))
 
 
-def test_a_name_flag_that_is_a_path_is_refused(spec, tmp_path, capsys):
-    status = main(["train", str(spec), "--data", "digits", *FAST, "--runs", str(tmp_path / "r"),
-                   "--name", "../up"])
-    line = one_error_line(capsys, status)
-    assert "--name must be one folder name, not a path. Received: --name ../up." in line
-    assert not (tmp_path / "r").exists()
-
-
-def test_runs_that_is_a_file_is_refused(spec, tmp_path, capsys):
-    (tmp_path / "runs").write_text("not a folder")
-    status = main(["train", str(spec), "--data", "digits", *FAST, "--runs", str(tmp_path / "runs")])
-    line = one_error_line(capsys, status)
-    assert f"--runs must be a folder, but '{tmp_path / 'runs'}' is a file" in line
-
-
 def test_run_dir_into_a_finished_run_is_refused_with_the_fix(finished, spec, capsys):
     before = (finished / "metrics.jsonl").read_text()
     status = main(["train", str(spec), "--data", "digits", *FAST, "--run-dir", str(finished)])
@@ -179,24 +169,6 @@ def test_nan_in_data_names_the_sample(tmp_path, spec, capsys):
     assert "[nan, nan]" not in line
 
 
-def test_one_sample_is_refused_with_the_numbers(tmp_path, spec, capsys):
-    data = digits_npz(tmp_path / "one.npz", n=1)
-    status = main(["train", str(spec), "--data", str(data), *FAST, "--runs", str(tmp_path / "r")])
-    line = one_error_line(capsys, status)
-    assert (f"has 1 sample(s): a test_fraction of 0.2 leaves 1 for training and 0 for testing, "
-            f"and both need at least one") in line
-
-
-def test_single_class_data_is_refused(tmp_path, spec, capsys):
-    every = load_dataset("digits", "all")
-    keep = (every.y == 3).numpy()
-    data = digits_npz(tmp_path / "threes.npz", x=every.x.numpy()[keep], y=every.y.numpy()[keep])
-    status = main(["train", str(spec), "--data", str(data), *FAST, "--runs", str(tmp_path / "r")])
-    line = one_error_line(capsys, status)
-    assert "training data has samples of one class only (label 3" in line
-    assert "a classifier needs at least 2 classes" in line
-
-
 # ---------------------------------------------------------------- one writer per run
 
 
@@ -252,20 +224,6 @@ def test_resume_when_every_checkpoint_is_damaged_is_refused(finished, tmp_path, 
     assert (run / "metrics.jsonl").read_text() == before
 
 
-def test_resume_without_config_yaml_says_so(finished, tmp_path, capsys):
-    run = copy_run(finished, tmp_path / "run")
-    (run / "config.yaml").unlink()
-    line = one_error_line(capsys, main(["train", "--resume", str(run)]))
-    assert f"run {run} has no config.yaml" in line
-
-
-def test_resume_of_a_folder_that_is_no_run_names_the_flag(tmp_path, capsys):
-    line = one_error_line(capsys, main(["train", "--resume", str(tmp_path)]))
-    assert line == (f"cnnkit train: error: {str(tmp_path)!r} is not a run folder (it has no "
-                    f"spec.yaml). Received: --resume {tmp_path}. Give a folder made by training "
-                    f"(under runs/).")
-
-
 def test_resume_with_settings_that_would_change_the_run_is_refused(finished, capsys):
     line = one_error_line(capsys, main(["train", "--resume", str(finished), "--epochs", "5"]))
     assert "--resume continues a run with the settings it recorded; --epochs would change them" in line
@@ -304,41 +262,36 @@ def test_wrong_shape_tensor_under_a_valid_checksum_is_named(finished, tmp_path, 
             "shape (4, 1, 3, 3)") in line
 
 
-# ---------------------------------------------------------------- settings
+# ---------------------------------------------------------------- sizes
 
 
-def test_missing_config_file(spec, tmp_path, capsys):
-    line = one_error_line(capsys, main(["train", str(spec), "--data", "digits", "--config",
-                                        str(tmp_path / "nope.yaml")]))
-    assert f"--config '{tmp_path / 'nope.yaml'}' does not exist" not in line  # the file, not the flag
-    assert f"config file '{tmp_path / 'nope.yaml'}' does not exist. Received: --config " in line
+def test_a_network_too_large_to_train_is_refused_before_allocating(tmp_path, capsys):
+    from cnnkit._memory import available_memory
 
-
-@pytest.mark.parametrize("setting, message", [
-    ("epochs=abc", "config.epochs must be an int. Received: epochs='abc'"),
-    ("progress=maybe", "config.progress must be true or false. Received: progress='maybe' (str)"),
-    ("betas=0.9", "config.betas must be two numbers in [0, 1)"),
-    ("augment=3", "config.augment must be a list. Received: augment=3 (int)"),
-    ("learning_rate=0.1", "config.learning_rate: unknown setting. Did you mean 'lr'?"),
-    ("device=[1]", "config.device must be a string"),
-    ("betas=[0.8, 0.9]", "config.betas is a setting of adam and adamw; optimizer is 'sgd'"),
-])
-def test_set_values_of_the_wrong_type_are_named(spec, setting, message, capsys):
-    line = one_error_line(capsys, main(["train", str(spec), "--data", "digits", "--set", setting]))
-    assert message in line
-
-
-def test_a_network_too_large_for_memory_is_refused_before_allocating(tmp_path, capsys):
-    spec = tmp_path / "huge.yaml"
-    spec.write_text("name: huge\ninput: [3, 512, 512]\nlayers:\n  - flatten\n"
-                    "  - dense: 100000000\n")  # 78.6 T parameters: 315 TB of weights
+    # Weights of half the memory available: the network could be built, but training needs
+    # three times its weights (gradients, momentum). This used to go straight to allocation.
+    units = available_memory() // 4 // 2 // 64
+    spec = tmp_path / "big.yaml"
+    spec.write_text(f"name: big\ninput: [1, 8, 8]\nlayers:\n  - flatten\n  - dense: {units}\n")
     started = time.perf_counter()
     line = one_error_line(capsys, main(["train", str(spec), "--data", "digits",
                                         "--runs", str(tmp_path / "r")]))
     assert time.perf_counter() - started < 30
-    assert ("this network needs about 943.8 TB (314.6 TB of weights for 78,643,300,000,000 "
-            "parameters, 629.1 TB of gradients and optimiser state") in line
-    assert "of memory is available here. layers[1] alone holds 78,643,300,000,000 parameters" in line
+    assert re.match(r"cnnkit train: error: this network needs about [0-9.]+ GB \([0-9.]+ GB of "
+                    r"weights for [0-9,]+ parameters, [0-9.]+ GB of gradients and optimiser "
+                    r"state, [0-9.]+ [kMG]B of activations for a batch of 64\) to train, but "
+                    r"[0-9.]+ GB of memory is available here\. layers\[1\] alone holds [0-9,]+ "
+                    r"parameters", line), line
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_network_larger_than_the_machine_is_refused_by_the_spec(tmp_path, capsys):
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("name: huge\ninput: [3, 512, 512]\nlayers:\n  - flatten\n"
+                    "  - dense: 100000000\n")  # 78.6 T parameters: 315 TB of weights
+    line = one_error_line(capsys, main(["train", str(spec), "--data", "digits",
+                                        "--runs", str(tmp_path / "r")]))
+    assert "layers[1]: the network has 78,643,300,000,000 parameters" in line
     assert not (tmp_path / "r").exists()
     # summary reads it (nothing is allocated) and warns
     assert main(["summary", str(spec)]) == 0
@@ -353,14 +306,6 @@ def test_a_network_too_large_for_memory_is_refused_before_allocating(tmp_path, c
 # ---------------------------------------------------------------- processes
 
 
-def test_more_processes_than_batch_items_is_refused_before_starting(spec, tmp_path, capsys):
-    line = one_error_line(capsys, main(["train", str(spec), "--data", "digits", "--nproc", "4",
-                                        "--batch-size", "2", "--runs", str(tmp_path / "r")]))
-    assert ("--nproc 4 is more than the batch size 2: each process takes its share of every "
-            "batch, and 2 would get none") in line
-    assert not (tmp_path / "r").exists()
-
-
 def test_more_processes_than_cores_warns_with_the_numbers(spec, tmp_path, capsys):
     cores = len(os.sched_getaffinity(0))
     status = main(["train", str(spec), "--data", "no-such-data", "--nproc", str(cores + 1),
@@ -370,16 +315,6 @@ def test_more_processes_than_cores_warns_with_the_numbers(spec, tmp_path, capsys
     assert (f"cnnkit train: warning: --nproc {cores + 1} is more than the {cores} CPU cores"
             in captured.err)
     assert captured.err.count("error:") == 1
-
-
-def test_nproc_without_a_spec_prints_one_error_once(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--nproc", "2", "--data",
-                           "digits"], capture_output=True, text=True, timeout=120, cwd=tmp_path,
-                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "cnnkit train: error: train needs a spec and --data; SPEC missing. Example: cnnkit train "
-        "examples/lenet5.yaml --data mnist5k (or --resume RUN to continue a run)."]
 
 
 def test_an_error_in_the_worker_processes_is_printed_once(spec, tmp_path):
@@ -492,11 +427,11 @@ def test_export_refuses_an_existing_out_unless_forced(finished, tmp_path, capsys
 
 
 @onnx_needed
-@pytest.mark.parametrize("opset", [3, 99])
-def test_export_refuses_an_opset_it_cannot_write(finished, tmp_path, opset, capsys):
+def test_export_refuses_an_opset_it_cannot_write(finished, tmp_path, capsys):
     out = tmp_path / "m.onnx"
     line = one_error_line(capsys, main(["export", str(finished), "--out", str(out),
-                                        "--opset", str(opset)]))
-    assert "Received: --opset " + str(opset) in line
-    assert "Use an opset from 18 to " in line or "must be an ONNX opset version from 18 to " in line
+                                        "--opset", "3"]))
+    assert ("cannot write this Network in ONNX opset 3 (the ONNX version converter does not "
+            "translate all of its operators; it fell back to opset 18). Received: --opset 3. Use "
+            "an opset from 18 to ") in line
     assert not out.exists() and not list(tmp_path.glob(".m.onnx.*"))

@@ -6,7 +6,8 @@ gradients and optimiser state per parameter, and every layer's output for a batc
 
 from __future__ import annotations
 
-from .._memory import MemoryEstimate, available_memory, estimate_memory, format_bytes
+from .._memory import (MemoryEstimate, available_memory, estimate_memory, format_bytes,
+                       physical_memory)
 from .._validation import ArgumentError
 
 __all__ = ["check_memory"]
@@ -26,20 +27,28 @@ def check_memory(spec, config, device) -> MemoryEstimate:
 
     Raises:
         ArgumentError: with the estimate, what it is made of, the memory available, the
-            largest layer and the fix.
+            largest layer and the fix. (Weights larger than the whole machine are left to
+            ``Spec.build()``, which refuses them naming the spec path.)
 
     Example:
         >>> import torch
+        >>> from cnnkit._memory import available_memory
         >>> from cnnkit.spec import load
         >>> from cnnkit.train import TrainConfig
-        >>> huge = load({"input": [3, 224, 224], "layers": ["flatten", {"dense": 1000000}]})
-        >>> check_memory(huge, TrainConfig(), torch.device("cpu"))
+        >>> units = available_memory() // 4 // 2 // 64 // 1_000_000 * 1_000_000  # weights: half
+        >>> big = load({"input": [1, 8, 8], "layers": ["flatten", {"dense": units}]})
+        >>> check_memory(big, TrainConfig(), torch.device("cpu"))
         Traceback (most recent call last):
         ...
-        cnnkit._validation.ArgumentError: this network needs about 1.8 TB (602.1 GB of weights ...) to train, but ... available here. layers[1] alone holds 150,529,000,000 parameters: ...
+        cnnkit._validation.ArgumentError: this network needs about ... (... of weights ...) to train, but ... available here. layers[1] alone holds ... parameters: ...
     """
     estimate = estimate_memory(spec.rows, batch_size=config.batch_size, training=True,
                                optimizer=config.optimizer, momentum=config.momentum)
+    physical = physical_memory()
+    if device.type == "cpu" and physical is not None and estimate.weights > physical:
+        # Weights larger than the machine: Spec.build() refuses them itself, naming the spec
+        # path of the largest layer, before allocating anything.
+        return estimate
     free = available_memory(str(device))
     if free is None or estimate.total <= free:
         return estimate
