@@ -1,14 +1,15 @@
 """The small data sets that ship inside cnnkit, and their registry.
 
-Nothing is downloaded: each data set is one ``.npz`` file in ``cnnkit/data/files/``
-whose SHA-256 is pinned here and checked before the file is read. Provenance, splits and
-licences: ``cnnkit/data/files/README.md`` and ``LICENSES.md``.
+Nothing is downloaded: each data set is one file in ``cnnkit/data/files/`` (``.npz``
+arrays, or ``.xz`` text for the fortunes and the Go games) whose SHA-256 is pinned here and
+checked before the file is read. Provenance, splits and licences:
+``cnnkit/data/files/README.md`` and ``LICENSES.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import io
 import threading
 import zipfile
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from .._validation import ArgumentError, ArgumentTypeError, did_you_mean, one_of
+from ._files import read_verified
 from .dataset import DataFileError, Dataset
 
 __all__ = ["DatasetInfo", "dataset_info", "list_datasets", "load_dataset"]
@@ -37,6 +39,9 @@ class DatasetInfo:
     sizes: dict[str, int]
     description: str
     licence: str
+    # "images": the arrays read by load_dataset itself; otherwise the module that loads it
+    # (cnnkit.data.text, .go or .audio).
+    kind: str = "images"
 
 
 _DIGITS = tuple(str(k) for k in range(10))
@@ -68,6 +73,17 @@ _REGISTRY: dict[str, DatasetInfo] = {
                         "0.0.2.post1 generator with default arguments; its own 4,000/1,000 "
                         "split; min-max scaled to [0, 1] over the whole set.",
             licence="mnist1d Apache-2.0"),
+        DatasetInfo(
+            name="fortunes", file="fortunes.json.xz",
+            sha256="87926edf275a3e0a9898bcc78804ab48f004367cf1cbd95d5ecf1ac4d4b9ea56",
+            input_shape=(64,),
+            classes=("art", "computers", "politics", "science", "songs-poems", "work"),
+            sizes={"train": 3261, "test": 816, "all": 4077},
+            description="4,077 short texts of six topics from Debian's fortunes package "
+                        "(1:1.99.1-7.3), deduplicated; 80/20 split per topic; token ids "
+                        "padded to 64, vocabulary from the training split.",
+            licence="fortunes package BSD-3-Clause (Debian copyright); quotations fair use",
+            kind="text"),
     ]
 }
 
@@ -116,26 +132,9 @@ def _read_verified(path: Path, sha256: str, name: str) -> dict[str, np.ndarray]:
     with _LOCK:
         if path in _CACHE:
             return _CACHE[path]
+        raw = read_verified(path, sha256, name)
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise DataFileError(
-                f"The data file of {name!r} is missing: {path}. The installation of cnnkit "
-                f"is incomplete; reinstall it (pip install --force-reinstall cnnkit)."
-            ) from None
-        except OSError as error:
-            raise DataFileError(
-                f"Cannot read the data file of {name!r}: {path}: {error}."
-            ) from error
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != sha256:
-            raise DataFileError(
-                f"The data file of {name!r} is corrupt: {path} has SHA-256 {digest}, expected "
-                f"{sha256}. Reinstall cnnkit (pip install --force-reinstall cnnkit) to "
-                f"restore it."
-            )
-        try:
-            with np.load(path, allow_pickle=False) as archive:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise DataFileError(
@@ -174,6 +173,8 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
     """
     info = dataset_info(name)
     one_of(split, SPLITS, "split")
+    if info.kind != "images":
+        return _load_other(info, split, device)
     arrays = _read_verified(_FILES_DIR / info.file, info.sha256, name)
     x_all, y_all = arrays["x"], arrays["y"]
     rows = None if split == "all" else torch.from_numpy(arrays[split].astype(np.int64))
@@ -194,3 +195,21 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
         x, y = x.to(device), y.to(device)
     meta = {"description": info.description, "licence": info.licence, **extra}
     return Dataset(x.contiguous(), y, info.classes, name=name, split=split, info=meta)
+
+
+def _load_other(info: DatasetInfo, split: str, device) -> Dataset:
+    """Hand a non-image data set to its own module, with that module's defaults."""
+    # Imported here: those modules import this one for the registry.
+    if info.kind == "text":
+        from .text import load_fortunes
+
+        return load_fortunes(split, device=device)
+    if info.kind == "go":
+        from .go import load_go
+
+        return load_go(info.name, split, device=device)
+    if info.kind == "audio":
+        from .audio import load_speech
+
+        return load_speech(split, device=device)
+    raise AssertionError(f"no loader for kind {info.kind!r}")  # registry bug, not user input
