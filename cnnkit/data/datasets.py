@@ -84,6 +84,17 @@ _REGISTRY: dict[str, DatasetInfo] = {
                         "padded to 64, vocabulary from the training split.",
             licence="fortunes package BSD-3-Clause (Debian copyright); quotations fair use",
             kind="text"),
+        DatasetInfo(
+            name="alsa_speech", file="alsa_speech.npz",
+            sha256="9f7846278ba47a335c6263357e7d940661c8671d57d46e94fde8f09670dccd58",
+            input_shape=(2048,), classes=tuple(str(k) for k in range(256)),
+            sizes={"train": 126, "test": 40, "all": 166},
+            description="11.4 s of speech, the eight spoken channel names of Debian's "
+                        "alsa-utils (1.2.8-1), 16 kHz, mu-law (mu = 255) classes; split by "
+                        "recording (6 train, 2 test); windows of 2048 with next-sample "
+                        "targets, hop 1024.",
+            licence="alsa-utils GPL-2 (Debian copyright, Files: *)",
+            kind="audio"),
     ]
 }
 
