@@ -95,6 +95,18 @@ _REGISTRY: dict[str, DatasetInfo] = {
                         "targets, hop 1024.",
             licence="alsa-utils GPL-2 (Debian copyright, Files: *)",
             kind="audio"),
+        DatasetInfo(
+            name="go9", file="go9.sgf.xz",
+            sha256="a27cfa6b2b1b163e41818df8c6f2fcbd035fac86d10cc02025ce7ea1af835efa",
+            input_shape=(11, 9, 9), classes=(),
+            sizes={"train": 0, "test": 0, "all": 0},
+            description="401 distinct 9x9 games of GNU Go 3.8 (level 1) against itself, "
+                        "seeds 1-1000, komi 6.5; every position as 11 planes from the "
+                        "mover's view and the move played (81 points + pass); every fifth "
+                        "game is a test game.",
+            licence="games generated here with GNU Go (GPL-3+); the records are "
+                    "factual game data, shipped under cnnkit's MIT licence",
+            kind="go"),
     ]
 }
 

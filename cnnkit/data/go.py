@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from array import array
 from os import PathLike
 from pathlib import Path
 
@@ -94,19 +95,22 @@ class GoBoard:
             raise ArgumentError(f"size must be an int in 2..25. Received: size={size!r}.")
         self.size = size
         self._w = w = size + 2
-        # One flat list with a border of _EDGE cells: neighbours are i +- 1 and i +- w,
-        # and no neighbour needs a bounds check.
-        self._cells = [_EDGE] * (w * w)
+        # One flat array with a border of _EDGE cells: neighbours are i +- 1 and i +- w,
+        # and no neighbour needs a bounds check. A typed array, so that NumPy can take a
+        # snapshot of it without converting element by element.
+        self._cells = array("b", [_EDGE] * (w * w))
         for r in range(size):
             for c in range(size):
                 self._cells[(r + 1) * w + c + 1] = EMPTY
         self._steps = (1, -1, w, -w)
         self._inside = np.array([(r + 1) * w + c + 1 for r in range(size) for c in range(size)])
+        # The point the opponent of the last capturer may not take next (simple ko).
         self.ko: tuple[int, int] | None = None
+        self._ko_colour = EMPTY
         # Group ids kept up to date move by move, so that a replay can record every
         # position's groups without searching for them: id per cell (0: no stone), the
         # cells of each id, and ids free for reuse (ids stay below size * size + 1).
-        self._gid = [0] * (w * w)
+        self._gid = array("h", [0] * (w * w))
         self._members: dict[int, list[int]] = {}
         self._free: list[int] = []
 
@@ -114,8 +118,8 @@ class GoBoard:
         """An independent copy."""
         other = GoBoard.__new__(GoBoard)
         other.__dict__.update(self.__dict__)
-        other._cells = list(self._cells)
-        other._gid = list(self._gid)
+        other._cells = array("b", self._cells)
+        other._gid = array("h", self._gid)
         other._members = {g: list(m) for g, m in self._members.items()}
         other._free = list(self._free)
         return other
@@ -152,7 +156,7 @@ class GoBoard:
 
     def _relabel(self) -> None:
         """Recompute every group id from scratch (after setup stones)."""
-        self._gid = [0] * len(self._cells)
+        self._gid = array("h", [0] * len(self._cells))
         self._members, self._free = {}, []
         for i in self._inside.tolist():
             if self._cells[i] in (BLACK, WHITE) and not self._gid[i]:
@@ -223,7 +227,7 @@ class GoBoard:
             raise IllegalMoveError(
                 f"{name} {point} is on an occupied point ({_COLOUR_NAMES[cells[i]]} stone)."
             )
-        if self.ko is not None and self._index(self.ko) == i:
+        if self.ko is not None and colour == self._ko_colour and self._index(self.ko) == i:
             raise IllegalMoveError(
                 f"{name} {point} retakes the ko at once; play elsewhere first (simple ko)."
             )
@@ -247,7 +251,7 @@ class GoBoard:
         # Simple ko: a lone stone that took a lone stone and has that point as its only
         # liberty could be retaken at once, repeating the position.
         if len(captured) == 1 and len(own) == 1 and len(liberties) == 1:
-            self.ko = self._point(captured[0])
+            self.ko, self._ko_colour = self._point(captured[0]), -colour
         else:
             self.ko = None
         return len(captured)
@@ -279,13 +283,13 @@ class GoBoard:
 
     def stones(self) -> np.ndarray:
         """The board as int8 ``(size, size)``: 1 black, -1 white, 0 empty."""
-        cells = np.array(self._cells, dtype=np.int8)
+        cells = np.frombuffer(self._cells, dtype=np.int8)
         return cells[self._inside].reshape(self.size, self.size)
 
     def groups(self) -> np.ndarray:
         """Group ids as int16 ``(size, size)``: 0 on empty points; stones of one group
         share an id, below ``size * size + 1``."""
-        ids = np.array(self._gid, dtype=np.int16)
+        ids = np.frombuffer(self._gid, dtype=np.int16)
         return ids[self._inside].reshape(self.size, self.size)
 
 
@@ -324,32 +328,40 @@ _SGF_TOKEN = re.compile(r"""\s*(?:(?P<open>\()|(?P<close>\))|(?P<node>;)
 _SGF_VALUE = re.compile(r"\[((?:[^\]\\]|\\.)*)\]", re.DOTALL)
 
 
+def _line(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _unescape(value: str) -> str:
+    # SGF escapes with a backslash; most values hold none, so skip the substitution.
+    return re.sub(r"\\(.)", r"\1", value, flags=re.DOTALL) if "\\" in value else value
+
+
 def _tokens(text: str, source: str):
-    """Yield ``(kind, value, line)``; kinds: ``open``, ``close``, ``node``, ``prop``."""
-    pos, line = 0, 1
+    """Yield ``(kind, value, offset)``; kinds: ``open``, ``close``, ``node``, ``prop``."""
+    pos = 0
+    match_token, find_values = _SGF_TOKEN.match, _SGF_VALUE.findall
     while True:
-        match = _SGF_TOKEN.match(text, pos)
+        match = match_token(text, pos)
         if match is None:
             start = len(text) - len(text[pos:].lstrip())
-            line += text.count("\n", pos, start)
-            shown = text[start:start + 20]
             raise SgfError(
-                f"{source}: line {line}: cannot read {shown!r}. An SGF file holds game trees "
-                f"'(;PROP[value]...;B[dd]...)'; check the brackets around this point."
+                f"{source}: line {_line(text, start)}: cannot read {text[start:start + 20]!r}. "
+                f"An SGF file holds game trees '(;PROP[value]...;B[dd]...)'; check the "
+                f"brackets around this point."
             )
-        line += text.count("\n", pos, match.end())
-        pos = match.end()
         kind = match.lastgroup
         if kind == "end":
             return
         if kind == "values":
-            # Upper-case letters make the identifier (FF[3] allowed lower-case ones too).
-            ident = "".join(ch for ch in match.group("ident") if ch.isupper())
-            values = [re.sub(r"\\(.)", r"\1", v, flags=re.DOTALL)
-                      for v in _SGF_VALUE.findall(match.group("values"))]
-            yield "prop", (ident, values), line
+            ident = match.group("ident")
+            if not ident.isupper():  # FF[3] allowed lower-case letters in identifiers
+                ident = "".join(ch for ch in ident if ch.isupper())
+            values = [_unescape(v) for v in find_values(match.group("values"))]
+            yield "prop", (ident, values), match.start()
         else:
-            yield kind, None, line
+            yield kind, None, match.start()
+        pos = match.end()
 
 
 def _game_trees(text: str, source: str) -> list[list[dict[str, list[str]]]]:
@@ -357,8 +369,8 @@ def _game_trees(text: str, source: str) -> list[list[dict[str, list[str]]]]:
     games: list[list[dict]] = []
     # Each open tree: [its nodes, number of children so far, on the main line?]
     stack: list[list] = []
-    line = 1
-    for kind, value, line in _tokens(text, source):
+    pos = 0
+    for kind, value, pos in _tokens(text, source):
         if kind == "open":
             if not stack:
                 games.append([])
@@ -369,25 +381,28 @@ def _game_trees(text: str, source: str) -> list[list[dict[str, list[str]]]]:
                 stack.append([parent[0], 0, parent[2] and parent[1] == 1])
         elif kind == "close":
             if not stack:
-                raise SgfError(f"{source}: line {line}: ')' closes no game tree.")
+                raise SgfError(f"{source}: line {_line(text, pos)}: ')' closes no game tree.")
             stack.pop()
         elif kind == "node":
             if not stack:
-                raise SgfError(f"{source}: line {line}: ';' outside a game tree '(...)'.")
+                raise SgfError(
+                    f"{source}: line {_line(text, pos)}: ';' outside a game tree '(...)'."
+                )
             if stack[-1][1]:
-                raise SgfError(f"{source}: line {line}: a node after a variation.")
+                raise SgfError(f"{source}: line {_line(text, pos)}: a node after a variation.")
             if stack[-1][2]:
                 stack[-1][0].append({})
         else:
             if not stack or (stack[-1][2] and not stack[-1][0]):
                 raise SgfError(
-                    f"{source}: line {line}: property {value[0]} before the first node ';'."
+                    f"{source}: line {_line(text, pos)}: property {value[0]} before the first "
+                    f"node ';'."
                 )
             if stack[-1][2]:
                 stack[-1][0][-1].setdefault(value[0], []).extend(value[1])
     if stack:
-        raise SgfError(f"{source}: line {line}: the file ends inside a game tree; a ')' is "
-                       f"missing.")
+        raise SgfError(f"{source}: line {_line(text, len(text))}: the file ends inside a game "
+                       f"tree; a ')' is missing.")
     if not games:
         raise SgfError(f"{source}: no game tree found; an SGF file starts with '(;'.")
     return games
@@ -619,7 +634,7 @@ def group_liberties(boards: np.ndarray, groups: np.ndarray | None = None) -> np.
     Example:
         >>> b = np.zeros((1, 3, 3), np.int8); b[0, 0, :2] = 1; b[0, 1, 0] = -1
         >>> group_liberties(b)[0].tolist()
-        [[2, 2, 0], [1, 0, 0], [0, 0, 0]]
+        [[2, 2, 0], [2, 0, 0], [0, 0, 0]]
     """
     p, size = boards.shape[0], boards.shape[1]
     n = size * size

@@ -214,6 +214,8 @@ class Vocabulary:
             ShapeError: ``ids`` is not 1-D or 2-D.
         """
         t = torch.as_tensor(ids)
+        if t.numel() == 0:
+            t = t.to(torch.int64)  # [] arrives as float32
         if t.dim() not in (1, 2) or t.is_floating_point() or t.dtype == torch.bool:
             raise ShapeError(
                 f"ids must be a 1-D or 2-D array of integer ids. Received: ids of shape "
