@@ -120,7 +120,7 @@ def list_datasets() -> list[str]:
 
     Example:
         >>> list_datasets()
-        ['digits', 'mnist1d', 'mnist5k']
+        ['alsa_speech', 'digits', 'fortunes', 'go19', 'go9', 'mnist1d', 'mnist5k']
     """
     return sorted(_REGISTRY)
 
@@ -171,13 +171,19 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
     """Load a bundled data set.
 
     Args:
-        name: one of ``list_datasets()``: ``"mnist5k"``, ``"digits"``, ``"mnist1d"``.
+        name: one of ``list_datasets()``: ``"mnist5k"``, ``"digits"``, ``"mnist1d"``
+            (images and signals, below); ``"fortunes"`` (text, ``text.load_fortunes``),
+            ``"go9"``, ``"go19"`` (Go positions, ``go.load_go``), ``"alsa_speech"``
+            (mu-law audio windows, ``audio.load_speech``), each with its module's defaults.
         split: ``"train"``, ``"test"`` or ``"all"`` (every sample, in the source's order).
         device: where to put the tensors (default: CPU).
 
     Shape:
         ``x``: ``(N, 1, 28, 28)`` (mnist5k), ``(N, 1, 8, 8)`` (digits), ``(N, 1, 40)``
-        (mnist1d), float32 in [0, 1]; ``y``: ``(N,)`` int64.
+        (mnist1d), float32 in [0, 1]; ``y``: ``(N,)`` int64. fortunes: ``x`` ``(N, 64)``
+        int64 token ids; go9/go19: ``(N, 11, S, S)`` float32 planes, ``y`` the move;
+        alsa_speech: ``x`` and ``y`` ``(N, 2048)`` int64 mu-law classes, ``y`` one step
+        ahead.
 
     Raises:
         ArgumentError: unknown ``name`` (lists the bundled ones) or ``split``.
@@ -192,7 +198,7 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
         >>> load_dataset("mnist")
         Traceback (most recent call last):
         ...
-        cnnkit._validation.ArgumentError: Unknown data set 'mnist'. Bundled data sets: 'digits', 'mnist1d', 'mnist5k'. Did you mean 'mnist5k'? ...
+        cnnkit._validation.ArgumentError: Unknown data set 'mnist'. Bundled data sets: 'alsa_speech', 'digits', 'fortunes', 'go19', 'go9', 'mnist1d', 'mnist5k'. Did you mean 'mnist5k'? ...
     """
     info = dataset_info(name)
     one_of(split, SPLITS, "split")
