@@ -261,8 +261,10 @@ def load_speech(split: str = "train", *, window: int = 2048, hop: int | None = N
 
     Example:
         >>> train = load_speech("train")
-        >>> train.x.shape[1], train.info["sample_rate"], bool((train.x[:, 1:] == train.y[:, :-1]).all())
-        (2048, 16000, True)
+        >>> train.x.shape[1], train.info["sample_rate"]
+        (2048, 16000)
+        >>> bool((train.x[:, 1:] == train.y[:, :-1]).all())  # y: the next sample
+        True
     """
     from .datasets import SPLITS
 

@@ -129,7 +129,7 @@ class GoBoard:
 
     def _remove_group(self, stones: list[int]) -> None:
         gid = self._gid[stones[0]]
-        for i in stones:
+        for i in list(stones):
             self._cells[i] = EMPTY
             self._gid[i] = 0
         del self._members[gid]
@@ -232,29 +232,41 @@ class GoBoard:
                 f"{name} {point} retakes the ko at once; play elsewhere first (simple ko)."
             )
         cells[i] = colour
+        gid, members = self._gid, self._members
         captured: list[int] = []
         for step in self._steps:
             n = i + step
-            if cells[n] == -colour:
-                stones, liberties = self._group(n)
-                if not liberties:
-                    self._remove_group(stones)
-                    captured += stones
-        own, liberties = self._group(i)
-        if not liberties:
+            if cells[n] == -colour and not self._has_liberty(gid[n]):
+                stones = members[gid[n]]
+                captured += stones
+                self._remove_group(stones)
+        neighbours = [cells[i + step] for step in self._steps]
+        empty_next = neighbours.count(EMPTY)
+        if not captured and not empty_next and not any(
+                cells[i + step] == colour and self._has_liberty(gid[i + step])
+                for step in self._steps):
             cells[i] = EMPTY  # nothing was captured, so the board is as it was
             raise IllegalMoveError(
                 f"{name} {point} is suicide: the stone would have no liberties and "
                 f"captures nothing."
             )
-        self._join(i)
         # Simple ko: a lone stone that took a lone stone and has that point as its only
         # liberty could be retaken at once, repeating the position.
-        if len(captured) == 1 and len(own) == 1 and len(liberties) == 1:
+        if len(captured) == 1 and colour not in neighbours and empty_next == 1:
             self.ko, self._ko_colour = self._point(captured[0]), -colour
         else:
             self.ko = None
+        self._join(i)
         return len(captured)
+
+    def _has_liberty(self, group: int) -> bool:
+        """Whether the group with this id touches an empty point (stops at the first)."""
+        cells, steps = self._cells, self._steps
+        for m in self._members[group]:
+            for step in steps:
+                if cells[m + step] == EMPTY:
+                    return True
+        return False
 
     def place(self, colour: int, point) -> None:
         """Put a stone on an empty point without playing a move (setup, SGF ``AB``/``AW``).
