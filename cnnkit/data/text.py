@@ -315,8 +315,8 @@ def load_fortunes(split: str = "train", *, length: int = 64, min_count: int = 2,
     Six topics of Debian's ``fortunes`` package (art, computers, politics, science,
     songs-poems, work); duplicates removed; 80/20 split per topic. The vocabulary is
     built on the training split only (``min_count`` times or more), whichever split is
-    asked for, and is returned in ``info["vocabulary"]`` with the raw texts in
-    ``info["texts"]``.
+    asked for, and is returned in ``info["vocabulary"]``; ``info["texts"]`` holds the raw
+    texts in row order (of the split as loaded: indexing the Dataset does not subset it).
 
     Args:
         split: ``"train"``, ``"test"`` or ``"all"`` (train then test).
