@@ -304,7 +304,7 @@ def _read_bundled(info) -> dict:
             raise DataFileError(
                 f"Cannot read the data file of {info.name!r}: {path}: {error}."
             ) from error
-        _PARSED[key] = {"classes": classes, **parts}
+        _PARSED[key] = {"classes": classes, **parts, "vocabularies": {}}
     return _PARSED[key]
 
 
@@ -346,8 +346,12 @@ def load_fortunes(split: str = "train", *, length: int = 64, min_count: int = 2,
     min_count = positive_int(min_count, "min_count")
     info = dataset_info("fortunes")
     content = _read_bundled(info)
-    train_texts = [text for _, text in content["train"]]
-    vocab = Vocabulary.build(train_texts, min_count=min_count)
+    # The vocabulary of the training split, built once per min_count.
+    vocabularies = content["vocabularies"]
+    if min_count not in vocabularies:
+        train_texts = [text for _, text in content["train"]]
+        vocabularies[min_count] = Vocabulary.build(train_texts, min_count=min_count)
+    vocab = vocabularies[min_count]
     items = content["train"] + content["test"] if split == "all" else content[split]
     texts = tuple(text for _, text in items)
     x = vocab.encode(texts, length)
