@@ -20,6 +20,7 @@ import torch
 from .._validation import ArgumentError, ArgumentTypeError, did_you_mean, one_of
 from ._files import read_verified
 from .dataset import DataFileError, Dataset
+from .go import move_names
 
 __all__ = ["DatasetInfo", "dataset_info", "list_datasets", "load_dataset"]
 
@@ -98,8 +99,8 @@ _REGISTRY: dict[str, DatasetInfo] = {
         DatasetInfo(
             name="go9", file="go9.sgf.xz",
             sha256="a27cfa6b2b1b163e41818df8c6f2fcbd035fac86d10cc02025ce7ea1af835efa",
-            input_shape=(11, 9, 9), classes=(),
-            sizes={"train": 0, "test": 0, "all": 0},
+            input_shape=(11, 9, 9), classes=move_names(9),
+            sizes={"train": 14172, "test": 3394, "all": 17566},
             description="401 distinct 9x9 games of GNU Go 3.8 (level 1) against itself, "
                         "seeds 1-1000, komi 6.5; every position as 11 planes from the "
                         "mover's view and the move played (81 points + pass); every fifth "
