@@ -108,6 +108,18 @@ _REGISTRY: dict[str, DatasetInfo] = {
             licence="games generated here with GNU Go (GPL-3+); the records are "
                     "factual game data, shipped under cnnkit's MIT licence",
             kind="go"),
+        DatasetInfo(
+            name="go19", file="go19.sgf.xz",
+            sha256="9e4d422a48cbd0351a28e94b6e00f5f815a7c54cd14211f5fa07ef2c77c97fa5",
+            input_shape=(11, 19, 19), classes=move_names(19),
+            sizes={"train": 10539, "test": 2765, "all": 13304},
+            description="60 19x19 games of GNU Go 3.8 (level 1) against itself, seeds "
+                        "1-60, komi 6.5; every position as 11 planes from the mover's view "
+                        "and the move played (361 points + pass); every fifth game is a "
+                        "test game.",
+            licence="games generated here with GNU Go (GPL-3+); the records are "
+                    "factual game data, shipped under cnnkit's MIT licence",
+            kind="go"),
     ]
 }
 
