@@ -16,7 +16,8 @@ SIZES = {"mnist5k": (4000, 1000), "digits": (1438, 359), "mnist1d": (4000, 1000)
 
 
 def test_list_datasets():
-    assert list_datasets() == ["digits", "mnist1d", "mnist5k"]
+    assert list_datasets() == ["alsa_speech", "digits", "fortunes", "go19", "go9", "mnist1d",
+                               "mnist5k"]
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
@@ -100,8 +101,9 @@ def test_device_argument():
 
 
 def test_unknown_name_lists_bundled_and_suggests():
-    with pytest.raises(ArgumentError, match=r"Unknown data set 'mnist_5k'.*'digits', "
-                                            r"'mnist1d', 'mnist5k'.*Did you mean 'mnist5k'"):
+    with pytest.raises(ArgumentError, match=r"Unknown data set 'mnist_5k'.*'alsa_speech', "
+                                            r"'digits', 'fortunes', 'go19', 'go9', 'mnist1d', "
+                                            r"'mnist5k'.*Did you mean 'mnist5k'"):
         load_dataset("mnist_5k")
 
 

@@ -27,7 +27,9 @@ class Dataset:
     """A labelled data set held as two tensors.
 
     Attributes:
-        x: float32 samples ``(N, C, *spatial)``, values in [0, 1].
+        x: float32 samples ``(N, C, *spatial)``, values in [0, 1]; or int64 ids
+            ``(N, L)`` (token ids of a text, mu-law classes of audio) that a network
+            embeds or one-hot encodes itself.
         y: int64 class indices ``(N,)`` in ``0 .. len(classes) - 1``.
         classes: class names; ``classes[k]`` names label ``k``.
         name: where the data came from (a bundled name or a path).

@@ -62,7 +62,7 @@ def check_source(source) -> None:
         >>> check_source("mnist5")
         Traceback (most recent call last):
         ...
-        cnnkit._validation.ArgumentError: data 'mnist5' is neither a bundled data set nor an existing path. Received: data='mnist5'. Did you mean 'mnist5k'? Bundled data sets: digits, mnist1d, mnist5k; or give a folder of images (one sub-folder per class), a .npz or a .csv file.
+        cnnkit._validation.ArgumentError: data 'mnist5' is neither a bundled data set nor an existing path. Received: data='mnist5'. Did you mean 'mnist5k'? Bundled data sets: ..., mnist5k; or give a folder of images (one sub-folder per class), a .npz or a .csv file.
     """
     if isinstance(source, (str, Path)):
         text = str(source)

@@ -47,6 +47,18 @@ def _rank_of_weight(weight: torch.Tensor, name: str = "weight") -> int:
     return n
 
 
+def spatial_rank(x: torch.Tensor, who: str) -> int:
+    """The number of spatial dimensions of ``(N, C, *spatial)``: 1, 2 or 3, else a ShapeError
+    naming ``who``."""
+    n = x.dim() - 2
+    if n not in (1, 2, 3):
+        raise ShapeError(
+            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions. "
+            f"Received: input of shape {tuple(x.shape)}."
+        )
+    return n
+
+
 def check_input(x: torch.Tensor, n: int, channels: int | None, who: str) -> None:
     """Raise a ShapeError naming ``who`` when ``x`` is not ``(N, channels, *n spatial)``."""
     if x.dim() != n + 2:

@@ -49,6 +49,7 @@ __all__ = [
     "check_transpose_size",
     "conv_params",
     "conv_transpose_output_shape",
+    "unseen_positions",
     "whole_input_geometry",
     "effective_kernel",
     "fft_length",
@@ -260,6 +261,30 @@ def conv_output_shape(
     if min(out, default=1) < 1:
         raise _window_error(size, kernel, pairs, dilation, what, source)
     return out
+
+
+def unseen_positions(size: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+                     pairs: Sequence[tuple[int, int]], dilation: Sequence[int], *,
+                     ceil_mode: bool = False) -> tuple[tuple[int, int] | None, ...]:
+    """Input positions at the high end that no window reaches, per spatial dimension.
+
+    When ``(W + P_lo + P_hi - E) / S`` is not a whole number the output size floors, and the
+    last ``(W + P_lo + P_hi - E) mod S`` padded positions are never read: the formula
+    ``(W - K + 2P) / S + 1`` of the Wikipedia article "Convolutional neural network" then
+    "does not fit". Returns ``(first, last)`` input indices never seen, or None.
+
+    Example:
+        >>> unseen_positions((28,), (3,), (2,), ((0, 0),), (1,))
+        ((27, 27),)
+        >>> unseen_positions((28,), (2,), (2,), ((0, 0),), (1,))
+        (None,)
+    """
+    out = []
+    for w, k, s, (lo, hi), d in zip(size, kernel, stride, pairs, dilation):
+        o = conv_output_size(w, k, s, (lo, hi), d, ceil_mode=ceil_mode)
+        last_read = (o - 1) * s + effective_kernel(k, d) - 1 - lo   # in input coordinates
+        out.append((last_read + 1, w - 1) if o >= 1 and last_read < w - 1 else None)
+    return tuple(out)
 
 
 def _window_error(size, kernel, pairs, dilation, what, source) -> ShapeError:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from .._validation import ArgumentError, ShapeError
 from ..functional import shapes
 from ..functional.conv import PADDING_MODES, check_input, conv_transpose, pad
-from ._base import FROM_INPUT, Layer, rank_alias
+from ._base import FROM_INPUT, Layer, rank_alias, window_notes
 from .kinds import Choice, Count, Flag, Padding, PerDim, collapse, plain_padding
 
 __all__ = [
@@ -75,6 +75,10 @@ class SlidingKernel(Layer):
     @classmethod
     def flop_count(cls, settings, shape, out):
         return shapes.conv_flops(shape[0], out, settings["kernel"], settings.get("groups", 1))
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return window_notes(settings, shape, cls.padding_pairs(settings, shape))
 
     def fan_in(self) -> int:
         """Inputs that one output unit sums over (its weights' share of the input)."""
@@ -261,6 +265,10 @@ class ConvTranspose(SlidingKernel):
                         f"a kernel of {k} with stride {s} leaves gaps. Received: padding='same', "
                         f"kernel={collapse(kernel)}, stride={collapse(stride)}. Use a kernel of "
                         f"at least {s}, or padding: valid.", argument="padding")
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return []
 
     @classmethod
     def transpose_pairs(cls, settings, shape):

@@ -7,7 +7,7 @@ import torch  # noqa: F401  (the docstring examples use it)
 from ..functional import pool as P
 from ..functional import shapes
 from ..functional.conv import check_input
-from ._base import FROM_INPUT, Layer
+from ._base import FROM_INPUT, Layer, window_notes
 from .kinds import Flag, Number, Padding, PerDim
 
 __all__ = [
@@ -55,6 +55,10 @@ class WindowPool(Layer):
         pairs = cls.padding_pairs(settings, shape)
         return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
                                        settings["dilation"], [lo for lo, _ in pairs])
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return window_notes(settings, shape, cls.padding_pairs(settings, shape))
 
     def _check(self, x):
         if x.dim() != self.dims + 2:
