@@ -215,7 +215,7 @@ def _first_non_finite(values: np.ndarray, columns: list[str], path: Path, what: 
         row, col = (int(v) for v in np.argwhere(bad)[0])
         raise ArgumentError(
             f"{path}: data row {row + 1}, column {columns[col]!r} holds "
-            f"{values[row, col]!r}: {what} must be finite numbers. Fill the missing value "
+            f"{float(values[row, col])!r}: {what} must be finite numbers. Fill the missing value "
             f"or remove the row."
         )
 
@@ -353,8 +353,9 @@ def load_csv(path, *, target_columns=None, label_column=None, target: str | None
                             for c in range(labels.shape[1]) if not _is_number(labels[r, c]))
             raise ArgumentError(
                 f"{path}: data row {row + 1}, column {target_names[col]!r} holds "
-                f"{str(labels[row, col])!r}, not a number; targets of "
-                f"{'several columns' if len(target_idx) > 1 else target!r} must be numbers."
+                f"{str(labels[row, col])!r}, not a number; "
+                f"{'several target columns' if len(target_idx) > 1 else f'target={target!r}'} "
+                f"need numbers. Fix the value or remove the row."
             )
         values = labels.astype(np.float64)
         _first_non_finite(values, target_names, path, "targets")
