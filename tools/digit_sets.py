@@ -138,16 +138,22 @@ def _scene(rng, x, y, pool, canvas: int, max_digits: int, low: int, high: int):
     wanted = int(rng.integers(1, max_digits + 1))
     taken: list[tuple[int, int, int, int]] = []
     for _ in range(wanted):
-        for _attempt in range(50):
+        box = None
+        for _draw in range(5):  # a digit, then up to 20 places for it; else another digit
             row, digit, (t, l, b, r) = _drawn(rng, x, pool, low, high)
             size = digit.shape[0]
-            top, left = int(rng.integers(0, canvas - size + 1)), int(rng.integers(0, canvas - size + 1))
-            box = (top + t, left + l, top + b, left + r)
-            # One free pixel between ink boxes: label maps and boxes stay unambiguous.
-            if all(box[0] > o[2] or box[2] < o[0] or box[1] > o[3] or box[3] < o[1]
-                   for o in taken):
+            for _place in range(20):
+                top = int(rng.integers(0, canvas - size + 1))
+                left = int(rng.integers(0, canvas - size + 1))
+                here = (top + t, left + l, top + b, left + r)
+                # One free pixel between ink boxes: label maps and boxes stay unambiguous.
+                if all(here[0] > o[2] or here[2] < o[0] or here[1] > o[3] or here[3] < o[1]
+                       for o in taken):
+                    box = here
+                    break
+            if box is not None:
                 break
-        else:
+        if box is None:
             continue  # no room found: the scene keeps fewer digits
         k = len(taken)
         taken.append(box)
@@ -169,7 +175,8 @@ def make_scenes(mnist: dict[str, np.ndarray], n_train: int = 3000, n_test: int =
 
     Each digit is a random mnist5k digit of its split, its 28x28 frame resized to
     ``low..high`` pixels, put at a random place where its ink box keeps one pixel away
-    from the others' (composited by maximum). Pixels >= ``INK`` of a digit are labelled
+    from the others' (composited by maximum); a digit gets up to 20 places, and after 5
+    digits without room the scene keeps fewer digits. Pixels >= ``INK`` of a digit are labelled
     ``digit + 1`` (0 is background); its box is the tight box of those pixels.
 
     Returns the arrays of the file: ``x`` uint8 (N, H, W), ``masks`` uint8 (N, H, W),

