@@ -182,6 +182,15 @@ def test_licences_and_provenance_are_shipped():
     assert "0.0.2.post1" in readme and '"seed": 42' in readme
 
 
+def test_readme_lists_the_pinned_checksums():
+    import re
+
+    readme = (registry._FILES_DIR / "README.md").read_text()
+    listed = dict((f, d) for d, f in re.findall(r"^([0-9a-f]{64})  (\S+\.npz)$", readme, re.M))
+    pinned = {dataset_info(n).file: dataset_info(n).sha256 for n in list_datasets()}
+    assert listed == pinned
+
+
 def test_package_data_globs_cover_every_shipped_file():
     # A wheel (non-editable install) carries only what pyproject's package-data lists.
     import fnmatch

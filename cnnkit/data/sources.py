@@ -607,7 +607,8 @@ def load_image_folder(root, *, size=None, mode=None, input_shape=None,
         num_classes: declared number of classes; the folder must not have more.
 
     Shape:
-        ``x`` -> ``(N, C, H, W)`` float32 in [0, 1]; ``y`` -> ``(N,)`` int64.
+        ``x`` -> ``(N, C, H, W)`` float32: 8-bit images / 255, 16-bit / 65535, float
+        images as they are; ``y`` -> ``(N,)`` int64.
 
     Raises:
         ArgumentError: no images; only one class; more classes than ``num_classes``.
