@@ -211,7 +211,8 @@ def test_load_csv_errors(tmp_path):
 def test_load_csv_labels_out_of_range(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("3,0,0\n1,0,0\n")
-    with pytest.raises(ArgumentError, match=r"labels outside 0..2 for num_classes=3: found 3"):
+    with pytest.raises(ArgumentError, match=r"t.csv: y has labels outside 0..2 for "
+                                            r"num_classes=3: found 3"):
         load_csv(path, num_classes=3)
 
 

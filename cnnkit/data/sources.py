@@ -10,6 +10,7 @@ images are reported by file name; ``on_error="skip"`` leaves them out, lists the
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import gzip
@@ -57,6 +58,15 @@ def _path(value, name: str) -> Path:
             f"({type(value).__name__})."
         )
     return Path(value)
+
+
+@contextlib.contextmanager
+def _naming(path: Path):
+    """Prefix the checks' messages ("y has labels outside ...") with the file they are about."""
+    try:
+        yield
+    except (ArgumentError, ArgumentTypeError, ShapeError) as error:
+        raise type(error)(f"{path}: {error}") from None
 
 
 # ----------------------------------------------------------------------------- npz
@@ -117,9 +127,10 @@ def load_npz(path, *, x_key: str = "x", y_key: str = "y", split: str | None = No
                 f"Received: dtype {names.dtype}, shape {names.shape}."
             )
         classes = [str(n) for n in names.tolist()]
-    full = as_dataset(x, y, target=target, num_classes=num_classes, classes=classes,
-                      input_shape=input_shape, channels_last=channels_last, scale=scale,
-                      ignore_index=ignore_index, name=str(path), split=split or "")
+    with _naming(path):
+        full = as_dataset(x, y, target=target, num_classes=num_classes, classes=classes,
+                          input_shape=input_shape, channels_last=channels_last, scale=scale,
+                          ignore_index=ignore_index, name=str(path), split=split or "")
     found = [k for k in NPZ_SPLITS if k in arrays]
     info = {"splits": found}
     if split is None or split == "all":
@@ -377,9 +388,10 @@ def load_csv(path, *, target_columns=None, label_column=None, target: str | None
     if scale == "auto" and pixels.size and bool((pixels == np.round(pixels)).all()) and \
             float(pixels.min()) >= 0 and float(pixels.max()) <= 255:
         pixels = pixels.astype(np.uint8)  # whole numbers 0..255: 8-bit pixel values
-    return as_dataset(pixels, y, target=kind, num_classes=num_classes, classes=classes,
-                      input_shape=input_shape, channels_last=channels_last, scale=scale,
-                      name=str(path))
+    with _naming(path):
+        return as_dataset(pixels, y, target=kind, num_classes=num_classes, classes=classes,
+                          input_shape=input_shape, channels_last=channels_last, scale=scale,
+                          name=str(path))
 
 
 # ----------------------------------------------------------------------------- images
