@@ -223,7 +223,8 @@ def make_locate(mnist: dict[str, np.ndarray], n_train: int = 2000, n_test: int =
         for _ in range(count):
             row, digit, (t, l, b, r) = _drawn(rng, x, pool, low, high)
             size = digit.shape[0]
-            top, left = int(rng.integers(0, canvas - size + 1)), int(rng.integers(0, canvas - size + 1))
+            top = int(rng.integers(0, canvas - size + 1))
+            left = int(rng.integers(0, canvas - size + 1))
             images[k, top:top + size, left:left + size] = digit
             targets[k] = ((2 * left + l + r) / 2 / canvas, (2 * top + t + b) / 2 / canvas,
                           (r - l) / canvas, (b - t) / canvas)

@@ -208,7 +208,9 @@ def load_segmentation_folder(root, *, size=None, mode=None, num_classes: int | N
         ('segmentation', ('sky', 'cat'), torch.Size([1, 3, 4]), [0, 1, 1, 255])
     """
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise ArgumentTypeError(f"ignore_index must be an int. Received: ignore_index={ignore_index!r}.")
+        raise ArgumentTypeError(
+            f"ignore_index must be an int. Received: ignore_index={ignore_index!r}."
+        )
     target = None if size is None else to_tuple(size, 2, "size")
     root = _path(root, "root")
     images, masks = _pair(root, "masks", IMAGE_EXTENSIONS, "label map", ".png")
@@ -358,8 +360,8 @@ def load_detection_folder(root, *, size=None, mode=None, num_classes: int | None
         >>> _ = (root / "labels" / "a.txt").write_text("1 0.5 0.5 0.25 0.5\\n0 0.2 0.2 0.2 0.2\\n")
         >>> _ = (root / "labels" / "b.txt").write_text("")
         >>> ds = load_detection_folder(root)
-        >>> ds.target, ds.y.shape, ds.y[1].tolist()
-        ('detection', torch.Size([2, 2, 5]), [[-1.0, 0.0, 0.0, 0.0, 0.0], [-1.0, 0.0, 0.0, 0.0, 0.0]])
+        >>> ds.target, ds.y.shape, ds.y[1, 0].tolist()
+        ('detection', torch.Size([2, 2, 5]), [-1.0, 0.0, 0.0, 0.0, 0.0])
     """
     if max_boxes is not None and (isinstance(max_boxes, bool) or not isinstance(max_boxes, int)
                                   or max_boxes < 1):

@@ -259,7 +259,7 @@ def arrange(x: torch.Tensor, input_shape, channels_last: bool, name: str = "x") 
 def _class_names(classes, num_classes: int | None, y: torch.Tensor, target: str,
                  ignore_index: int) -> tuple[str, ...]:
     """Checked class names: one per class (or, for regression, per value if given)."""
-    names = names_for(classes, 0, target) if classes is not None else None
+    names = names_for(classes, 0) if classes is not None else None
     if target == "regression":
         if names is not None and y.dim() == 2 and len(names) != y.shape[1]:
             raise ArgumentError(
@@ -275,7 +275,7 @@ def _class_names(classes, num_classes: int | None, y: torch.Tensor, target: str,
             )
         return names
     count = num_classes if num_classes is not None else class_count(y, target, ignore_index)
-    return names_for(None, count, target)
+    return names_for(None, count)
 
 
 def as_dataset(x, y, *, target: str | None = None, num_classes: int | None = None,

@@ -66,7 +66,8 @@ def fit_channel_stats(data, *, chunk_size: int = 4096) -> tuple[torch.Tensor, to
     count = x.numel() // channels
     total = torch.zeros(channels, dtype=torch.float64, device=x.device)
     for lo in range(0, x.shape[0], chunk_size):
-        total += x[lo:lo + chunk_size].to(torch.float64).transpose(0, 1).reshape(channels, -1).sum(1)
+        chunk = x[lo:lo + chunk_size].to(torch.float64)
+        total += chunk.transpose(0, 1).reshape(channels, -1).sum(1)
     mean = total / count
     shape = (1, channels) + (1,) * (x.dim() - 2)
     squares = torch.zeros(channels, dtype=torch.float64, device=x.device)

@@ -71,8 +71,10 @@ def infer_target(y) -> str:
         >>> import torch
         >>> infer_target(torch.tensor([0, 2, 1])), infer_target(torch.rand(4, 3))
         ('class', 'regression')
-        >>> infer_target(torch.tensor([[0, 1], [1, 1]])), infer_target(torch.zeros(2, 8, 8).long() + 3)
-        ('multilabel', 'segmentation')
+        >>> infer_target(torch.tensor([[0, 1], [1, 1]]))
+        'multilabel'
+        >>> infer_target(torch.full((2, 8, 8), 3))
+        'segmentation'
         >>> infer_target(torch.zeros(2, 6, 5))
         'detection'
     """
@@ -329,7 +331,7 @@ def class_count(y: torch.Tensor, target: str, ignore_index: int = IGNORE_INDEX) 
     return 0
 
 
-def names_for(classes, count: int, target: str) -> tuple[str, ...]:
+def names_for(classes, count: int) -> tuple[str, ...]:
     """Class names: ``classes`` checked, or ``'0' .. 'count-1'``."""
     if classes is None:
         return tuple(str(k) for k in range(count))
