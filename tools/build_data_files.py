@@ -96,8 +96,12 @@ def pinned() -> dict[str, str]:
     """``{file: sha256}`` as ``cnnkit/data/datasets.py`` pins them (read as text, so that
     this script needs neither torch nor cnnkit)."""
     text = (Path(__file__).resolve().parents[1] / "cnnkit" / "data" / "datasets.py").read_text()
-    pairs = re.findall(r'file="([^"]+)",\s*sha256="([0-9a-f]{64})"', text)
-    return dict(pairs)
+    constants = dict(re.findall(r'^(_[A-Z_]+) = "([0-9a-f]{64})"$', text, re.M))
+    pinned = {}
+    for file, literal, constant in re.findall(
+            r'file="([^"]+)",\s*sha256=(?:"([0-9a-f]{64})"|(_[A-Z_]+))', text):
+        pinned[file] = literal or constants[constant]
+    return pinned
 
 
 def build_mnist5k(wheels: Path) -> None:
