@@ -24,7 +24,18 @@ __all__ = [
 
 
 class CnnkitError(Exception):
-    """Base class of every error cnnkit raises on purpose."""
+    """Base class of every error cnnkit raises on purpose.
+
+    Args:
+        message: one line that names what is wrong, echoes what was received and says the fix.
+        argument: the name of the argument (layer setting, function argument) the message is
+            about, when there is one. The spec uses it to point at the key a user wrote and
+            the CLI to name the flag a user typed.
+    """
+
+    def __init__(self, message: str = "", *, argument: str | None = None):
+        super().__init__(message)
+        self.argument = argument
 
 
 class ArgumentError(CnnkitError, ValueError):
@@ -45,6 +56,7 @@ class SpecError(CnnkitError, ValueError):
     def __init__(self, message: str, path: str = ""):
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+        self.argument = None
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:
@@ -69,7 +81,8 @@ def one_of(value: Any, choices: Sequence[str], name: str) -> str:
         return value
     hint = did_you_mean(value, choices) if isinstance(value, str) else ""
     listed = ", ".join(repr(c) for c in choices)
-    raise ArgumentError(f"{name} must be one of {listed}. Received: {name}={value!r}.{hint}")
+    raise ArgumentError(f"{name} must be one of {listed}. Received: {name}={value!r}.{hint}",
+                        argument=name)
 
 
 def _is_int(value: Any) -> bool:
@@ -80,12 +93,12 @@ def positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
     """Check that ``value`` is a positive int (or >= 0 with ``allow_zero``)."""
     if not _is_int(value):
         raise ArgumentTypeError(
-            f"{name} must be an int. Received: {name}={value!r} ({type(value).__name__})."
-        )
+            f"{name} must be an int. Received: {name}={value!r} ({type(value).__name__}).",
+            argument=name)
     low = 0 if allow_zero else 1
     if value < low:
         what = "non-negative" if allow_zero else "positive"
-        raise ArgumentError(f"{name} must be {what}. Received: {name}={value!r}.")
+        raise ArgumentError(f"{name} must be {what}. Received: {name}={value!r}.", argument=name)
     return value
 
 
@@ -115,21 +128,22 @@ def to_tuple(value: Any, n: int, name: str, *, allow_zero: bool = False) -> tupl
         if len(items) != n:
             raise ArgumentError(
                 f"{name} must be an int or a sequence of {n} ints (one per spatial "
-                f"dimension). Received: {name}={value!r} with {len(items)} values."
+                f"dimension). Received: {name}={value!r} with {len(items)} values.", argument=name
             )
     else:
         raise ArgumentTypeError(
             f"{name} must be an int or a sequence of {n} ints. "
-            f"Received: {name}={value!r} ({type(value).__name__})."
+            f"Received: {name}={value!r} ({type(value).__name__}).", argument=name
         )
     for item in items:
         if not _is_int(item):
             raise ArgumentTypeError(
-                f"{name} must contain ints. Received: {name}={value!r}."
+                f"{name} must contain ints. Received: {name}={value!r}.", argument=name
             )
         if item < (0 if allow_zero else 1):
             what = "non-negative" if allow_zero else "positive"
             raise ArgumentError(
-                f"{name} must be {what} in every dimension. Received: {name}={value!r}."
+                f"{name} must be {what} in every dimension. Received: {name}={value!r}.",
+                argument=name
             )
     return items

@@ -8,7 +8,7 @@ from cnnkit._validation import ArgumentError, ShapeError
 from cnnkit.functional.channel_pool import channel_pool, maxout
 from cnnkit.functional.shapes import channel_pool_output_channels
 from cnnkit.layers.dense import Dense
-from cnnkit.layers.special_pool import ChannelPool, Maxout
+from cnnkit.layers import ChannelPool, Maxout
 from cnnkit.reference import channel_pool as ref
 
 D = torch.float64

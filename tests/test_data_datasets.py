@@ -30,7 +30,8 @@ TARGETS = {"mnist5k": ("class", torch.int64, ()), "digits": ("class", torch.int6
 
 
 def test_list_datasets():
-    assert list_datasets() == sorted(SHAPES)
+    others = ["alsa_speech", "fortunes", "go19", "go9"]  # text, Go, audio: own test files
+    assert list_datasets() == sorted(list(SHAPES) + others)
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
@@ -121,8 +122,9 @@ def test_device_argument():
 
 
 def test_unknown_name_lists_bundled_and_suggests():
-    with pytest.raises(ArgumentError, match=r"Unknown data set 'mnist_5k'.*'clips_digit', .*"
-                                            r"'digits', 'locate', 'mnist1d', 'mnist5k', "
+    with pytest.raises(ArgumentError, match=r"Unknown data set 'mnist_5k'.*'alsa_speech', "
+                                            r"'clips_digit', .*'digits', 'fortunes', 'go19', "
+                                            r"'go9', 'locate', 'mnist1d', 'mnist5k', "
                                             r"'scenes_detect'.*Did you mean 'mnist5k'"):
         load_dataset("mnist_5k")
 
@@ -186,7 +188,8 @@ def test_readme_lists_the_pinned_checksums():
     import re
 
     readme = (registry._FILES_DIR / "README.md").read_text()
-    listed = dict((f, d) for d, f in re.findall(r"^([0-9a-f]{64})  (\S+\.npz)$", readme, re.M))
+    listed = dict((f, d) for d, f in re.findall(r"^([0-9a-f]{64})  (\S+\.(?:npz|xz))$", readme,
+                                                  re.M))
     pinned = {dataset_info(n).file: dataset_info(n).sha256 for n in list_datasets()}
     assert listed == pinned
 

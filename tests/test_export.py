@@ -55,7 +55,7 @@ def test_example_specs_export_and_match(example, tmp_path):
 def test_3d_adaptive_average_pool_exports_when_sizes_do_not_divide(output_size, tmp_path):
     # The converter has no translation of 3-D adaptive average pooling; the export rewrites it
     # (one average pool when the sizes divide, one mean per bin otherwise).
-    model = L.Sequence(L.Conv3d(2, 3, 1), L.AdaptiveAvgPool(output_size, dims=3))
+    model = L.Sequential(L.Conv3d(2, 3, 1), L.AdaptiveAvgPool(output_size, dims=3))
     report = to_onnx(model, tmp_path / "m.onnx", input_shape=(2, 7, 6, 9))
     assert report.input_shapes == [("batch", 2, 7, 6, 9)]
     out = (3, 2, 4) if output_size != 2 else (2, 2, 2)
@@ -114,7 +114,7 @@ def test_check_catches_a_model_that_changed_after_export(tmp_path):
      "LocallyConnectedTranspose2d"),
 ])
 def test_unsupported_layer_is_named_by_its_path(layer, input_shape, kind, tmp_path):
-    model = L.Sequence(L.Conv2d(input_shape[0], 4, 1), L.ReLU(), layer)
+    model = L.Sequential(L.Conv2d(input_shape[0], 4, 1), L.ReLU(), layer)
     with pytest.raises(ExportError, match=rf"^\[2\] \({kind}\) has no ONNX equivalent yet: .*"
                                           r"docs/export.md"):
         to_onnx(model, tmp_path / "m.onnx", input_shape=input_shape)

@@ -7,7 +7,7 @@ import torch
 from cnnkit._validation import ArgumentError, ArgumentTypeError, ShapeError
 from cnnkit.functional.fractional_pool import fractional_max_pool, fractional_regions
 from cnnkit.functional.shapes import fractional_pool_output_shape, fractional_pool_output_size
-from cnnkit.layers.special_pool import FractionalMaxPool
+from cnnkit.layers import FractionalMaxPool
 from cnnkit.reference import fractional_pool as ref
 
 D = torch.float64
@@ -141,7 +141,7 @@ def test_errors():
 def test_layer():
     pool = FractionalMaxPool(2 ** 0.5, overlapping=True)
     assert pool(torch.randn(2, 3, 32, 32)).shape == (2, 3, 22, 22)
-    assert pool.output_shape((32, 32)) == (22, 22)
+    assert pool.spatial_output((32, 32)) == (22, 22)
     assert repr(FractionalMaxPool(output_size=5, pseudo_random=False, dims=1)) == \
         "FractionalMaxPool(output_size=(5,), pseudo_random=False)"
     assert FractionalMaxPool(1.5, dims=3)(torch.randn(1, 2, 6, 7, 8)).shape == (1, 2, 4, 5, 6)

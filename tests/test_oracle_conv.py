@@ -539,5 +539,5 @@ def test_conv_transpose_layer_same_padding():
 
 def test_conv_transpose_layer_rejects_output_padding_with_same():
     with pytest.raises(ArgumentError, match=r"output_padding cannot be combined with "
-                                            r"padding='same'.*Received: output_padding=1"):
+                                            r"padding: same.*Received: output_padding=1"):
         L.ConvTranspose(1, 1, 3, stride=2, padding="same", output_padding=1, dims=1)

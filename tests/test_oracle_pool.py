@@ -205,7 +205,7 @@ def test_window_pool_layers_match_oracle(n, name):
     close(L.AvgPool(*args, dims=n)(t(x)), ref.avg_pool(x, **s))
     close(L.LpPool(*args, p=3.5, dims=n)(t(x)), ref.lp_pool(x, 3.5, **s))
     # The layers' shape rule agrees with what they compute.
-    assert L.MaxPool(*args, dims=n).output_size(SIZES[n]) == ref.max_pool(x, **s).shape[2:]
+    assert L.MaxPool(*args, dims=n).spatial_output(SIZES[n]) == ref.max_pool(x, **s).shape[2:]
 
 
 def test_oracle_windows_and_ceil_mode_rule():

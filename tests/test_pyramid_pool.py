@@ -11,7 +11,7 @@ from cnnkit.functional.pyramid_pool import spatial_pyramid_pool
 from cnnkit.layers.activation import ReLU
 from cnnkit.layers.conv import Conv2d
 from cnnkit.layers.dense import Dense
-from cnnkit.layers.special_pool import SpatialPyramidPool
+from cnnkit.layers import SpatialPyramidPool
 from cnnkit.reference import pyramid_pool as ref
 
 D = torch.float64

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from cnnkit._validation import ArgumentError, ArgumentTypeError, ShapeError
 from cnnkit.functional.shapes import roi_pool_output_shape
 from cnnkit.functional.roi_pool import roi_bins, roi_max_pool
-from cnnkit.layers.special_pool import RoIMaxPool
+from cnnkit.layers import RoIMaxPool
 from cnnkit.reference import roi_pool as ref
 
 D = torch.float64

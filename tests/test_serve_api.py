@@ -262,7 +262,7 @@ def test_bad_uploads_get_4xx_json(grey):
     huge = io.BytesIO()
     Image.new("1", (5000, 5000)).save(huge, format="PNG")  # small file, 25 M pixels
     _is_error(*call(grey, "POST", "/api/predict", huge.getvalue(), {"Content-Type": "image/png"}),
-              413, "at most 16,777,216 pixels")
+              413, "at most 4,194,304 pixels (2048x2048)")
     _is_error(*call(grey, "POST", "/api/predict", b'{"pixels": [1, 2', {"Content-Type": "application/json"}),
               400, "not valid JSON")
     _is_error(*call(grey, "POST", "/api/predict", [1, 2, 3]), 400, "must be a JSON object")
@@ -288,7 +288,10 @@ def test_bad_uploads_get_4xx_json(grey):
 
 
 def _raw(server, request: bytes) -> tuple[int, dict]:
-    with socket.create_connection(server.server_address[:2], timeout=10) as sock:
+    """Send ``request`` as it is (``HOST`` in it becomes the server's host:port)."""
+    host, port = server.server_address[:2]
+    request = request.replace(b"HOST", f"{host}:{port}".encode())
+    with socket.create_connection((host, port), timeout=10) as sock:
         sock.sendall(request)
         data = b""
         while chunk := sock.recv(65536):
@@ -307,20 +310,20 @@ def _raw(server, request: bytes) -> tuple[int, dict]:
     "/static/", "/static/app.js/..", "/api/../static/app.js",
 ])
 def test_paths_outside_the_viewer_are_not_found(grey, path):
-    status, answer = _raw(grey, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    status, answer = _raw(grey, f"GET {path} HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n".encode())
     _is_error(status, answer, 404, "not found")
 
 
 def test_absolute_url_and_garbage_requests(grey):
-    status, answer = _raw(grey, b"GET http://127.0.0.1/../../etc/passwd HTTP/1.1\r\nHost: x\r\n"
+    status, answer = _raw(grey, b"GET http://127.0.0.1/../../etc/passwd HTTP/1.1\r\nHost: HOST\r\n"
                                 b"Connection: close\r\n\r\n")
     _is_error(status, answer, 404)
     status, answer = _raw(grey, b"BLAH\r\n\r\n")
     assert status == 400 and answer["status"] == 400
-    status, answer = _raw(grey, b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+    status, answer = _raw(grey, b"POST /api/predict HTTP/1.1\r\nHost: HOST\r\nContent-Type: "
                                 b"application/json\r\nContent-Length: 99999999999\r\n\r\n{}")
     _is_error(status, answer, 413)
-    status, answer = _raw(grey, b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+    status, answer = _raw(grey, b"POST /api/predict HTTP/1.1\r\nHost: HOST\r\nContent-Type: "
                                 b"application/json\r\nConnection: close\r\n\r\n{}")
     _is_error(status, answer, 411)
 

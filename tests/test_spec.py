@@ -13,6 +13,8 @@ from cnnkit import layers as L
 from cnnkit import spec as S
 from cnnkit._validation import ShapeError, SpecError
 from cnnkit.functional import shapes
+from cnnkit.layers import FROM_INPUT
+from cnnkit.layers.kinds import Count
 
 LENET_YAML = """
 name: lenet5
@@ -257,7 +259,7 @@ def test_network_attributes_and_forward():
     net = S.build(LENET_YAML)
     assert (net.name, net.input_shape, net.loss, net.output_shape) == \
         ("lenet5", (1, 28, 28), "softmax_cross_entropy", (10,))
-    assert isinstance(net.layers, L.Sequence) and len(net.layers) == 12
+    assert isinstance(net.layers, L.Sequential) and len(net.layers) == 12
     assert isinstance(net.layers[7], L.Dense) and net.layers[7].in_features == 400
     assert net(torch.randn(3, 1, 28, 28)).shape == (3, 10)
 
@@ -282,7 +284,7 @@ def test_round_trip_through_yaml(raw, tmp_path):
 
 
 def test_hand_built_sequence_gives_the_same_spec_as_yaml():
-    hand = L.Sequence(L.Conv2d(1, 6, 5, padding="same"), L.Tanh(), L.AvgPool(2),
+    hand = L.Sequential(L.Conv2d(1, 6, 5, padding="same"), L.Tanh(), L.AvgPool(2),
                       L.Conv2d(6, 16, 5), L.Tanh(), L.AvgPool(2), L.Flatten(),
                       L.Dense(400, 120), L.Tanh(), L.Dense(120, 84), L.Tanh(), L.Dense(84, 10))
     spec = S.from_module(hand, (1, 28, 28), name="lenet5", loss="softmax_cross_entropy")
@@ -302,12 +304,31 @@ def test_fully_convolutional_network_takes_other_sizes():
 
 # ---- register_layer -------------------------------------------------------------------
 
-class SpaceToDepth(nn.Module):
-    """Moves ``block x block`` patches into channels: (C, H, W) -> (C b^2, H/b, W/b)."""
+class SpaceToDepth(L.Layer):
+    """Moves ``block x block`` patches into channels: (C, H, W) -> (C b^2, H/b, W/b).
 
-    def __init__(self, block):
-        super().__init__()
-        self.block = block
+    A layer type written the way every built-in one is: settings in the signature, their
+    kinds, the geometry as class methods; the spec needs only its vocabulary.
+    """
+
+    kinds = {"block": Count()}
+    takes = "volume"
+
+    def __init__(self, block=2):
+        L.Layer.__init__(self, locals())
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        b = settings["block"]
+        if any(size % b for size in shape[1:]):
+            raise ShapeError(f"block {b} does not divide the {shape[1:]} input.",
+                             argument="block")
+        return (shape[0] * b * b, *(size // b for size in shape[1:]))
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        b = (settings["block"],) * (len(shape) - 1)
+        return shapes.compose_geometry(geometry, b, b, (1,) * len(b), (0,) * len(b))
 
     def forward(self, x):
         return nn.functional.pixel_unshuffle(x, self.block)
@@ -315,35 +336,10 @@ class SpaceToDepth(nn.Module):
 
 @pytest.fixture
 def space_to_depth():
-    class SpaceToDepthRule(S.LayerRule):
-        name = "space_to_depth"
-        aliases = ("s2d",)
-        keys = {"block": 2}
-        shorthand = "block"
-        modules = (SpaceToDepth,)
-        description = "move block x block patches into channels"
-
-        def check(self, args, at):
-            return {"block": at.integer(args, "block", low=1)}
-
-        def output_shape(self, args, shape, at):
-            b = args["block"]
-            if any(size % b for size in shape[1:]):
-                raise at.error(f"block {b} does not divide the {shape[1:]} input.", "block")
-            return (shape[0] * b * b, *(size // b for size in shape[1:]))
-
-        def geometry(self, args, shape, geometry):
-            b = (args["block"],) * (len(shape) - 1)
-            return shapes.compose_geometry(geometry, b, b, (1,) * len(b), (0,) * len(b))
-
-        def build(self, args, shape):
-            return SpaceToDepth(args["block"])
-
-        def unbuild(self, module):
-            return {"block": module.block}
-
-    S.register_layer(SpaceToDepthRule)
-    yield SpaceToDepthRule
+    rule = S.register_layer(S.LayerRule("space_to_depth", SpaceToDepth, aliases=("s2d",),
+                                        shorthand="block",
+                                        description="move block x block patches into channels"))
+    yield rule
     S.unregister_layer("space_to_depth")
 
 
@@ -360,20 +356,18 @@ def test_registered_layer_type_works_in_every_face(space_to_depth):
     assert "s2d" in str(cnnkit.summary(spec)) or "space_to_depth" in str(cnnkit.summary(spec))
     with pytest.raises(SpecError, match=r"layers\[0\]\.s2d\.block: block 3 does not divide"):
         S.load({**raw, "layers": [{"s2d": 3}]})
+    with pytest.raises(SpecError, match=r"layers\[0\]\.s2d\.block: block must be positive"):
+        S.load({**raw, "layers": [{"s2d": 0}]})
 
 
 def test_register_layer_keyword_form_and_located_module_errors():
-    def build(args, shape):
-        return L.Dropout(args["rate"])  # the Module's own ArgumentError names the key
-
-    rule = S.register_layer(name="example_drop", keys={"rate": 0.5}, shorthand="rate",
-                            takes="any", modules=(), build=build, unbuild=lambda m: {})
+    rule = S.register_layer(name="example_drop", layer=L.Dropout, shorthand="rate")
     try:
         assert S.layer_rule("example_drop") is rule
         net = S.build({"input": [1, 4], "layers": [{"example_drop": 0.25}]})
         assert net.layers[0].rate == 0.25
-        with pytest.raises(SpecError, match=r"layers\[0\]\.example_drop\.rate: rate must be a "
-                                            r"number in \[0, 1\)"):
+        with pytest.raises(SpecError, match=r"layers\[0\]\.example_drop\.rate: rate must be in "
+                                            r"\[0, 1\)"):
             S.build({"input": [1, 4], "layers": [{"example_drop": 2}]})
     finally:
         S.unregister_layer("example_drop")
@@ -392,15 +386,14 @@ def test_catalogue_has_every_required_layer_type():
 def test_spec_errors_are_raised_before_any_module_is_built():
     built = []
 
-    class Watch(S.LayerRule):
-        name = "example_watch"
-        takes = "any"
+    class Watch(L.Layer):
+        def __init__(self):
+            L.Layer.__init__(self, locals())
 
-        def build(self, args, shape):
-            built.append(shape)
-            return nn.Identity()
+        def create(self):
+            built.append(self)
 
-    S.register_layer(Watch)
+    S.register_layer(name="example_watch", layer=Watch)
     try:
         with pytest.raises(SpecError, match=r"layers\[1\]\.conv\.kernel"):
             S.build({"input": [1, 4, 4], "layers": ["example_watch", {"conv": {"filters": 1, "kernel": 9}}]})

@@ -72,7 +72,7 @@ def test_one_dimensional_network():
     ("fractional_maxpool", r"layers\[1\]\.fractional_maxpool\.ratio", "exactly one of ratio"),
     ({"dropconnect_dense": {"units": 4, "p": 1}}, r"layers\[1\]\.dropconnect_dense\.p", r"in \[0, 1\)"),
     ({"dropconnect_conv": {"filters": 4, "kernel": 3, "per": "sample"}},
-     r"layers\[1\]\.dropconnect_conv\.per", "must be one of: example, batch"),
+     r"layers\[1\]\.dropconnect_conv\.per", "must be one of 'example', 'batch'"),
     ({"dropconnect_conv": {"filters": 4, "kernel": 3, "inner_activation": "rleu"}},
      r"layers\[1\]\.dropconnect_conv\.inner_activation", "Did you mean 'relu'"),
     ({"spp": [1, 0]}, r"layers\[1\]\.spatial_pyramid_pool\.levels|layers\[1\]\.spp\.levels",

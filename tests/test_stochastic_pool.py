@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from cnnkit._validation import ArgumentError, ShapeError
-from cnnkit.functional.shapes import stochastic_pool_output_shape
+from cnnkit.functional.shapes import conv_output_shape, normalize_padding
 from cnnkit.functional.stochastic_pool import stochastic_pool, stochastic_pool_weighted
-from cnnkit.layers.special_pool import StochasticPool
+from cnnkit.layers import StochasticPool
 from cnnkit.reference import stochastic_pool as ref
 
 D = torch.float64
@@ -38,9 +38,9 @@ def _input(size, zeros=0.3):
 def test_training_matches_oracle_forward_and_backward(case):
     size, kernel, stride, padding, dilation, ceil_mode = case
     x = _input(size).requires_grad_()
-    out_size = stochastic_pool_output_shape(size, _t(kernel, len(size)),
-                                            _t(stride or kernel, len(size)), padding,
-                                            _t(dilation, len(size)), ceil_mode)
+    out_size = conv_output_shape(size, _t(kernel, len(size)), _t(stride or kernel, len(size)),
+                                 normalize_padding(padding, len(size)), _t(dilation, len(size)),
+                                 ceil_mode=ceil_mode)
     u = torch.rand(2, 3, *out_size, dtype=D)
     y, index = stochastic_pool(x, kernel, stride, padding, dilation, ceil_mode, uniform=u,
                                return_indices=True)
@@ -155,5 +155,5 @@ def test_layer_samples_in_training_and_averages_in_eval():
     assert draws == {(1.0, 2.0), (3.0, 2.0)}
     pool.eval()
     torch.testing.assert_close(pool(x), torch.tensor([[[2.5, 2.0]]]))
-    assert repr(StochasticPool(3, 2)) == "StochasticPool(kernel_size=(3, 3), stride=(2, 2))"
+    assert repr(StochasticPool(3, 2)) == "StochasticPool(kernel=(3, 3), stride=(2, 2))"
     assert StochasticPool(2, dims=3)(torch.rand(1, 2, 4, 4, 4)).shape == (1, 2, 2, 2, 2)

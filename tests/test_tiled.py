@@ -138,7 +138,7 @@ def test_tiles_out_of_range_errors():
     with pytest.raises(ShapeError, match=r"tiles 5 along spatial dimension 1 exceeds the output size 4.*"
                                          r"Received: tiles=\(2, 5\), output size=\(4, 4\)"):
         CF.tiled_conv(x, torch.randn(2, 5, 1, 1, 3, 3))
-    with pytest.raises(ArgumentError, match=r"tiles must be at least 1.*Received: tiles=0"):
+    with pytest.raises(ArgumentError, match=r"tiles must be positive.*Received: tiles=0"):
         L.TiledConv2d(1, 1, 3, tiles=0)
     with pytest.raises(ShapeError, match=r"tiles 5 along spatial dimension 0 exceeds the output size 4"):
         L.TiledConv2d(1, 1, 3, tiles=5, input_size=(6, 6))

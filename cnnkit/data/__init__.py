@@ -4,8 +4,12 @@ loading and batch augmentation.
 - ``load_dataset(name, split)`` / ``list_datasets()``: ``mnist5k`` (5,000 MNIST digits),
   ``digits`` (1,797 8x8 digits), ``mnist1d`` (MNIST-1D), scenes of real digits
   (``scenes_segment``, ``scenes_detect``, ``scenes_multilabel``), ``locate`` (where a
-  digit is: regression) and moving-digit clips (``clips_digit``, ``clips_motion``);
-  shipped in the package, checked by SHA-256, nothing downloaded.
+  digit is: regression), moving-digit clips (``clips_digit``, ``clips_motion``),
+  ``fortunes`` (six-topic text), ``go9`` / ``go19`` (GNU Go self-play positions),
+  ``alsa_speech`` (16 kHz mu-law speech); shipped in the package, checked by SHA-256,
+  nothing downloaded.
+- ``text`` (tokenizer, ``Vocabulary``), ``go`` (SGF, rules, input planes), ``audio``
+  (mu-law, resampling): the modules behind the text, Go and audio sets.
 - ``as_dataset``, ``load_npz``, ``load_csv``, ``load_image_folder``,
   ``load_segmentation_folder``, ``load_detection_folder``: your own data as a
   ``Dataset``: ``x`` with the values the source gave (8-bit / 255, 16-bit / 65535,
@@ -27,7 +31,7 @@ Example:
     (torch.Size([64, 1, 8, 8]), torch.int64)
 """
 
-from . import augment
+from . import audio, augment, go, text
 from .augment import (Augmentation, Compose, ElasticDeform, RandomAffine, RandomCrop,
                       RandomFlip, RandomTranslate)
 from .annotated import load_detection_folder, load_segmentation_folder
@@ -44,9 +48,9 @@ __all__ = [
     "IGNORE_INDEX", "IMAGE_EXTENSIONS", "TARGETS", "Augmentation", "BatchLoader", "Compose",
     "DataFileError", "Dataset", "DatasetInfo", "ElasticDeform", "ImageFolderShard",
     "NpzShard", "RandomAffine", "RandomCrop", "RandomFlip", "RandomTranslate",
-    "SkippedFilesWarning", "StreamingLoader", "as_dataset", "augment", "check_targets",
-    "dataset_info", "fit_channel_stats", "image_folder_shards", "infer_target",
-    "list_datasets", "load_csv", "load_dataset", "load_detection_folder",
-    "load_image_folder", "load_npz", "load_segmentation_folder", "seed_for",
+    "SkippedFilesWarning", "StreamingLoader", "as_dataset", "audio", "augment",
+    "check_targets", "dataset_info", "fit_channel_stats", "go", "image_folder_shards",
+    "infer_target", "list_datasets", "load_csv", "load_dataset", "load_detection_folder",
+    "load_image_folder", "load_npz", "load_segmentation_folder", "seed_for", "text",
     "train_test_split",
 ]

@@ -34,7 +34,8 @@ class Dataset:
 
     Attributes:
         x: samples ``(N, C, *spatial)`` float32 with the values the source gave (see
-            ``as_dataset``'s ``scale``), or int64 token ids ``(N, L)``.
+            ``as_dataset``'s ``scale``), or int64 ids ``(N, L)`` (token ids of a text,
+            mu-law classes of audio) that a network embeds or one-hot encodes itself.
         y: targets, one row per sample; their kind is ``target`` (the table in
             ``cnnkit.data.targets``): int64 ``(N,)`` class indices, float32 ``(N, K)``
             0/1 multi-label rows or regression values, int64 ``(N, *spatial)`` label maps,

@@ -1,16 +1,16 @@
 """The small data sets that ship inside cnnkit, and their registry.
 
-Nothing is downloaded: each data set is one ``.npz`` file in ``cnnkit/data/files/``
-whose SHA-256 is pinned here and checked before the file is read. Some names are views
-of one file (the digit scenes give label maps, boxes and digits present; the clips give
-the digit and the motion). Provenance, splits and
-licences: ``cnnkit/data/files/README.md`` and ``LICENSES.md``.
+Nothing is downloaded: each data set is one file in ``cnnkit/data/files/`` (``.npz``
+arrays, or ``.xz`` text for the fortunes and the Go games) whose SHA-256 is pinned here and
+checked before the file is read. Some names are views of one file (the digit scenes give
+label maps, boxes and digits present; the clips give the digit and the motion).
+Provenance, splits and licences: ``cnnkit/data/files/README.md`` and ``LICENSES.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import io
 import threading
 import zipfile
 from pathlib import Path
@@ -19,7 +19,9 @@ import numpy as np
 import torch
 
 from .._validation import ArgumentError, ArgumentTypeError, did_you_mean, one_of
+from ._files import read_verified
 from .dataset import DataFileError, Dataset
+from .go import move_names
 
 __all__ = ["DatasetInfo", "dataset_info", "list_datasets", "load_dataset"]
 
@@ -43,6 +45,9 @@ class DatasetInfo:
     sizes: dict[str, int]
     description: str
     licence: str
+    # "images": the arrays read by load_dataset itself; otherwise the module that loads it
+    # (cnnkit.data.text, .go or .audio).
+    kind: str = "images"
     target: str = "class"
     y_key: str = "y"
     # x is divided by this (uint8 pixels: 255); None keeps the stored values.
@@ -130,6 +135,52 @@ _REGISTRY: dict[str, DatasetInfo] = {
             sizes={"train": 2000, "test": 500, "all": 2500},
             description=_CLIPS + " Label: the direction of motion (right, down-right, ...).",
             licence=_MNIST_LICENCE, y_key="motion"),
+        DatasetInfo(
+            name="fortunes", file="fortunes.json.xz",
+            sha256="87926edf275a3e0a9898bcc78804ab48f004367cf1cbd95d5ecf1ac4d4b9ea56",
+            input_shape=(64,),
+            classes=("art", "computers", "politics", "science", "songs-poems", "work"),
+            sizes={"train": 3261, "test": 816, "all": 4077},
+            description="4,077 short texts of six topics from Debian's fortunes package "
+                        "(1:1.99.1-7.3), deduplicated; 80/20 split per topic; token ids "
+                        "padded to 64, vocabulary from the training split.",
+            licence="fortunes package BSD-3-Clause (Debian copyright); quotations fair use",
+            kind="text"),
+        DatasetInfo(
+            name="alsa_speech", file="alsa_speech.npz",
+            sha256="9f7846278ba47a335c6263357e7d940661c8671d57d46e94fde8f09670dccd58",
+            input_shape=(2048,), classes=tuple(str(k) for k in range(256)),
+            sizes={"train": 126, "test": 40, "all": 166},
+            description="11.4 s of speech, the eight spoken channel names of Debian's "
+                        "alsa-utils (1.2.8-1), 16 kHz, mu-law (mu = 255) classes; split by "
+                        "recording (6 train, 2 test); windows of 2048 with next-sample "
+                        "targets, hop 1024.",
+            licence="alsa-utils GPL-2 (Debian copyright, Files: *)",
+            kind="audio", target="segmentation"),
+        DatasetInfo(
+            name="go9", file="go9.sgf.xz",
+            sha256="a27cfa6b2b1b163e41818df8c6f2fcbd035fac86d10cc02025ce7ea1af835efa",
+            input_shape=(11, 9, 9), classes=move_names(9),
+            sizes={"train": 14172, "test": 3394, "all": 17566},
+            description="401 distinct 9x9 games of GNU Go 3.8 (level 1) against itself, "
+                        "seeds 1-1000, komi 6.5; every position as 11 planes from the "
+                        "mover's view and the move played (81 points + pass); every fifth "
+                        "game is a test game.",
+            licence="games generated here with GNU Go (GPL-3+); the records are "
+                    "factual game data, shipped under cnnkit's MIT licence",
+            kind="go"),
+        DatasetInfo(
+            name="go19", file="go19.sgf.xz",
+            sha256="9e4d422a48cbd0351a28e94b6e00f5f815a7c54cd14211f5fa07ef2c77c97fa5",
+            input_shape=(11, 19, 19), classes=move_names(19),
+            sizes={"train": 10539, "test": 2765, "all": 13304},
+            description="60 19x19 games of GNU Go 3.8 (level 1) against itself, seeds "
+                        "1-60, komi 6.5; every position as 11 planes from the mover's view "
+                        "and the move played (361 points + pass); every fifth game is a "
+                        "test game.",
+            licence="games generated here with GNU Go (GPL-3+); the records are "
+                    "factual game data, shipped under cnnkit's MIT licence",
+            kind="go"),
     ]
 }
 
@@ -143,8 +194,9 @@ def list_datasets() -> list[str]:
 
     Example:
         >>> list_datasets()  # doctest: +NORMALIZE_WHITESPACE
-        ['clips_digit', 'clips_motion', 'digits', 'locate', 'mnist1d', 'mnist5k',
-         'scenes_detect', 'scenes_multilabel', 'scenes_segment']
+        ['alsa_speech', 'clips_digit', 'clips_motion', 'digits', 'fortunes', 'go19', 'go9',
+         'locate', 'mnist1d', 'mnist5k', 'scenes_detect', 'scenes_multilabel',
+         'scenes_segment']
     """
     return sorted(_REGISTRY)
 
@@ -179,26 +231,9 @@ def _read_verified(path: Path, sha256: str, name: str) -> dict[str, np.ndarray]:
     with _LOCK:
         if path in _CACHE:
             return _CACHE[path]
+        raw = read_verified(path, sha256, name)
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise DataFileError(
-                f"The data file of {name!r} is missing: {path}. The installation of cnnkit "
-                f"is incomplete; reinstall it (pip install --force-reinstall cnnkit)."
-            ) from None
-        except OSError as error:
-            raise DataFileError(
-                f"Cannot read the data file of {name!r}: {path}: {error}."
-            ) from error
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != sha256:
-            raise DataFileError(
-                f"The data file of {name!r} is corrupt: {path} has SHA-256 {digest}, expected "
-                f"{sha256}. Reinstall cnnkit (pip install --force-reinstall cnnkit) to "
-                f"restore it."
-            )
-        try:
-            with np.load(path, allow_pickle=False) as archive:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise DataFileError(
@@ -216,7 +251,10 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
     """Load a bundled data set.
 
     Args:
-        name: one of ``list_datasets()``.
+        name: one of ``list_datasets()``. ``"fortunes"`` (text, ``text.load_fortunes``),
+            ``"go9"``, ``"go19"`` (Go positions, ``go.load_go``) and ``"alsa_speech"``
+            (mu-law audio windows, ``audio.load_speech``) are loaded by their module,
+            with its defaults; the others are arrays read here.
         split: ``"train"``, ``"test"`` or ``"all"`` (every sample, in the file's order).
         device: where to put the tensors (default: CPU).
 
@@ -226,7 +264,10 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
         them; ``clips_*`` are ``(N, 1, 8, 32, 32)`` (channel, frame, height, width).
         ``y``: as ``dataset_info(name).target`` says: ``(N,)`` int64 classes,
         ``(N, 48, 48)`` int64 label maps, ``(N, 4, 5)`` float32 boxes, ``(N, 10)``
-        float32 0/1 rows, ``(N, 4)`` float32 regression values.
+        float32 0/1 rows, ``(N, 4)`` float32 regression values. fortunes: ``x``
+        ``(N, 64)`` int64 token ids; go9/go19: ``(N, 11, S, S)`` float32 planes, ``y`` the
+        move; alsa_speech: ``x`` and ``y`` ``(N, 2048)`` int64 mu-law classes, ``y`` one
+        step ahead (per-position targets).
 
     Raises:
         ArgumentError: unknown ``name`` (lists the bundled ones) or ``split``.
@@ -243,10 +284,12 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
         >>> load_dataset("mnist")
         Traceback (most recent call last):
         ...
-        cnnkit._validation.ArgumentError: Unknown data set 'mnist'. Bundled data sets: 'clips_digit', 'clips_motion', 'digits', 'locate', 'mnist1d', 'mnist5k', 'scenes_detect', 'scenes_multilabel', 'scenes_segment'. Did you mean 'mnist5k'? ...
+        cnnkit._validation.ArgumentError: Unknown data set 'mnist'. Bundled data sets: 'alsa_speech', 'clips_digit', ..., 'mnist5k', 'scenes_detect', 'scenes_multilabel', 'scenes_segment'. Did you mean 'mnist5k'? ...
     """
     info = dataset_info(name)
     one_of(split, SPLITS, "split")
+    if info.kind != "images":
+        return _load_other(info, split, device)
     arrays = _read_verified(_FILES_DIR / info.file, info.sha256, name)
     x_all, y_all = arrays["x"], arrays[info.y_key]
     rows = None if split == "all" else torch.from_numpy(arrays[split].astype(np.int64))
@@ -264,3 +307,21 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
     meta = {"description": info.description, "licence": info.licence, **extra}
     return Dataset(x.contiguous(), y.contiguous(), info.classes, name=name, split=split,
                    info=meta, target=info.target)
+
+
+def _load_other(info: DatasetInfo, split: str, device) -> Dataset:
+    """Hand a non-image data set to its own module, with that module's defaults."""
+    # Imported here: those modules import this one for the registry.
+    if info.kind == "text":
+        from .text import load_fortunes
+
+        return load_fortunes(split, device=device)
+    if info.kind == "go":
+        from .go import load_go
+
+        return load_go(info.name, split, device=device)
+    if info.kind == "audio":
+        from .audio import load_speech
+
+        return load_speech(split, device=device)
+    raise AssertionError(f"no loader for kind {info.kind!r}")  # registry bug, not user input

@@ -23,21 +23,26 @@ import torch
 import torch.nn as nn
 
 from .._validation import ArgumentError, ArgumentTypeError, CnnkitError
+from ..layers import AdaptiveAvgPool, Layer
 
 __all__ = ["UNSUPPORTED_LAYERS", "ExportError", "ExportReport", "MissingDependencyError",
            "compare_onnx", "to_onnx"]
 
-# Layer class name -> why the ONNX exporter cannot take it (measured with torch 2.13,
-# onnxscript 0.7; docs/export.md has the whole table).
-UNSUPPORTED_LAYERS = {
-    "FFTConv": "torch.fft gives complex tensors, which the ONNX converter does not translate",
-    "FractionalMaxPool": "its pooling regions come from the input size at run time "
-                         "(torch.export needs them fixed)",
-    "LocallyConnectedTranspose": "its scatter-add (as_strided_scatter) has no ONNX translation",
-    "RoIMaxPool": "it takes a second input (the boxes) and loops over them in Python",
-    "StochasticPool": "its check for negative inputs depends on the data, which torch.export "
-                      "cannot trace",
-}
+
+
+def unsupported_layers() -> dict[str, str]:
+    """Layer class name -> why the ONNX exporter cannot take it, from the classes' own
+    ``onnx`` attribute (measured with torch 2.13, onnxscript 0.7; docs/export.md)."""
+    out, todo = {}, [Layer]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.onnx is not True and cls.fixed_dims is None:
+            out[cls.__name__] = cls.onnx
+    return dict(sorted(out.items()))
+
+
+UNSUPPORTED_LAYERS = unsupported_layers()
 
 _INSTALL = 'pip install "cnnkit[export]"'
 
@@ -118,9 +123,8 @@ def _layer_path(name: str) -> str:
 def _unsupported(model: nn.Module) -> tuple[str, str, str] | None:
     """The first layer that has no ONNX equivalent: (path, type name, reason), or None."""
     for name, module in model.named_modules():
-        for cls in type(module).__mro__:
-            if cls.__name__ in UNSUPPORTED_LAYERS and cls.__module__.startswith("cnnkit."):
-                return _layer_path(name), type(module).__name__, UNSUPPORTED_LAYERS[cls.__name__]
+        if isinstance(module, Layer) and type(module).onnx is not True:
+            return _layer_path(name), type(module).__name__, type(module).onnx
     return None
 
 
@@ -150,6 +154,16 @@ def _reference(model: nn.Module):
         if tensor.is_floating_point():
             return tensor.dtype, tensor.device
     return torch.float32, torch.device("cpu")
+
+
+def _example_input(model: nn.Module, batch_size: int, shape) -> torch.Tensor:
+    """A random batch the model takes: token ids in range where its first layer is an
+    embedding, else normal values in the model's dtype."""
+    dtype, device = _reference(model)
+    first = next((m for m in model.modules() if isinstance(m, Layer)), None)
+    if first is not None and first.index_input:
+        return torch.randint(0, first.settings()["vocab"], (batch_size, *shape), device=device)
+    return torch.randn(batch_size, *shape, dtype=dtype, device=device)
 
 
 def _outputs(value) -> list[torch.Tensor]:
@@ -204,7 +218,7 @@ def _adaptive_avg_pool3d(x: torch.Tensor, output_size) -> torch.Tensor:
 
 def _needs_decomposition(model: nn.Module) -> bool:
     return any(isinstance(m, nn.AdaptiveAvgPool3d) or
-               (type(m).__name__ == "AdaptiveAvgPool" and getattr(m, "dims", 2) == 3)
+               (isinstance(m, AdaptiveAvgPool) and m.dims == 3)
                for m in model.modules())
 
 
@@ -278,8 +292,7 @@ def compare_onnx(path, model: nn.Module, *, input_shape=None, batch_size: int = 
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ArgumentError(f"batch_size must be a positive int. Received: "
                             f"batch_size={batch_size!r}.")
-    dtype, device = _reference(model)
-    x = torch.randn(batch_size, *shape, dtype=dtype, device=device)
+    x = _example_input(model, batch_size, shape)
     with _eval(model), torch.no_grad():
         expected = [t.detach().cpu() for t in _outputs(model(x))]
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -368,8 +381,7 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
         raise ArgumentError(f"path must be a file to write, not a folder. Received: "
                             f"path={str(path)!r}. Give a name such as {str(path / 'model.onnx')!r}.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    dtype, device = _reference(model)
-    x = torch.randn(batch_size, *shape, dtype=dtype, device=device)
+    x = _example_input(model, batch_size, shape)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:

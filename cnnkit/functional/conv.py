@@ -47,6 +47,18 @@ def _rank_of_weight(weight: torch.Tensor, name: str = "weight") -> int:
     return n
 
 
+def spatial_rank(x: torch.Tensor, who: str) -> int:
+    """The number of spatial dimensions of ``(N, C, *spatial)``: 1, 2 or 3, else a ShapeError
+    naming ``who``."""
+    n = x.dim() - 2
+    if n not in (1, 2, 3):
+        raise ShapeError(
+            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions. "
+            f"Received: input of shape {tuple(x.shape)}."
+        )
+    return n
+
+
 def check_input(x: torch.Tensor, n: int, channels: int | None, who: str) -> None:
     """Raise a ShapeError naming ``who`` when ``x`` is not ``(N, channels, *n spatial)``."""
     if x.dim() != n + 2:
@@ -91,14 +103,7 @@ def pad(x: torch.Tensor, pairs, mode: str = "zeros", value: float = 0.0) -> torc
         return x
     if mode == "zeros":
         return F.pad(x, flat, mode="constant", value=value)
-    if mode == "reflect":
-        for axis, ((lo, hi), size) in enumerate(zip(pairs, x.shape[2:])):
-            if lo >= size or hi >= size:
-                raise ShapeError(
-                    f"padding_mode='reflect' needs padding smaller than the input along every "
-                    f"spatial dimension. Received: padding {(lo, hi)} for size {size} along "
-                    f"spatial dimension {axis}. Use padding_mode='replicate' or 'zeros'."
-                )
+    shapes.check_padding_mode(tuple(x.shape[2:]), pairs, mode)
     return F.pad(x, flat, mode=_TORCH_MODE[mode])
 
 
@@ -137,11 +142,7 @@ def conv_arguments(x, n, out_channels, in_per_group, kernel, stride, padding, di
     """
     positive_int(groups, "groups")
     check_input(x, n, in_per_group * groups, who)
-    if out_channels % groups:
-        raise ArgumentError(
-            f"out_channels must be divisible by groups. Received: out_channels={out_channels}, "
-            f"groups={groups}. Use a number of filters that is a multiple of {groups}."
-        )
+    shapes.check_groups(None, out_channels, groups)
     stride = to_tuple(stride, n, "stride")
     dilation = to_tuple(dilation, n, "dilation")
     padding = shapes.normalize_padding(padding, n)
@@ -152,17 +153,9 @@ def conv_arguments(x, n, out_channels, in_per_group, kernel, stride, padding, di
     return ConvArguments(tuple(kernel), stride, dilation, pairs, out_spatial)
 
 
-def conv(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    padding_mode: str = "zeros",
-    flip: bool = False,
-) -> torch.Tensor:
+def conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1,
+         padding=0, dilation=1, groups: int = 1, padding_mode: str = "zeros",
+         flip: bool = False) -> torch.Tensor:
     """N-d convolution (cross-correlation unless ``flip=True``), Goodfellow et al. 2016,
     eq. 9.7-9.8.
 
@@ -237,30 +230,9 @@ def conv3d(x, weight, bias=None, **kwargs):
     return conv(x, weight, bias, **kwargs)
 
 
-def transpose_padding(padding, size_in, kernel, stride, dilation, output_size):
-    """Resolve the (lo, hi) padding of the forward convolution that a transpose undoes.
-
-    For ``same`` the forward input size is needed: ``output_size`` when given, else
-    ``W * S`` (the usual upsampling by the stride).
-    """
-    if isinstance(padding, str) and padding == "same":
-        target = output_size or tuple(w * s for w, s in zip(size_in, stride))
-        return tuple(shapes.same_padding(t, k, s, d)
-                     for t, k, s, d in zip(target, kernel, stride, dilation))
-    return shapes.padding_pairs(padding, kernel, stride, dilation, None)
-
-
-def conv_transpose(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    output_size=None,
-    flip: bool = False,
-) -> torch.Tensor:
+def conv_transpose(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                   stride=1, padding=0, dilation=1, groups: int = 1, output_size=None,
+                   flip: bool = False) -> torch.Tensor:
     """Transposed convolution: the map h of Goodfellow et al. 2016, eq. 9.12-9.13.
 
     It multiplies by the transpose of the matrix that :func:`conv` with the same
@@ -294,32 +266,20 @@ def conv_transpose(
     n = _rank_of_weight(weight)
     positive_int(groups, "groups")
     check_input(x, n, weight.shape[0], "conv_transpose")
-    if weight.shape[0] % groups:
-        raise ArgumentError(
-            f"in_channels must be divisible by groups. Received: in_channels={weight.shape[0]}, groups={groups}."
-        )
+    shapes.check_groups(weight.shape[0], None, groups)
     kernel = tuple(weight.shape[2:])
     stride = to_tuple(stride, n, "stride")
     dilation = to_tuple(dilation, n, "dilation")
     size_in = tuple(x.shape[2:])
     if output_size is not None:
         output_size = to_tuple(output_size, n, "output_size")
-    pairs = transpose_padding(shapes.normalize_padding(padding, n), size_in, kernel, stride,
-                              dilation, output_size)
-    smallest = tuple(
-        (w - 1) * s - lo - hi + shapes.effective_kernel(k, d)
-        for w, s, (lo, hi), k, d in zip(size_in, stride, pairs, kernel, dilation)
-    )
+    pairs = shapes.transpose_padding(shapes.normalize_padding(padding, n), size_in, kernel,
+                                     stride, dilation, output_size)
+    smallest = shapes.conv_transpose_output_shape(size_in, kernel, stride, pairs, dilation)
     if output_size is None:
         output_size = smallest
+    shapes.check_transpose_size(output_size, size_in, smallest, stride)
     extra = tuple(o - m for o, m in zip(output_size, smallest))
-    if any(e < 0 or e >= s for e, s in zip(extra, stride)) or min(output_size) < 1:
-        ranges = ", ".join(f"{m}..{m + s - 1}" for m, s in zip(smallest, stride))
-        raise ShapeError(
-            f"output_size {tuple(output_size)} cannot be produced: a convolution with this "
-            f"kernel, stride and padding maps only inputs of sizes {ranges} (per dimension) "
-            f"onto size {size_in}. Received: output_size={tuple(output_size)}."
-        )
     if flip:
         weight = weight.flip(tuple(range(2, n + 2)))
     symmetric = all(lo == hi for lo, hi in pairs)
@@ -338,16 +298,9 @@ def conv_transpose(
     return out
 
 
-def depthwise_separable_conv(
-    x: torch.Tensor,
-    depthwise_weight: torch.Tensor,
-    pointwise_weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    padding_mode: str = "zeros",
-) -> torch.Tensor:
+def depthwise_separable_conv(x: torch.Tensor, depthwise_weight: torch.Tensor,
+                             pointwise_weight: torch.Tensor, bias: torch.Tensor | None = None,
+                             stride=1, padding=0, dilation=1, padding_mode: str = "zeros") -> torch.Tensor:
     """Depthwise-separable convolution: a per-channel spatial convolution, then a 1x1 one.
 
     Args:

@@ -191,18 +191,9 @@ def clear_algorithm_cache() -> None:
     _CACHE.clear()
 
 
-def fft_conv(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    padding_mode: str = "zeros",
-    flip: bool = False,
-    algorithm: str = "fft",
-) -> torch.Tensor:
+def fft_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride=1,
+             padding=0, dilation=1, groups: int = 1, padding_mode: str = "zeros",
+             flip: bool = False, algorithm: str = "fft") -> torch.Tensor:
     """N-d convolution computed in the frequency domain (Goodfellow et al. 2016, section 9.8).
 
     The same map as :func:`cnnkit.functional.conv` with the same arguments (see the module

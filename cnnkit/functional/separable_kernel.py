@@ -132,18 +132,10 @@ def separable_approximation(kernel: torch.Tensor, rank: int) -> list[torch.Tenso
     return [first.movedim(-1, 0).contiguous(), second.movedim(-2, 0).contiguous()]
 
 
-def separable_kernel_conv(
-    x: torch.Tensor,
-    factors: Sequence[torch.Tensor],
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    padding_mode: str = "zeros",
-    flip: bool = False,
-    assemble: bool = False,
-) -> torch.Tensor:
+def separable_kernel_conv(x: torch.Tensor, factors: Sequence[torch.Tensor],
+                          bias: torch.Tensor | None = None, stride=1, padding=0, dilation=1,
+                          groups: int = 1, padding_mode: str = "zeros", flip: bool = False,
+                          assemble: bool = False) -> torch.Tensor:
     """Convolution with a rank-``r`` separable kernel, as ``d`` one-dimensional passes.
 
     Equals ``conv(x, separable_kernel(factors), ...)`` with the same arguments. The passes

@@ -34,21 +34,28 @@ from .._validation import (ArgumentError, ArgumentTypeError, ShapeError, one_of,
 
 __all__ = [
     "Geometry",
+    "InputSource",
     "PADDING_NAMES",
     "PaddingSpec",
     "channel_pool_output_channels",
+    "check_groups",
+    "check_padding_mode",
     "check_pool_ratio",
     "check_tiles",
     "compose_geometry",
     "conv_flops",
     "conv_output_shape",
     "conv_output_size",
+    "check_transpose_size",
     "conv_params",
-    "conv_transpose_output_size",
+    "conv_transpose_output_shape",
+    "unseen_positions",
+    "whole_input_geometry",
     "effective_kernel",
     "fft_length",
     "fractional_pool_output_shape",
     "fractional_pool_output_size",
+    "format_spatial",
     "fractional_span",
     "locally_connected_flops",
     "locally_connected_params",
@@ -57,21 +64,44 @@ __all__ = [
     "normalize_levels",
     "normalize_padding",
     "padding_pairs",
-    "pool_output_size",
     "pyramid_pool_features",
     "roi_pool_output_shape",
     "same_padding",
     "separable_kernel_flops",
     "separable_kernel_params",
-    "stochastic_pool_output_shape",
     "tiled_params",
     "tiled_weight_shape",
+    "transpose_padding",
 ]
 
 PADDING_NAMES = ("valid", "same", "full")
 
 # A normalised padding: a name, or one (lo, hi) pair per spatial dimension.
 PaddingSpec = Union[str, tuple[tuple[int, int], ...]]
+
+
+@dataclass(frozen=True)
+class InputSource:
+    """What produced a layer's input, for the wording of shape errors.
+
+    Attributes:
+        text: ``the input``, or in a spec ``layers[2] (maxpool 2 of 8x8)``.
+        grow: how to give the layer a larger input: ``or a larger input``, ``or remove
+            the pooling``, ``or less downsampling in layers[0]``.
+    """
+
+    text: str = "the input"
+    grow: str = "or a larger input"
+
+
+def format_spatial(sizes) -> str:
+    """``(8, 8)`` -> ``'8x8'``."""
+    return "x".join(str(s) for s in sizes)
+
+
+def _collapse(values) -> int | list:
+    values = list(values)
+    return values[0] if values and all(v == values[0] for v in values) else values
 
 
 def effective_kernel(kernel: int, dilation: int = 1) -> int:
@@ -106,8 +136,8 @@ def normalize_padding(padding, n: int, name: str = "padding") -> PaddingSpec:
         if len(padding) != n:
             raise ArgumentError(
                 f"{name} must be 'valid', 'same', 'full', an int, or {n} values (one per "
-                f"spatial dimension). Received: {name}={padding!r} with {len(padding)} values."
-            )
+                f"spatial dimension). Received: {name}={padding!r} with {len(padding)} values.",
+                argument=name)
         pairs = []
         for item in padding:
             if isinstance(item, Sequence) and not isinstance(item, str):
@@ -119,8 +149,7 @@ def normalize_padding(padding, n: int, name: str = "padding") -> PaddingSpec:
         return tuple(pairs)
     raise ArgumentTypeError(
         f"{name} must be 'valid', 'same', 'full', an int or a sequence. "
-        f"Received: {name}={padding!r} ({type(padding).__name__})."
-    )
+        f"Received: {name}={padding!r} ({type(padding).__name__}).", argument=name)
 
 
 def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
@@ -204,56 +233,211 @@ def conv_output_shape(
     *,
     ceil_mode: bool = False,
     what: str = "kernel",
+    source: InputSource = InputSource(),
 ) -> tuple[int, ...]:
-    """Spatial output shape of a convolution or pooling; raises if the kernel does not fit.
+    """Spatial output shape of a convolution or pooling window; raises if it does not fit.
+
+    ``O = floor((W + P_lo + P_hi - D * (K - 1) - 1) / S) + 1`` per dimension (``ceil``
+    with ``ceil_mode``).
+
+    Args:
+        what: the name of the window setting in messages (``kernel``, ``size``).
+        source: what produced the input, for the message.
 
     Raises:
-        ShapeError: the kernel is larger than the padded input in some dimension.
+        ShapeError: the window is larger than the padded input in some dimension.
+
+    Example:
+        >>> conv_output_shape((28, 28), (5, 5), (1, 1), "valid", (1, 1))
+        (24, 24)
+        >>> conv_output_shape((4, 4), (5, 5), (1, 1), "valid", (1, 1))
+        Traceback (most recent call last):
+        ...
+        cnnkit._validation.ShapeError: kernel 5 does not fit the 4x4 input volume coming from the input. Received: kernel=5. Use padding: same, a kernel of at most 4, or a larger input.
     """
     pairs = padding_pairs(padding, kernel, stride, dilation, size)
+    out = tuple(conv_output_size(w, k, s, p, d, ceil_mode=ceil_mode)
+                for w, k, s, p, d in zip(size, kernel, stride, pairs, dilation))
+    if min(out, default=1) < 1:
+        raise _window_error(size, kernel, pairs, dilation, what, source)
+    return out
+
+
+def unseen_positions(size: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+                     pairs: Sequence[tuple[int, int]], dilation: Sequence[int], *,
+                     ceil_mode: bool = False) -> tuple[tuple[int, int] | None, ...]:
+    """Input positions at the high end that no window reaches, per spatial dimension.
+
+    When ``(W + P_lo + P_hi - E) / S`` is not a whole number the output size floors, and the
+    last ``(W + P_lo + P_hi - E) mod S`` padded positions are never read: the formula
+    ``(W - K + 2P) / S + 1`` of the Wikipedia article "Convolutional neural network" then
+    "does not fit". Returns ``(first, last)`` input indices never seen, or None.
+
+    Example:
+        >>> unseen_positions((28,), (3,), (2,), ((0, 0),), (1,))
+        ((27, 27),)
+        >>> unseen_positions((28,), (2,), (2,), ((0, 0),), (1,))
+        (None,)
+    """
     out = []
-    for axis, (w, k, s, p, d) in enumerate(zip(size, kernel, stride, pairs, dilation)):
-        o = conv_output_size(w, k, s, p, d, ceil_mode=ceil_mode)
-        if o < 1:
-            span = effective_kernel(k, d)
-            dil = f" (dilation {d} spreads it over {span})" if d > 1 else ""
+    for w, k, s, (lo, hi), d in zip(size, kernel, stride, pairs, dilation):
+        o = conv_output_size(w, k, s, (lo, hi), d, ceil_mode=ceil_mode)
+        last_read = (o - 1) * s + effective_kernel(k, d) - 1 - lo   # in input coordinates
+        out.append((last_read + 1, w - 1) if o >= 1 and last_read < w - 1 else None)
+    return tuple(out)
+
+
+def _window_error(size, kernel, pairs, dilation, what, source) -> ShapeError:
+    padded = [w + lo + hi for w, (lo, hi) in zip(size, pairs)]
+    k_text = format_spatial(kernel) if len(set(kernel)) > 1 else str(kernel[0])
+    span = [effective_kernel(k, d) for k, d in zip(kernel, dilation)]
+    spans = (f" (dilation {_collapse(dilation)} spreads it over {format_spatial(span)})"
+             if any(d > 1 for d in dilation) else "")
+    pad = "" if all(lo == hi == 0 for lo, hi in pairs) else f" padded to {format_spatial(padded)}"
+    volume = (f"the input sequence of length {size[0]}" if len(size) == 1
+              else f"the {format_spatial(size)} input volume")
+    fit = _collapse((p - 1) // d + 1 for p, d in zip(padded, dilation))
+    return ShapeError(
+        f"{what} {k_text}{spans} does not fit {volume}{pad} coming from {source.text}. "
+        f"Received: {what}={_collapse(kernel)}. Use padding: same, a {what} of at most {fit}, "
+        f"{source.grow}.", argument=what)
+
+
+def check_groups(in_channels: int | None, out_channels: int | None, groups: int,
+                 source: InputSource | None = None) -> None:
+    """Both channel counts divisible by ``groups`` (Goodfellow et al. 2016, fig. 9.15).
+
+    ``source``: the input channels were inferred from an input (a spec), so the message
+    speaks of them. A count of None is not known yet and is skipped.
+
+    Raises:
+        ArgumentError: a count that ``groups`` does not divide (``error.argument`` is
+            ``groups``); ShapeError when the input channels came from ``source``.
+
+    Example:
+        >>> check_groups(6, 8, 4)
+        Traceback (most recent call last):
+        ...
+        cnnkit._validation.ArgumentError: in_channels must be divisible by groups. Received: in_channels=6, groups=4. Use a multiple of 4, or groups that divides 6.
+    """
+    for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if count is None or count % groups == 0:
+            continue
+        if name == "in_channels" and source is not None:
             raise ShapeError(
-                f"{what} {k}{dil} does not fit the input of size {w} padded by {p[0]}+{p[1]} "
-                f"along spatial dimension {axis}. Received: {what}={tuple(kernel)}, "
-                f"input size={tuple(size)}. Use padding='same', a {what} of at most "
-                f"{w + p[0] + p[1]}, or a larger input."
-            )
+                f"the {count} input channels (from {source.text}) are not divisible by "
+                f"groups. Received: groups={groups}. Use groups that divides {count}, or make "
+                f"the layer before give a multiple of {groups} channels.", argument="groups")
+        raise ArgumentError(
+            f"{name} must be divisible by groups. Received: {name}={count}, groups={groups}. "
+            f"Use a multiple of {groups}, or groups that divides {count}.", argument="groups")
+
+
+def check_padding_mode(size: Sequence[int], pairs: Sequence[tuple[int, int]], mode: str,
+                       padding="", source: InputSource = InputSource()) -> None:
+    """``reflect`` needs padding smaller than the input, ``circular`` at most the input
+    (PyTorch's rules), along every spatial dimension.
+
+    Raises:
+        ShapeError: naming the dimension, the padding and what produced the input.
+    """
+    if mode not in ("reflect", "circular"):
+        return
+    for axis, (w, (lo, hi)) in enumerate(zip(size, pairs)):
+        if (max(lo, hi) >= w) if mode == "reflect" else (max(lo, hi) > w):
+            bound = "smaller than" if mode == "reflect" else "at most"
+            written = f" {padding!r}" if padding != "" else ""
+            raise ShapeError(
+                f"padding_mode {mode} needs padding {bound} the input size, but padding"
+                f"{written} pads {lo}+{hi} along spatial dimension {axis} of the "
+                f"{format_spatial(size)} input coming from {source.text}. Received: "
+                f"padding_mode={mode!r}. Use padding_mode: replicate or zeros, a smaller "
+                f"kernel, or a larger input.", argument="padding_mode")
+
+
+def transpose_padding(padding: PaddingSpec, size_in: Sequence[int], kernel: Sequence[int],
+                      stride: Sequence[int], dilation: Sequence[int],
+                      output_size: Sequence[int] | None = None) -> tuple[tuple[int, int], ...]:
+    """The (lo, hi) padding of the forward convolution that a transposed one undoes.
+
+    ``same`` needs the forward input size: ``output_size`` when given, else ``W * S`` (the
+    usual upsampling by the stride).
+
+    Example:
+        >>> transpose_padding("same", (4,), (3,), (2,), (1,))
+        ((0, 1),)
+    """
+    if isinstance(padding, str) and padding == "same":
+        target = output_size or tuple(w * s for w, s in zip(size_in, stride))
+        return tuple(same_padding(t, k, s, d)
+                     for t, k, s, d in zip(target, kernel, stride, dilation))
+    return padding_pairs(padding, kernel, stride, dilation, None)
+
+
+def conv_transpose_output_shape(
+    size: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    pairs: Sequence[tuple[int, int]],
+    dilation: Sequence[int],
+    output_padding: Sequence[int] | None = None,
+    *,
+    padding=None,
+    source: InputSource = InputSource(),
+) -> tuple[int, ...]:
+    """Output size of a transposed convolution (the map h of Goodfellow et al. 2016,
+    eq. 9.12-9.13): ``O = (W - 1) * S - P_lo - P_hi + D * (K - 1) + 1 + output_padding``.
+
+    The inverse of :func:`conv_output_size`: the forward map floors, so ``S`` sizes map
+    onto the same ``W``, and ``output_padding`` (in ``[0, S)``) says which one is meant.
+
+    Args:
+        pairs: the forward convolution's (lo, hi) padding (:func:`transpose_padding`).
+        padding: the padding as the user wrote it, for the message.
+
+    Raises:
+        ShapeError: the padding removes the whole output along some dimension.
+
+    Example:
+        >>> conv_transpose_output_shape((4,), (3,), (2,), ((1, 1),), (1,))
+        (7,)
+        >>> conv_transpose_output_shape((4,), (3,), (2,), ((1, 1),), (1,), (1,))
+        (8,)
+    """
+    extra = output_padding or (0,) * len(size)
+    out = []
+    for axis, (w, k, s, (lo, hi), d, op) in enumerate(zip(size, kernel, stride, pairs, dilation,
+                                                          extra)):
+        o = (w - 1) * s - lo - hi + effective_kernel(k, d) + op
+        if o < 1:
+            written = _collapse(lo for lo, _ in pairs) if padding is None else padding
+            raise ShapeError(
+                f"padding {written!r} removes {lo}+{hi} from an output of only {o + lo + hi} "
+                f"along spatial dimension {axis} (input {format_spatial(size)} from "
+                f"{source.text}). Received: padding={written!r}. Use less padding or a larger "
+                f"kernel.", argument="padding")
         out.append(o)
     return tuple(out)
 
 
-def conv_transpose_output_size(
-    size: int,
-    kernel: int,
-    stride: int = 1,
-    padding: int = 0,
-    dilation: int = 1,
-    output_padding: int = 0,
-) -> int:
-    """Output length of a transposed convolution (the map h of Goodfellow et al. 2016,
-    eq. 9.12-9.13).
+def check_transpose_size(output_size: Sequence[int], size: Sequence[int],
+                         smallest: Sequence[int], stride: Sequence[int],
+                         what: str = "a convolution") -> None:
+    """``output_size`` must be one of the ``S`` sizes ``smallest .. smallest + S - 1`` that
+    the forward map sends onto ``size``.
 
-    ``(W - 1) * S - 2P + D * (K - 1) + output_padding + 1``: the inverse of
-    :func:`conv_output_size`. Since the forward map floors, ``S`` input sizes map onto the
-    same output, and ``output_padding`` (in ``[0, S)``) says which one is meant.
-
-    Example:
-        >>> conv_transpose_output_size(4, 3, 2, 1)
-        7
-        >>> conv_transpose_output_size(4, 3, 2, 1, output_padding=1)
-        8
+    Raises:
+        ShapeError: naming the sizes that work.
     """
-    return (size - 1) * stride - 2 * padding + effective_kernel(kernel, dilation) + output_padding
-
-
-def pool_output_size(size, kernel, stride, padding=(0, 0), dilation=1, ceil_mode=False):
-    """Output length of a pooling window; the same rule as convolution."""
-    return conv_output_size(size, kernel, stride, padding, dilation, ceil_mode=ceil_mode)
+    fits = all(m <= o < m + s for o, m, s in zip(output_size, smallest, stride))
+    if fits and min(output_size) >= 1:
+        return
+    ranges = ", ".join(f"{m}..{m + s - 1}" for m, s in zip(smallest, stride))
+    raise ShapeError(
+        f"output_size {tuple(output_size)} cannot be produced: {what} with this kernel, "
+        f"stride and padding maps only inputs of sizes {ranges} (per dimension) onto size "
+        f"{tuple(size)}. Received: output_size={tuple(output_size)}. Pass an output_size in "
+        f"that range.", argument="output_size")
 
 
 def conv_params(in_channels: int, out_channels: int, kernel: Sequence[int], groups: int = 1,
@@ -314,6 +498,13 @@ def compose_geometry(
     jump = tuple(j * s for j, s in zip(geometry.jump, stride))
     start = tuple(st - p * j for st, j, p in zip(geometry.start, geometry.jump, pad_lo))
     return Geometry(field, jump, start)
+
+
+def whole_input_geometry(geometry: Geometry, spatial: Sequence[int]) -> Geometry:
+    """Geometry of a unit that sees every position of a ``spatial`` volume (flatten,
+    global pooling): a window as large as the volume."""
+    ones = (1,) * len(spatial)
+    return compose_geometry(geometry, tuple(spatial), ones, ones, (0,) * len(spatial))
 
 
 def compose_transpose_geometry(
@@ -414,8 +605,7 @@ def check_tiles(tiles, out_spatial: Sequence[int], name: str = "tiles") -> tuple
     if isinstance(tiles, int) and not isinstance(tiles, bool) and tiles < 1:
         raise ArgumentError(
             f"{name} must be at least 1 (1 is an ordinary convolution). Received: {name}={tiles!r}. "
-            f"Use {name}=1 or more kernel stacks."
-        )
+            f"Use {name}=1 or more kernel stacks.", argument=name)
     tiles = to_tuple(tiles, n, name)
     for axis, (t, o) in enumerate(zip(tiles, out_spatial)):
         if t > o:
@@ -423,8 +613,8 @@ def check_tiles(tiles, out_spatial: Sequence[int], name: str = "tiles") -> tuple
                 f"{name} {t} along spatial dimension {axis} exceeds the output size {o}: "
                 f"there are only {o} output positions to give kernels to. Received: "
                 f"{name}={tiles}, output size={tuple(out_spatial)}. Use {name} of at most "
-                f"{tuple(out_spatial)} ({name}=output size is a locally connected layer)."
-            )
+                f"{tuple(out_spatial)} ({name}=output size is a locally connected layer).",
+                argument=name)
     return tiles
 
 
@@ -479,28 +669,10 @@ def locally_connected_transpose_sizes(
     n = len(in_spatial)
     if output_size is not None:
         output_size = to_tuple(output_size, n, "output_size")
-    if isinstance(padding, str) and padding == "same":
-        target = output_size or tuple(w * s for w, s in zip(in_spatial, stride))
-        pairs = padding_pairs(padding, kernel, stride, dilation, target)
-    else:
-        pairs = padding_pairs(padding, kernel, stride, dilation, None)
-    smallest = tuple(
-        (w - 1) * s - lo - hi + effective_kernel(k, d)
-        for w, s, (lo, hi), k, d in zip(in_spatial, stride, pairs, kernel, dilation)
-    )
+    pairs = transpose_padding(padding, in_spatial, kernel, stride, dilation, output_size)
+    smallest = conv_transpose_output_shape(in_spatial, kernel, stride, pairs, dilation)
     size = smallest if output_size is None else output_size
-    ok = min(size) >= 1 and all(
-        conv_output_size(o, k, s, p, d) == w
-        for o, k, s, p, d, w in zip(size, kernel, stride, pairs, dilation, in_spatial)
-    )
-    if not ok:
-        ranges = ", ".join(f"{m}..{m + s - 1}" for m, s in zip(smallest, stride))
-        raise ShapeError(
-            f"output_size {tuple(size)} cannot be produced: the locally connected map with this "
-            f"kernel, stride and padding sends only inputs of sizes {ranges} (per dimension) "
-            f"onto size {tuple(in_spatial)}. Received: output_size={tuple(size)}. Pass an "
-            f"output_size in that range."
-        )
+    check_transpose_size(size, in_spatial, smallest, stride, "the locally connected map")
     return tuple(size), pairs
 
 
@@ -581,24 +753,6 @@ def separable_kernel_flops(in_channels: int, out_channels: int, kernel: Sequence
 # ======================================================================================
 
 
-def stochastic_pool_output_shape(size: Sequence[int], kernel: Sequence[int],
-                                 stride: Sequence[int], padding, dilation: Sequence[int],
-                                 ceil_mode: bool = False) -> tuple[int, ...]:
-    """Spatial output shape of stochastic pooling: the same window rule as max pooling.
-
-    ``O = floor((W + P_lo + P_hi - D * (K - 1) - 1) / S) + 1``.
-
-    Example:
-        >>> stochastic_pool_output_shape((28, 28), (2, 2), (2, 2), 0, (1, 1))
-        (14, 14)
-    """
-    n = len(size)
-    padding = normalize_padding(padding, n)
-    pairs = padding_pairs(padding, kernel, stride, dilation, size)
-    return conv_output_shape(tuple(size), kernel, stride, pairs, dilation,
-                                    ceil_mode=ceil_mode)
-
-
 def check_pool_ratio(ratio, n: int, name: str = "ratio") -> tuple[float, ...]:
     """Check a fractional pooling ratio: one number in (1, 2) or one per dimension.
 
@@ -616,24 +770,22 @@ def check_pool_ratio(ratio, n: int, name: str = "ratio") -> tuple[float, ...]:
         if len(ratio) != n:
             raise ArgumentError(
                 f"{name} must be a number or {n} numbers (one per spatial dimension). "
-                f"Received: {name}={ratio!r} with {len(ratio)} values."
-            )
+                f"Received: {name}={ratio!r} with {len(ratio)} values.", argument=name)
         if any(isinstance(r, bool) or not isinstance(r, (int, float)) for r in ratio):
-            raise ArgumentTypeError(f"{name} must contain numbers. Received: {name}={ratio!r}.")
+            raise ArgumentTypeError(f"{name} must contain numbers. Received: {name}={ratio!r}.",
+                                    argument=name)
         items = tuple(float(r) for r in ratio)
     else:
         raise ArgumentTypeError(
             f"{name} must be a number in (1, 2) or one per dimension. "
-            f"Received: {name}={ratio!r} ({type(ratio).__name__})."
-        )
+            f"Received: {name}={ratio!r} ({type(ratio).__name__}).", argument=name)
     for r in items:
         if not 1 < r < 2:
             raise ArgumentError(
                 f"{name} must lie strictly between 1 and 2 (the input shrinks by a factor "
                 f"alpha with 1 < alpha < 2; every region spans 1 or 2 inputs per step). "
                 f"Received: {name}={ratio!r}. For a factor of 2 use max_pool(kernel=2); for "
-                f"larger factors stack fractional pools (e.g. two of sqrt(2))."
-            )
+                f"larger factors stack fractional pools (e.g. two of sqrt(2)).", argument=name)
     return items
 
 
@@ -659,8 +811,7 @@ def _check_fractional_out(size: int, out: int, overlapping: bool, axis: int) -> 
             f"fractional max pooling with {kind} regions cannot map size {size} onto size {out} "
             f"along spatial dimension {axis}: the {out} regions step by 1 or 2 from 0 to {span}, "
             f"so the output must lie in [ceil({span} / 2), {span}]. Received: input size {size}, "
-            f"output size {out}. {fix}"
-        )
+            f"output size {out}. {fix}", argument="output_size")
     return out
 
 
@@ -711,8 +862,7 @@ def fractional_pool_output_shape(size: Sequence[int], ratio=None, output_size=No
         raise ArgumentError(
             "fractional max pooling needs exactly one of ratio and output_size. Received: "
             f"ratio={ratio!r}, output_size={output_size!r}. Pass ratio=1.5 (say) or "
-            "output_size=(H, W)."
-        )
+            "output_size=(H, W).", argument="ratio")
     if ratio is not None:
         ratios = check_pool_ratio(ratio, n)
         return tuple(fractional_pool_output_size(w, r, overlapping, axis)
@@ -739,8 +889,7 @@ def channel_pool_output_channels(channels: int, k: int) -> int:
             f"channel pooling takes groups of k={k} consecutive channels, and k does not divide "
             f"the {channels} input channels. Received: {channels} channels, k={k}. Make the "
             f"previous layer produce a multiple of {k} channels (e.g. {below or k} or "
-            f"{below + k}), or use a k that divides {channels}."
-        )
+            f"{below + k}), or use a k that divides {channels}.", argument="k")
     return channels // k
 
 
@@ -756,8 +905,7 @@ def normalize_levels(levels, n: int, name: str = "levels") -> tuple[tuple[int, .
     if not isinstance(levels, Sequence) or isinstance(levels, str) or len(levels) == 0:
         raise ArgumentTypeError(
             f"{name} must be a non-empty sequence of bin counts, e.g. (1, 2, 4). "
-            f"Received: {name}={levels!r}."
-        )
+            f"Received: {name}={levels!r}.", argument=name)
     return tuple(to_tuple(level, n, name) for level in levels)
 
 

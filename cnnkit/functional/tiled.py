@@ -91,16 +91,8 @@ class _TiledFn(torch.autograd.Function):
         return grad_x, grad_w, None, None
 
 
-def tiled_conv(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    padding_mode: str = "zeros",
-) -> torch.Tensor:
+def tiled_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+               stride=1, padding=0, dilation=1, groups: int = 1, padding_mode: str = "zeros") -> torch.Tensor:
     """Tiled convolution, Goodfellow et al. 2016, eq. 9.10: ``t`` kernel stacks cycled through
     per dimension.
 

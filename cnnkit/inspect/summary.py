@@ -24,8 +24,10 @@ import torch.nn as nn
 from .._validation import ArgumentError, ArgumentTypeError, SpecError
 from ..functional import shapes
 from ..functional.shapes import Geometry
+from ..layers import Layer
+from ..layers.pool import AdaptivePool
 from ..spec import Network, Spec, load
-from ..spec._catalogue import format_shape, rule_for_module
+from ..spec._catalogue import format_shape
 from ..spec._engine import Engine
 
 __all__ = ["Summary", "summary"]
@@ -46,13 +48,17 @@ class Summary:
             ``depth`` (nesting level; a container's row counts what is inside it).
         total_params, total_flops: totals over the top-level rows.
         source: ``"spec"`` (shape inference) or ``"hooks"`` (one forward pass).
+        notes: ``(layer name, text)`` for what is not an error but a person should know:
+            input rows that a window never reads, fields unknown after a function call
+            that changed the shape between layers.
 
     ``str()`` gives the aligned table.
     """
 
     def __init__(self, name: str, input_shape: tuple, output_shape: tuple, rows: list[dict],
-                 source: str, total_params: int | None = None):
+                 source: str, total_params: int | None = None, notes: list | None = None):
         self.name = name
+        self.notes = list(notes or [])
         self.input_shape = tuple(input_shape)
         self.output_shape = tuple(output_shape)
         self.rows = rows
@@ -77,7 +83,9 @@ class Summary:
         rule = "-" * len(line(header))
         title = (f"{self.name}: input {format_shape(self.input_shape)} -> output "
                  f"{format_shape(self.output_shape)}")
-        return "\n".join([title, rule, line(header), rule, *map(line, body), rule, line(total)])
+        lines = [title, rule, line(header), rule, *map(line, body), rule, line(total)]
+        lines += [f"note: {name}: {text}" for name, text in self.notes]
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return str(self)
@@ -127,23 +135,16 @@ def _from_spec(spec: Spec) -> Summary:
     rows = [{"name": row.path, "type": row.type, "output_shape": row.output_shape,
              **_geometry_cells(row.geometry), "params": row.params, "flops": row.flops,
              "depth": row.depth} for row in spec.rows]
-    return Summary(spec.name, spec.input, spec.output_shape, rows, "spec")
+    notes = [(row.path, text) for row in spec.rows for text in row.notes]
+    return Summary(spec.name, spec.input, spec.output_shape, rows, "spec", notes=notes)
 
 
 # --------------------------------------------------------------------------------------
 # From forward hooks
 # --------------------------------------------------------------------------------------
 
-_CONTAINER_RULES = ("residual", "parallel")
-
-
-def _rule(module):
-    rule = rule_for_module(module)
-    return None if rule is None or rule.name in _CONTAINER_RULES else rule
-
-
 def _is_leaf(module: nn.Module) -> bool:
-    return _rule(module) is not None or _torch_window(module, 2) is not None or not any(
+    return isinstance(module, Layer) or _torch_window(module, 2) is not None or not any(
         True for _ in module.children())
 
 
@@ -171,11 +172,8 @@ def _module_geometry(module, in_shape: tuple, out_shape: tuple, geometry, rank: 
     """Geometry after ``module`` for input (C, *spatial) ``in_shape``; None if unknown."""
     if geometry is None:
         return None
-    rule = _rule(module)
-    if rule is not None:
-        engine = Engine(rank)
-        node = engine.desugar_item(engine.unbuild_module(module), "module")[0]
-        return rule.geometry(node.args, in_shape, geometry)
+    if isinstance(module, Layer):
+        return type(module).receptive_field(module.settings(), in_shape, geometry)
     window = _torch_window(module, rank)
     if window is not None and len(in_shape) == rank + 1:
         kernel, stride, padding, dilation, transposed = window
@@ -189,6 +187,11 @@ def _module_geometry(module, in_shape: tuple, out_shape: tuple, geometry, rank: 
             return shapes.compose_transpose_geometry(geometry, kernel, stride, dilation,
                                                      [lo for lo, _ in pairs])
         return shapes.compose_geometry(geometry, kernel, stride, dilation, [lo for lo, _ in pairs])
+    adaptive = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
+                nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+    if isinstance(module, adaptive) and len(in_shape) == rank + 1:
+        return AdaptivePool.receptive_field({"output_size": tuple(out_shape[1:])}, in_shape,
+                                            geometry)
     if isinstance(module, nn.Flatten) and len(in_shape) == rank + 1:
         spatial = tuple(in_shape[1:])
         ones = (1,) * rank
@@ -201,11 +204,8 @@ def _module_geometry(module, in_shape: tuple, out_shape: tuple, geometry, rank: 
 
 
 def _module_flops(module, in_shape: tuple, out_shape: tuple, rank: int) -> int:
-    rule = _rule(module)
-    if rule is not None:
-        engine = Engine(rank)
-        node = engine.desugar_item(engine.unbuild_module(module), "module")[0]
-        return rule.flops(node.args, in_shape, out_shape)
+    if isinstance(module, Layer):
+        return type(module).flop_count(module.settings(), in_shape, out_shape)
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         return math.prod(in_shape) * (module.out_channels // module.groups) * math.prod(module.kernel_size)
     if isinstance(module, nn.modules.conv._ConvNd):
@@ -222,8 +222,9 @@ def _from_hooks(model: nn.Module, input_shape: tuple, name: str) -> Summary:
                     device=param.device if param is not None else "cpu")
     geometries = {id(x): Geometry.identity(rank)}
     keep = [x]  # tensors stay alive so that their ids stay unique during the pass
-    last = [Geometry.identity(rank)]
+    last = [Geometry.identity(rank), tuple(input_shape)]   # geometry and shape of the last output
     rows: list[dict] = []
+    notes: list[tuple[str, str]] = []
 
     def hook(module, inputs, output, path):
         if not isinstance(output, torch.Tensor):
@@ -231,13 +232,27 @@ def _from_hooks(model: nn.Module, input_shape: tuple, name: str) -> Summary:
         first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
         in_shape = tuple(first.shape[1:]) if first is not None else tuple(output.shape[1:])
         out_shape = tuple(output.shape[1:])
-        # A tensor made by a function call (torch.cat, +) has no recorded geometry; take the
-        # last layer's, which is right for a chain of layers.
-        geometry = geometries.get(id(first), last[0]) if first is not None else last[0]
+        # A tensor made by a function call between layers (F.relu, F.max_pool2d, torch.cat)
+        # has no recorded geometry. Where it has the last output's spatial size the last
+        # layer's geometry still holds (F.relu, x + y); where the call changed the size, no
+        # module explains how, so the field is unknown rather than wrong.
+        if first is None or id(first) in geometries:
+            geometry = geometries.get(id(first), last[0]) if first is not None else last[0]
+        elif tuple(first.shape[2:]) == tuple(last[1][1:]):
+            geometry = last[0]
+        else:
+            geometry = None
+            notes.append((path, f"its input ({format_shape(in_shape)}) comes from a function "
+                                f"call that changed the last layer's output "
+                                f"({format_shape(last[1])}); fields after it are unknown. Make "
+                                f"that call a module (nn.MaxPool2d for F.max_pool2d) to see "
+                                f"them."))
         new = _module_geometry(module, in_shape, out_shape, geometry, rank)
+        if isinstance(module, Layer) and len(in_shape) == rank + 1:
+            notes.extend((path, text) for text in type(module).notes(module.settings(), in_shape))
         geometries[id(output)] = new
         keep.append(output)
-        last[0] = new
+        last[0], last[1] = new, out_shape
         rows.append({"name": path, "type": type(module).__name__, "output_shape": out_shape,
                      **_geometry_cells(new),
                      "params": sum(p.numel() for p in module.parameters()),
@@ -258,7 +273,7 @@ def _from_hooks(model: nn.Module, input_shape: tuple, name: str) -> Summary:
             handle.remove()
     total = sum(p.numel() for p in model.parameters())
     out_shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else ()
-    return Summary(name, input_shape, out_shape, rows, "hooks", total_params=total)
+    return Summary(name, input_shape, out_shape, rows, "hooks", total_params=total, notes=notes)
 
 
 def _leaves(module: nn.Module, prefix: str):

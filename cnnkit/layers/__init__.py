@@ -1,4 +1,8 @@
-"""``torch.nn.Module`` faces of cnnkit's building blocks: parameters and their init only.
+"""``torch.nn.Module`` faces of cnnkit's building blocks.
+
+Every layer class is the one source of its settings (names, defaults, checks) and of its
+weight-free geometry (output shape, receptive field, parameters, multiply-adds), which the
+spec and the summary read without building anything (see :mod:`cnnkit.layers._base`).
 
 Example:
     >>> import torch
@@ -7,53 +11,47 @@ Example:
     torch.Size([2, 4, 8])
 """
 
-from ._base import Layer
+from . import kinds
+from ._base import FROM_INPUT, Layer, rank_alias
 from .activation import GELU, AbsTanh, Activation, LeakyReLU, ReLU, Sigmoid, Tanh
-from .blocks import Parallel, Residual, Sequence
+from .blocks import Parallel, Residual, Sequential
+from .channel_pool import ChannelPool, Maxout
 from .conv import (BIAS_MODES, Conv, Conv1d, Conv2d, Conv3d, ConvTranspose, ConvTranspose1d,
                    ConvTranspose2d, ConvTranspose3d, SeparableConv, SeparableConv1d,
                    SeparableConv2d, SeparableConv3d)
 from .dense import Dense, Flatten
+from .dropconnect import (DropConnectConv, DropConnectConv1d, DropConnectConv2d,
+                          DropConnectConv3d, DropConnectDense)
 from .dropout import Dropout
+from .embedding import Embedding
+from .fft import FFTConv, FFTConv1d, FFTConv2d, FFTConv3d
+from .fractional_pool import FractionalMaxPool
+from .local import (LocallyConnected, LocallyConnected1d, LocallyConnected2d, LocallyConnected3d,
+                    LocallyConnectedTranspose, LocallyConnectedTranspose1d,
+                    LocallyConnectedTranspose2d, LocallyConnectedTranspose3d)
 from .norm import BatchNorm, LocalResponseNorm
 from .pool import (AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPool, GlobalLpPool,
                    GlobalMaxPool, LpPool, MaxPool)
-
-__all__ = [
-    "AbsTanh", "Activation", "AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "BIAS_MODES",
-    "BatchNorm", "Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d",
-    "ConvTranspose2d", "ConvTranspose3d", "Dense", "Dropout", "Flatten", "GELU", "GlobalAvgPool",
-    "GlobalLpPool", "GlobalMaxPool", "Layer", "LeakyReLU", "LocalResponseNorm", "LpPool",
-    "MaxPool", "Parallel", "ReLU", "Residual", "SeparableConv", "SeparableConv1d",
-    "SeparableConv2d", "SeparableConv3d", "Sequence", "Sigmoid", "Tanh",
-]
-
-# Blocks no mainstream library ships: unshared, tiled, FFT and separable-kernel convolution.
-from .fft import FFTConv, FFTConv1d, FFTConv2d, FFTConv3d
-from .local import (LocallyConnected, LocallyConnected1d, LocallyConnected2d, LocallyConnected3d,
-                    LocallyConnectedTranspose, LocallyConnectedTranspose1d,
-                    LocallyConnectedTranspose2d, LocallyConnectedTranspose3d, TiledConv,
-                    TiledConv1d, TiledConv2d, TiledConv3d)
+from .pyramid_pool import SpatialPyramidPool
+from .roi_pool import RoIMaxPool
 from .separable_kernel import (SeparableKernelConv, SeparableKernelConv1d, SeparableKernelConv2d,
                                SeparableKernelConv3d)
+from .stochastic_pool import StochasticPool
+from .tiled import TiledConv, TiledConv1d, TiledConv2d, TiledConv3d
 
-__all__ += [
-    "FFTConv", "FFTConv1d", "FFTConv2d", "FFTConv3d", "LocallyConnected", "LocallyConnected1d",
-    "LocallyConnected2d", "LocallyConnected3d", "LocallyConnectedTranspose",
-    "LocallyConnectedTranspose1d", "LocallyConnectedTranspose2d", "LocallyConnectedTranspose3d",
-    "SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
-    "SeparableKernelConv3d", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d",
-]
-
-# Blocks no mainstream library ships: DropConnect, stochastic, fractional, channel, pyramid
-# and RoI pooling.
-from .dropconnect import (DropConnectConv, DropConnectConv1d, DropConnectConv2d,
-                          DropConnectConv3d, DropConnectDense)
-from .special_pool import (ChannelPool, FractionalMaxPool, Maxout, RoIMaxPool, SpatialPyramidPool,
-                           StochasticPool)
-
-__all__ += [
-    "ChannelPool", "DropConnectConv", "DropConnectConv1d", "DropConnectConv2d",
-    "DropConnectConv3d", "DropConnectDense", "FractionalMaxPool", "Maxout", "RoIMaxPool",
-    "SpatialPyramidPool", "StochasticPool",
+__all__ = [
+    "FROM_INPUT", "kinds", "AbsTanh", "Activation", "AdaptiveAvgPool", "AdaptiveMaxPool",
+    "AvgPool", "BIAS_MODES", "BatchNorm", "ChannelPool", "Conv", "Conv1d", "Conv2d", "Conv3d",
+    "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Dense",
+    "DropConnectConv", "DropConnectConv1d", "DropConnectConv2d", "DropConnectConv3d",
+    "DropConnectDense", "Dropout", "Embedding", "FFTConv", "FFTConv1d", "FFTConv2d",
+    "FFTConv3d", "Flatten", "FractionalMaxPool", "GELU", "GlobalAvgPool", "GlobalLpPool",
+    "GlobalMaxPool", "Layer", "LeakyReLU", "LocalResponseNorm", "LocallyConnected",
+    "LocallyConnected1d", "LocallyConnected2d", "LocallyConnected3d",
+    "LocallyConnectedTranspose", "LocallyConnectedTranspose1d", "LocallyConnectedTranspose2d",
+    "LocallyConnectedTranspose3d", "LpPool", "MaxPool", "Maxout", "Parallel", "ReLU",
+    "Residual", "RoIMaxPool", "SeparableConv", "SeparableConv1d", "SeparableConv2d",
+    "SeparableConv3d", "SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
+    "SeparableKernelConv3d", "Sequential", "Sigmoid", "SpatialPyramidPool", "StochasticPool",
+    "Tanh", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d", "rank_alias",
 ]

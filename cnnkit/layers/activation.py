@@ -1,19 +1,20 @@
-"""Activation layers: the detector stage of the three-stage layer of Goodfellow et al. 2016."""
+"""Activation layers: the detector stage of the three-stage convolutional layer
+(Goodfellow et al. 2016, section 9.3)."""
 
 from __future__ import annotations
 
 import torch
 
-from .._validation import ArgumentError, one_of
 from ..functional.activation import ACTIVATIONS, gelu, leaky_relu
 from ._base import Layer
+from .kinds import Choice, Number
 
 __all__ = ["AbsTanh", "Activation", "GELU", "LeakyReLU", "ReLU", "Sigmoid", "Tanh"]
 
 
 class Activation(Layer):
     """An element-wise nonlinearity chosen by name (``relu``, ``tanh``, ``abs_tanh``,
-    ``sigmoid``, ``leaky_relu``, ``gelu``).
+    ``sigmoid``, ``leaky_relu``, ``gelu``); the subclasses fix the name.
 
     Shape:
         any shape -> the same shape.
@@ -23,65 +24,62 @@ class Activation(Layer):
         [True, False]
     """
 
-    _always_shown = ("name",)
-    _defaults: dict = {}
+    kinds = {"name": Choice(tuple(ACTIVATIONS))}
 
     def __init__(self, name: str):
-        super().__init__()
-        self.name = one_of(name, tuple(ACTIVATIONS), "activation")
+        Layer.__init__(self, locals())
+
+    def create(self) -> None:
         self._fn = ACTIVATIONS[self.name]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._fn(x)
 
 
-class ReLU(Activation):
-    """``max(0, x)``. Shape: any -> same."""
-
-    _always_shown = ()
+class Fixed(Activation):
+    """An activation whose class fixes the function: no settings."""
 
     def __init__(self):
-        super().__init__("relu")
+        Layer.__init__(self, locals())
 
 
-class Tanh(Activation):
+class ReLU(Fixed):
+    """``max(0, x)`` (Nair and Hinton 2010). Shape: any -> same.
+
+    Example:
+        >>> ReLU()(torch.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+
+    name = "relu"
+
+
+class Tanh(Fixed):
     """Hyperbolic tangent. Shape: any -> same."""
 
-    _always_shown = ()
-
-    def __init__(self):
-        super().__init__("tanh")
+    name = "tanh"
 
 
-class AbsTanh(Activation):
+class AbsTanh(Fixed):
     """``|tanh(x)|``. Shape: any -> same."""
 
-    _always_shown = ()
-
-    def __init__(self):
-        super().__init__("abs_tanh")
+    name = "abs_tanh"
 
 
-class Sigmoid(Activation):
+class Sigmoid(Fixed):
     """Logistic sigmoid. Shape: any -> same."""
 
-    _always_shown = ()
-
-    def __init__(self):
-        super().__init__("sigmoid")
+    name = "sigmoid"
 
 
 class LeakyReLU(Activation):
     """``x`` if ``x >= 0`` else ``negative_slope * x``. Shape: any -> same."""
 
-    _always_shown = ()
-    _defaults = {"negative_slope": 0.01}
+    name = "leaky_relu"
+    kinds = {"negative_slope": Number()}
 
     def __init__(self, negative_slope: float = 0.01):
-        super().__init__("leaky_relu")
-        if not isinstance(negative_slope, (int, float)) or isinstance(negative_slope, bool):
-            raise ArgumentError(f"negative_slope must be a number. Received: negative_slope={negative_slope!r}.")
-        self.negative_slope = float(negative_slope)
+        Layer.__init__(self, locals())
 
     def forward(self, x):
         return leaky_relu(x, self.negative_slope)
@@ -90,12 +88,11 @@ class LeakyReLU(Activation):
 class GELU(Activation):
     """Gaussian error linear unit. Shape: any -> same."""
 
-    _always_shown = ()
-    _defaults = {"approximate": "none"}
+    name = "gelu"
+    kinds = {"approximate": Choice(("none", "tanh"))}
 
     def __init__(self, approximate: str = "none"):
-        super().__init__("gelu")
-        self.approximate = one_of(approximate, ("none", "tanh"), "approximate")
+        Layer.__init__(self, locals())
 
     def forward(self, x):
         return gelu(x, self.approximate)

@@ -6,9 +6,8 @@ import torch
 import torch.nn as nn
 
 from .._validation import ArgumentError, CnnkitError, ShapeError, one_of
-from ._base import Layer
 
-__all__ = ["Parallel", "Residual", "Sequence"]
+__all__ = ["Parallel", "Residual", "Sequential"]
 
 
 def _located(error: Exception, where: str) -> Exception:
@@ -20,12 +19,12 @@ def _located(error: Exception, where: str) -> Exception:
     return new
 
 
-class Sequence(nn.Sequential):
+class Sequential(nn.Sequential):
     """``nn.Sequential`` whose errors say which layer failed: ``layers[3] (Conv2d): ...``.
 
     Example:
         >>> from cnnkit.layers import Conv2d, ReLU
-        >>> Sequence(Conv2d(1, 2, 3), ReLU())(torch.randn(1, 1, 5, 5)).shape
+        >>> Sequential(Conv2d(1, 2, 3), ReLU())(torch.randn(1, 1, 5, 5)).shape
         torch.Size([1, 2, 3, 3])
     """
 
@@ -46,7 +45,7 @@ class Sequence(nn.Sequential):
         return x
 
 
-class Residual(Layer):
+class Residual(nn.Module):
     """``y = body(x) + shortcut(x)`` (ResNet); the shortcut is the identity by default.
 
     Shape:
@@ -74,7 +73,7 @@ class Residual(Layer):
         return main + skip
 
 
-class Parallel(Layer):
+class Parallel(nn.Module):
     """Branches applied to the same input, merged by concatenating channels (Inception)
     or by adding them.
 
@@ -91,8 +90,6 @@ class Parallel(Layer):
         >>> Parallel([Conv2d(3, 4, 1), Conv2d(3, 2, 3, padding="same")])(torch.randn(1, 3, 5, 5)).shape
         torch.Size([1, 6, 5, 5])
     """
-
-    _defaults = {"merge": "concat"}
 
     def __init__(self, branches, merge: str = "concat"):
         super().__init__()
@@ -121,3 +118,6 @@ class Parallel(Layer):
                     f"padding='same' and the same stride in every branch."
                 )
         return torch.cat(outs, dim=1)
+
+    def extra_repr(self) -> str:
+        return "" if self.merge == "concat" else f"merge={self.merge!r}"

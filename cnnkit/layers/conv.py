@@ -8,63 +8,99 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._validation import ArgumentError, ShapeError, one_of, positive_int, to_tuple
+from .._validation import ArgumentError, ShapeError
 from ..functional import shapes
-from ..functional.conv import PADDING_MODES, check_input, conv_transpose, pad, transpose_padding
-from ._base import Layer
+from ..functional.conv import PADDING_MODES, check_input, conv_transpose, pad
+from ._base import FROM_INPUT, Layer, rank_alias, window_notes
+from .kinds import Choice, Count, Flag, Padding, PerDim, collapse, plain_padding
 
 __all__ = [
     "BIAS_MODES", "Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d",
     "ConvTranspose2d", "ConvTranspose3d", "SeparableConv", "SeparableConv1d", "SeparableConv2d",
-    "SeparableConv3d",
+    "SeparableConv3d", "SlidingKernel",
 ]
 
 BIAS_MODES = ("shared", "untied", "none")
+# ``bias=True`` / ``False`` read as shared / none, as in torch.nn.Conv2d.
+BIAS = Choice(BIAS_MODES, booleans={True: "shared", False: "none", None: "none"})
+SHARED_OR_NONE = Choice(("shared", "none"), booleans={True: "shared", False: "none", None: "none"})
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-def _bias_mode(bias) -> str:
-    if bias is True:
-        return "shared"
-    if bias is False or bias is None:
-        return "none"
-    return one_of(bias, BIAS_MODES, "bias")
+def uniform_(tensor: torch.Tensor | None, bound: float) -> None:
+    """Fill with U(-bound, bound) (nothing for a missing bias)."""
+    if tensor is not None:
+        nn.init.uniform_(tensor, -bound, bound)
 
 
-def set_kernel_settings(layer, in_channels, out_channels, kernel, stride, dilation, groups,
-                        dims) -> int:
-    """Check and store the settings every sliding-kernel layer shares; returns the rank.
+class SlidingKernel(Layer):
+    """What every layer that slides a kernel over a volume shares: the settings
+    ``in_channels``, ``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``,
+    ``groups`` and ``padding_mode``, their checks, and the window geometry
+    (Goodfellow et al. 2016, eq. 9.8; output size ``(W - K + 2P) / S + 1``)."""
 
-    Sets ``dims``, ``in_channels``, ``out_channels``, ``kernel_size``, ``stride``,
-    ``dilation`` and ``groups`` on ``layer``; both channel counts must divide by groups.
-    """
-    n = one_of(dims, (1, 2, 3), "dims")
-    layer.dims = n
-    layer.in_channels = positive_int(in_channels, "in_channels")
-    layer.out_channels = positive_int(out_channels, "out_channels")
-    layer.kernel_size = to_tuple(kernel, n, "kernel")
-    layer.stride = to_tuple(stride, n, "stride")
-    layer.dilation = to_tuple(dilation, n, "dilation")
-    layer.groups = positive_int(groups, "groups")
-    for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if count % groups:
-            raise ArgumentError(
-                f"{name} must be divisible by groups. Received: {name}={count}, "
-                f"groups={groups}. Use a multiple of {groups}, or groups that divides {count}."
-            )
-    return n
+    kinds = {"in_channels": Count(), "out_channels": Count(), "kernel": PerDim(),
+             "stride": PerDim(), "padding": Padding(), "dilation": PerDim(), "groups": Count(),
+             "padding_mode": Choice(PADDING_MODES)}
+    inferred = {"in_channels": "channels"}
+    takes = "volume"
+
+    @classmethod
+    def check_together(cls, settings, source=None):
+        shapes.check_groups(settings.get("in_channels"), settings.get("out_channels"),
+                            settings.get("groups", 1), source)
+
+    @classmethod
+    def padding_pairs(cls, settings, shape) -> tuple[tuple[int, int], ...]:
+        """The (lo, hi) padding for an input ``shape``."""
+        return shapes.padding_pairs(settings["padding"], settings["kernel"], settings["stride"],
+                                    settings["dilation"], tuple(shape[1:]))
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        spatial = tuple(shape[1:])
+        out = shapes.conv_output_shape(spatial, settings["kernel"], settings["stride"],
+                                       settings["padding"], settings["dilation"], source=source)
+        shapes.check_padding_mode(spatial, cls.padding_pairs(settings, shape),
+                                  settings.get("padding_mode", "zeros"),
+                                  plain_padding(settings["padding"]), source)
+        return (settings["out_channels"], *out)
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        pairs = cls.padding_pairs(settings, shape)
+        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
+                                       settings["dilation"], [lo for lo, _ in pairs])
+
+    @classmethod
+    def flop_count(cls, settings, shape, out):
+        return shapes.conv_flops(shape[0], out, settings["kernel"], settings.get("groups", 1))
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return window_notes(settings, shape, cls.padding_pairs(settings, shape))
+
+    def fan_in(self) -> int:
+        """Inputs that one output unit sums over (its weights' share of the input)."""
+        return (self.in_channels // self.groups) * math.prod(self.kernel)
+
+    def reset_parameters(self) -> None:
+        """``torch.nn.Conv2d``'s initialisation computed from the real fan-in (the weights of
+        the per-location layers have extra axes): weights with ``kaiming_uniform_(a=sqrt(5))``'s
+        bound, biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Swapping layers changes nothing."""
+        fan_in = self.fan_in()
+        gain = nn.init.calculate_gain("leaky_relu", math.sqrt(5))
+        uniform_(self.weight, math.sqrt(3.0) * gain / math.sqrt(fan_in))
+        uniform_(self.bias, 1 / math.sqrt(fan_in))
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
+            check_input(x, self.dims, self.in_channels, type(self).__name__)
 
 
-def _reset_like_torch(weight: nn.Parameter, bias: nn.Parameter | None, fan_in: int) -> None:
-    # The same initialisation as torch.nn.ConvNd, so that swapping layers changes nothing.
-    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
-    if bias is not None and fan_in > 0:
-        bound = 1 / math.sqrt(fan_in)
-        nn.init.uniform_(bias, -bound, bound)
-
-
-class Conv(Layer):
-    """N-d convolution layer (Goodfellow et al. 2016, eq. 9.7-9.8); ``Conv1d/2d/3d`` fix the rank.
+class Conv(SlidingKernel):
+    """N-d convolution layer (Goodfellow et al. 2016, eq. 9.7-9.8); ``Conv1d/2d/3d`` fix the
+    rank.
 
     Args:
         in_channels: channels of the input volume.
@@ -95,43 +131,56 @@ class Conv(Layer):
         torch.Size([2, 6, 28, 28])
     """
 
-    _always_shown = ("in_channels", "out_channels", "kernel_size")
-    _defaults = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": "shared",
-                 "padding_mode": "zeros", "flip": False, "input_size": None}
+    kinds = {**SlidingKernel.kinds, "bias": BIAS, "flip": Flag(),
+             "input_size": PerDim(optional=True)}
+    inferred = {"in_channels": "channels", "input_size": "spatial"}
 
     def __init__(self, in_channels, out_channels, kernel, stride=1, padding=0, dilation=1,
                  groups=1, bias="shared", padding_mode="zeros", flip=False, input_size=None,
                  *, dims=2):
-        super().__init__()
-        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
-        self.padding = shapes.normalize_padding(padding, n)
-        self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
-        self.flip = bool(flip)
-        self.bias_mode = _bias_mode(bias)
-        self.input_size = None if input_size is None else to_tuple(input_size, n, "input_size")
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.kernel_size))
-        if self.bias_mode == "untied":
-            if self.input_size is None:
+        Layer.__init__(self, locals())
+
+    @classmethod
+    def settings_from_input(cls, settings, shape):
+        # Only untied biases need the input size; leaving it out keeps the layer size-free.
+        untied = settings.get("bias") == "untied"
+        return {"in_channels": shape[0], **({"input_size": tuple(shape[1:])} if untied else {})}
+
+    @classmethod
+    def is_sized(cls, settings):
+        return settings.get("bias") == "untied"
+
+    @classmethod
+    def param_count(cls, settings, shape, out):
+        count = shapes.conv_params(shape[0], settings["out_channels"], settings["kernel"],
+                                   settings["groups"], bias=settings["bias"] == "shared")
+        return count + (math.prod(out) if settings["bias"] == "untied" else 0)
+
+    def create(self) -> None:
+        s = self._settings
+        self.weight = nn.Parameter(torch.empty(s["out_channels"], s["in_channels"] // s["groups"],
+                                               *s["kernel"]))
+        if s["input_size"] is not None:
+            # a kernel that cannot fit fails now, not at the first call
+            out = type(self).output_shape(s, (s["in_channels"], *s["input_size"]))[1:]
+        if s["bias"] == "untied":
+            if s["input_size"] is None:
                 raise ArgumentError(
                     "bias='untied' has one bias per output location, so the layer needs the "
                     "input size. Received: input_size=None. Pass input_size=(H, W) (the spec "
-                    "infers it), or use bias='shared'."
-                )
-            out = self.output_size(self.input_size)
-            self.bias = nn.Parameter(torch.empty(out_channels, *out))
-        elif self.bias_mode == "shared":
-            self.bias = nn.Parameter(torch.empty(out_channels))
+                    "infers it), or use bias='shared'.", argument="input_size")
+            self.bias = nn.Parameter(torch.empty(s["out_channels"], *out))
+        elif s["bias"] == "shared":
+            self.bias = nn.Parameter(torch.empty(s["out_channels"]))
         else:
             self.register_parameter("bias", None)
-        if self.input_size is not None:
-            self.output_size(self.input_size)  # a kernel that cannot fit fails now, not later
-        _reset_like_torch(self.weight, self.bias, (in_channels // groups) * math.prod(self.kernel_size))
+        self.reset_parameters()
         self._plan()
 
     def _plan(self) -> None:
         """Precompute how forward pads, so that the hot path is one call into PyTorch."""
         self._conv = _CONV[self.dims]
-        pairs = shapes.padding_pairs(self.padding, self.kernel_size, self.stride, self.dilation, None)
+        pairs = shapes.padding_pairs(self.padding, self.kernel, self.stride, self.dilation, None)
         self._pairs = pairs  # None: 'same' with stride > 1, resolved per input size
         self._torch_padding = 0
         self._pre_pad = None
@@ -140,75 +189,50 @@ class Conv(Layer):
                 self._torch_padding = tuple(lo for lo, _ in pairs)
             elif any(p for pair in pairs for p in pair):
                 self._pre_pad = pairs
-        self._shared_bias = self.bias_mode == "shared"
-
-    def settings(self) -> dict:
-        out = super().settings()
-        out["bias"] = self.bias_mode
-        return out
-
-    def output_size(self, size) -> tuple[int, ...]:
-        """Spatial output size for a spatial input ``size`` (raises if the kernel does not fit)."""
-        return shapes.conv_output_shape(tuple(size), self.kernel_size, self.stride, self.padding,
-                                        self.dilation)
+        self._shared_bias = self._settings["bias"] == "shared"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
-            check_input(x, self.dims, self.in_channels, f"{type(self).__name__}")
+        self._check_input(x)
         weight = self.weight.flip(tuple(range(2, self.dims + 2))) if self.flip else self.weight
         if self._pairs is None:
-            pairs = shapes.padding_pairs(self.padding, self.kernel_size, self.stride,
-                                         self.dilation, x.shape[2:])
+            pairs = shapes.padding_pairs(self.padding, self.kernel, self.stride, self.dilation,
+                                         x.shape[2:])
             x = pad(x, pairs, self.padding_mode)
         elif self._pre_pad is not None:
             x = pad(x, self._pre_pad, self.padding_mode)
         out = self._conv(x, weight, self.bias if self._shared_bias else None, self.stride,
                          self._torch_padding, self.dilation, self.groups)
-        if self.bias_mode == "untied":
+        if self._settings["bias"] == "untied":
             if out.shape[2:] != self.bias.shape[1:]:
                 raise ShapeError(
-                    f"{type(self).__name__} with bias='untied' was built for inputs of spatial size "
-                    f"{self.input_size} (output {tuple(self.bias.shape[1:])}); its biases are per "
-                    f"location. Received: output of spatial size {tuple(out.shape[2:])}. Resize "
-                    f"the input or use bias='shared'."
-                )
+                    f"{type(self).__name__} with bias='untied' was built for inputs of spatial "
+                    f"size {self.input_size} (output {tuple(self.bias.shape[1:])}); its biases "
+                    f"are per location. Received: output of spatial size "
+                    f"{tuple(out.shape[2:])}. Resize the input or use bias='shared'.")
             out = out + self.bias
         return out
 
 
-def _rank_alias(base, n, doc):
-    class Alias(base):
-        __doc__ = doc
-
-        def __init__(self, *args, **kwargs):
-            kwargs.setdefault("dims", n)
-            if kwargs["dims"] != n:
-                raise ArgumentError(f"{base.__name__}{n}d has dims={n}. Received: dims={kwargs['dims']!r}.")
-            super().__init__(*args, **kwargs)
-
-    Alias.__name__ = Alias.__qualname__ = f"{base.__name__}{n}d"
-    return Alias
+Conv1d = rank_alias(Conv, 1, "1-D :class:`Conv` (sequences, audio).")
+Conv2d = rank_alias(Conv, 2, "2-D :class:`Conv` (images).")
+Conv3d = rank_alias(Conv, 3, "3-D :class:`Conv` (volumes, video).")
 
 
-Conv1d = _rank_alias(Conv, 1, "1-D :class:`Conv` (sequences, audio).")
-Conv2d = _rank_alias(Conv, 2, "2-D :class:`Conv` (images).")
-Conv3d = _rank_alias(Conv, 3, "3-D :class:`Conv` (volumes, video).")
-
-
-class ConvTranspose(Layer):
+class ConvTranspose(SlidingKernel):
     """Transposed convolution layer: the map h of Goodfellow et al. 2016, eq. 9.12-9.13.
 
     ``padding`` is the forward convolution's padding (``valid``, ``same``, ``full`` or
     ints / pairs). Since a strided convolution maps several input sizes onto one output,
     the output size is ambiguous: by default the smallest; ``output_padding`` adds to it,
-    or pass ``output_size`` to ``forward`` to name the size (Goodfellow et al. 2016 ask for it to
-    be explicit).
+    or pass ``output_size`` to ``forward`` to name the size (Goodfellow et al. 2016 ask for
+    it to be explicit).
 
     Args:
         in_channels: channels of the input (the forward convolution's filters).
         out_channels: channels produced (the forward convolution's input channels).
         kernel, stride, dilation, groups: as for :class:`Conv`.
         output_padding: extra size on the high side, in ``[0, stride)``.
+        bias: ``"shared"`` (one per output channel) or ``"none"`` / False.
 
     Shape:
         ``(N, C_in, *W)`` -> ``(N, C_out, *O)``,
@@ -220,71 +244,115 @@ class ConvTranspose(Layer):
         torch.Size([1, 4, 10, 10])
     """
 
-    _always_shown = ("in_channels", "out_channels", "kernel_size")
-    _defaults = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1,
-                 "bias": "shared"}
+    kinds = {**SlidingKernel.kinds, "output_padding": PerDim(allow_zero=True),
+             "bias": SHARED_OR_NONE}
 
     def __init__(self, in_channels, out_channels, kernel, stride=1, padding=0, output_padding=0,
                  dilation=1, groups=1, bias="shared", *, dims=2):
-        super().__init__()
-        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
-        self.padding = shapes.normalize_padding(padding, n)
-        self.output_padding = to_tuple(output_padding, n, "output_padding", allow_zero=True)
-        for op, s in zip(self.output_padding, self.stride):
-            if op >= s:
-                raise ArgumentError(
-                    f"output_padding must be smaller than the stride in every dimension. "
-                    f"Received: output_padding={output_padding!r}, stride={stride!r}."
-                )
-        if self.padding == "same" and any(self.output_padding):
-            # 'same' already gives the largest size, W * S; adding to it left no input size
-            # that the forward convolution maps onto W, so every call failed.
-            raise ArgumentError(
-                "output_padding cannot be combined with padding='same', whose output is "
-                f"already W * stride. Received: output_padding={output_padding!r}. Leave "
-                "output_padding at 0, or pass output_size to forward to pick a smaller size."
-            )
-        self.bias_mode = _bias_mode(bias)
-        if self.bias_mode == "untied":
-            raise ArgumentError("ConvTranspose supports bias='shared' or 'none'. Received: bias='untied'.")
-        self.weight = nn.Parameter(torch.empty(in_channels, out_channels // groups, *self.kernel_size))
-        self.bias = nn.Parameter(torch.empty(out_channels)) if self.bias_mode == "shared" else None
-        _reset_like_torch(self.weight, self.bias, (out_channels // groups) * math.prod(self.kernel_size))
+        Layer.__init__(self, locals())
 
-    def settings(self) -> dict:
-        out = super().settings()
-        out["bias"] = self.bias_mode
-        return out
+    @classmethod
+    def check_together(cls, settings, source=None):
+        super().check_together(settings, source)
+        check_output_padding(settings)
+        kernel, stride, dilation = settings["kernel"], settings["stride"], settings["dilation"]
+        if settings["padding"] == "same":
+            for k, s, d in zip(kernel, stride, dilation):
+                if shapes.effective_kernel(k, d) < s:
+                    raise ArgumentError(
+                        f"padding: same for a transposed convolution means an output of exactly "
+                        f"input size x stride, which needs a kernel span of at least the stride; "
+                        f"a kernel of {k} with stride {s} leaves gaps. Received: padding='same', "
+                        f"kernel={collapse(kernel)}, stride={collapse(stride)}. Use a kernel of "
+                        f"at least {s}, or padding: valid.", argument="padding")
 
-    def output_size(self, size) -> tuple[int, ...]:
-        """Spatial output size for a spatial input ``size``."""
-        pairs = transpose_padding(self.padding, tuple(size), self.kernel_size, self.stride,
-                                  self.dilation, None)
-        return tuple(
-            (w - 1) * s - lo - hi + shapes.effective_kernel(k, d) + op
-            for w, s, (lo, hi), k, d, op in zip(size, self.stride, pairs, self.kernel_size,
-                                                 self.dilation, self.output_padding)
-        )
+    @classmethod
+    def notes(cls, settings, shape):
+        return []
+
+    @classmethod
+    def transpose_pairs(cls, settings, shape):
+        """The forward convolution's (lo, hi) padding for an input ``shape``."""
+        return shapes.transpose_padding(settings["padding"], tuple(shape[1:]), settings["kernel"],
+                                        settings["stride"], settings["dilation"])
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        out = shapes.conv_transpose_output_shape(
+            tuple(shape[1:]), settings["kernel"], settings["stride"],
+            cls.transpose_pairs(settings, shape), settings["dilation"],
+            settings["output_padding"], padding=plain_padding(settings["padding"]), source=source)
+        return (settings["out_channels"], *out)
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        pairs = cls.transpose_pairs(settings, shape)
+        return shapes.compose_transpose_geometry(geometry, settings["kernel"], settings["stride"],
+                                                 settings["dilation"], [lo for lo, _ in pairs])
+
+    @classmethod
+    def param_count(cls, settings, shape, out):
+        weights = shape[0] * (settings["out_channels"] // settings["groups"]) * math.prod(
+            settings["kernel"])
+        return weights + (settings["out_channels"] if settings["bias"] == "shared" else 0)
+
+    @classmethod
+    def flop_count(cls, settings, shape, out):
+        # Every input value meets every kernel tap of the filters of its group.
+        return math.prod(shape) * (settings["out_channels"] // settings["groups"]) * math.prod(
+            settings["kernel"])
+
+    def fan_in(self) -> int:
+        return (self.out_channels // self.groups) * math.prod(self.kernel)
+
+    def create(self) -> None:
+        s = self._settings
+        self.weight = nn.Parameter(torch.empty(s["in_channels"], s["out_channels"] // s["groups"],
+                                               *s["kernel"]))
+        self.bias = nn.Parameter(torch.empty(s["out_channels"])) if s["bias"] == "shared" else None
+        self.reset_parameters()
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
         if output_size is None and any(self.output_padding):
-            output_size = self.output_size(x.shape[2:])
+            output_size = self.spatial_output(x.shape[2:])
         return conv_transpose(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                               self.groups, output_size)
 
 
-ConvTranspose1d = _rank_alias(ConvTranspose, 1, "1-D :class:`ConvTranspose`.")
-ConvTranspose2d = _rank_alias(ConvTranspose, 2, "2-D :class:`ConvTranspose`.")
-ConvTranspose3d = _rank_alias(ConvTranspose, 3, "3-D :class:`ConvTranspose`.")
+def check_output_padding(settings: dict) -> None:
+    """``output_padding`` picks one of the ``S`` sizes a stride-``S`` convolution maps onto
+    one input size: each below its stride, and none with ``padding='same'``."""
+    output_padding, stride = settings["output_padding"], settings["stride"]
+    for op, s in zip(output_padding, stride):
+        if op >= s:
+            raise ArgumentError(
+                f"output_padding must be smaller than the stride in every dimension (it picks "
+                f"one of the {s} output sizes that a stride-{s} convolution maps onto the same "
+                f"input size). Received: output_padding={collapse(output_padding)}, "
+                f"stride={collapse(stride)}. Use output_padding of at most {s - 1}.",
+                argument="output_padding")
+    if settings["padding"] == "same" and any(output_padding):
+        # 'same' already gives the largest size, W * S; adding to it left no input size
+        # that the forward convolution maps onto W.
+        raise ArgumentError(
+            f"output_padding cannot be combined with padding: same, whose output is already "
+            f"input size x stride. Received: output_padding={collapse(output_padding)}. Leave "
+            f"output_padding at 0, or use explicit padding.", argument="output_padding")
 
 
-class SeparableConv(Layer):
+ConvTranspose1d = rank_alias(ConvTranspose, 1)
+ConvTranspose2d = rank_alias(ConvTranspose, 2)
+ConvTranspose3d = rank_alias(ConvTranspose, 3)
+
+
+class SeparableConv(SlidingKernel):
     """Depthwise-separable convolution: per-channel spatial filters, then a 1x1 convolution.
 
     ``C_in * K^d * M + C_in * M * C_out`` weights instead of ``C_in * C_out * K^d``.
 
     Args:
         depth_multiplier: spatial filters per input channel (``M``).
+        bias: ``"shared"`` (of the pointwise convolution) or ``"none"`` / False.
         Others as for :class:`Conv`.
 
     Shape:
@@ -295,37 +363,36 @@ class SeparableConv(Layer):
         torch.Size([1, 16, 10, 10])
     """
 
-    _always_shown = ("in_channels", "out_channels", "kernel_size")
-    _defaults = {"stride": 1, "padding": 0, "dilation": 1, "depth_multiplier": 1, "bias": "shared",
-                 "padding_mode": "zeros"}
+    kinds = {**SlidingKernel.kinds, "depth_multiplier": Count(), "bias": SHARED_OR_NONE}
 
     def __init__(self, in_channels, out_channels, kernel, stride=1, padding=0, dilation=1,
                  depth_multiplier=1, bias="shared", padding_mode="zeros", *, dims=2):
-        super().__init__()
-        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier")
-        middle = positive_int(in_channels, "in_channels") * depth_multiplier
-        self.depthwise = Conv(in_channels, middle, kernel, stride, padding, dilation,
-                              groups=in_channels, bias="none", padding_mode=padding_mode, dims=dims)
-        self.pointwise = Conv(middle, out_channels, 1, bias=bias, dims=dims)
-        self.dims = dims
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride = self.depthwise.kernel_size, self.depthwise.stride
-        self.padding, self.dilation = self.depthwise.padding, self.depthwise.dilation
-        self.padding_mode = padding_mode
-        self.bias_mode = self.pointwise.bias_mode
+        Layer.__init__(self, locals())
 
-    def settings(self) -> dict:
-        # The bias lives in the pointwise convolution; this layer has no `bias` attribute.
-        names = self._always_shown + tuple(self._defaults)
-        return {name: self.bias_mode if name == "bias" else getattr(self, name) for name in names}
+    @classmethod
+    def param_count(cls, settings, shape, out):
+        middle = shape[0] * settings["depth_multiplier"]
+        return (middle * math.prod(settings["kernel"]) + middle * settings["out_channels"]
+                + (settings["out_channels"] if settings["bias"] == "shared" else 0))
 
-    def output_size(self, size) -> tuple[int, ...]:
-        return self.depthwise.output_size(size)
+    @classmethod
+    def flop_count(cls, settings, shape, out):
+        middle = shape[0] * settings["depth_multiplier"]
+        return math.prod(out[1:]) * middle * (math.prod(settings["kernel"])
+                                              + settings["out_channels"])
+
+    def create(self) -> None:
+        s = self._settings
+        middle = s["in_channels"] * s["depth_multiplier"]
+        self.depthwise = Conv(s["in_channels"], middle, s["kernel"], s["stride"], s["padding"],
+                              s["dilation"], groups=s["in_channels"], bias="none",
+                              padding_mode=s["padding_mode"], dims=s["dims"])
+        self.pointwise = Conv(middle, s["out_channels"], 1, bias=s["bias"], dims=s["dims"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pointwise(self.depthwise(x))
 
 
-SeparableConv1d = _rank_alias(SeparableConv, 1, "1-D :class:`SeparableConv`.")
-SeparableConv2d = _rank_alias(SeparableConv, 2, "2-D :class:`SeparableConv`.")
-SeparableConv3d = _rank_alias(SeparableConv, 3, "3-D :class:`SeparableConv`.")
+SeparableConv1d = rank_alias(SeparableConv, 1)
+SeparableConv2d = rank_alias(SeparableConv, 2)
+SeparableConv3d = rank_alias(SeparableConv, 3)

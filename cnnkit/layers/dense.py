@@ -1,6 +1,5 @@
-"""Fully connected layer and flatten: the classifier at the end of a CNN, as in
-the Wikipedia article "Convolutional neural network".
-"""
+"""Fully connected layer and flatten (the classifier at the end of a CNN, as the Wikipedia
+article "Convolutional neural network" describes it)."""
 
 from __future__ import annotations
 
@@ -10,8 +9,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._validation import ShapeError, positive_int
-from ._base import Layer
+from .._validation import ShapeError
+from ..functional import shapes
+from ._base import FROM_INPUT, Layer
+from .kinds import Count, Flag
 
 __all__ = ["Dense", "Flatten"]
 
@@ -36,22 +37,34 @@ class Dense(Layer):
         torch.Size([2, 120])
     """
 
-    _always_shown = ("in_features", "units")
-    _defaults = {"bias": True}
+    kinds = {"in_features": Count(), "units": Count(), "bias": Flag()}
+    inferred = {"in_features": "features"}
+    takes = "flat"
+    sized = True
 
     def __init__(self, in_features: int, units: int, bias: bool = True):
-        super().__init__()
-        self.in_features = positive_int(in_features, "in_features")
-        self.units = positive_int(units, "units")
-        self.weight = nn.Parameter(torch.empty(units, in_features))
-        self.bias = nn.Parameter(torch.empty(units)) if bias else None
+        Layer.__init__(self, locals())
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        return (settings["units"],)
+
+    @classmethod
+    def param_count(cls, settings, shape, out):
+        return shape[0] * settings["units"] + (settings["units"] if settings["bias"] else 0)
+
+    @classmethod
+    def flop_count(cls, settings, shape, out):
+        return shape[0] * settings["units"]
+
+    def create(self) -> None:
+        s = self._settings
+        self.weight = nn.Parameter(torch.empty(s["units"], s["in_features"]))
+        self.bias = nn.Parameter(torch.empty(s["units"])) if s["bias"] else None
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # as torch.nn.Linear
         if self.bias is not None:
-            bound = 1 / math.sqrt(in_features)
+            bound = 1 / math.sqrt(s["in_features"])
             nn.init.uniform_(self.bias, -bound, bound)
-
-    def settings(self) -> dict:
-        return {"in_features": self.in_features, "units": self.units, "bias": self.bias is not None}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 1 or x.shape[-1] != self.in_features:
@@ -74,6 +87,18 @@ class Flatten(Layer):
         >>> Flatten()(torch.randn(2, 16, 5, 5)).shape
         torch.Size([2, 400])
     """
+
+    def __init__(self):
+        Layer.__init__(self, locals())
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        return (math.prod(shape),)
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        # The vector as a whole sees every position of the volume.
+        return shapes.whole_input_geometry(geometry, tuple(shape[1:]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(1)

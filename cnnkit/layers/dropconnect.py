@@ -6,47 +6,35 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import ArgumentTypeError, one_of, positive_int
 from ..functional.activation import ACTIVATIONS
-from ..functional.dropconnect import (DROPCONNECT_INFERENCE, DROPCONNECT_PER, _check_p,
-                                      dropconnect_conv, dropconnect_linear)
-from .conv import Conv, _rank_alias
+from ..functional.dropconnect import (DROPCONNECT_INFERENCE, DROPCONNECT_PER, dropconnect_conv,
+                                      dropconnect_linear)
+from ._base import Layer, rank_alias
+from .kinds import Choice, Count, Number
+from .conv import Conv
 from .dense import Dense
 
 __all__ = ["DropConnectConv", "DropConnectConv1d", "DropConnectConv2d", "DropConnectConv3d",
            "DropConnectDense"]
 
-_DROPCONNECT_DEFAULTS = {"p": 0.5, "per": "example", "inference": "mean", "activation": None,
-                         "samples": 100}
+# The settings both DropConnect layers add; ``activation`` is applied inside the layer
+# (the Gaussian inference rule averages after it).
+DROPCONNECT_KINDS = {
+    "p": Number(0, 1, open_high=True, what="the probability of dropping a weight"),
+    "per": Choice(DROPCONNECT_PER), "inference": Choice(DROPCONNECT_INFERENCE),
+    "activation": Choice(tuple(ACTIVATIONS), optional=True), "samples": Count(),
+}
 
 
-def _activation_name(activation):
-    if activation is None:
-        return None
-    if isinstance(activation, str):
-        return one_of(activation, tuple(ACTIVATIONS), "activation")
-    raise ArgumentTypeError(
-        f"activation must be None or a name ({', '.join(ACTIVATIONS)}). "
-        f"Received: activation={activation!r} ({type(activation).__name__})."
-    )
-
-
-class _DropConnectSettings:
-    """The DropConnect settings shared by the dense and the convolution layer."""
-
-    def _set_dropconnect(self, p, per, inference, activation, samples):
-        self.p = _check_p(p)
-        self.per = one_of(per, DROPCONNECT_PER, "per")
-        self.inference = one_of(inference, DROPCONNECT_INFERENCE, "inference")
-        self.activation = _activation_name(activation)
-        self.samples = positive_int(samples, "samples")
+class _DropConnect:
+    """The forward arguments both DropConnect layers pass to the functional op."""
 
     def _dropconnect_kwargs(self) -> dict:
         return dict(p=self.p, training=self.training, per=self.per, inference=self.inference,
                     activation=self.activation, samples=self.samples)
 
 
-class DropConnectDense(_DropConnectSettings, Dense):
+class DropConnectDense(_DropConnect, Dense):
     """Fully connected layer with DropConnect: ``a((M * W) x + b)``, ``M ~ Bernoulli(1 - p)``.
 
     Args:
@@ -75,19 +63,12 @@ class DropConnectDense(_DropConnectSettings, Dense):
         DropConnectDense(in_features=20, units=10, activation='relu')
     """
 
-    _always_shown = ("in_features", "units")
-    _defaults = {"bias": True, **_DROPCONNECT_DEFAULTS}
+    kinds = {**Dense.kinds, **DROPCONNECT_KINDS}
 
     def __init__(self, in_features: int, units: int, bias: bool = True, p: float = 0.5,
                  per: str = "example", inference: str = "mean", activation=None,
                  samples: int = 100):
-        super().__init__(in_features, units, bias)
-        self._set_dropconnect(p, per, inference, activation, samples)
-
-    def settings(self) -> dict:
-        out = Dense.settings(self)
-        out.update({name: getattr(self, name) for name in _DROPCONNECT_DEFAULTS})
-        return out
+        Layer.__init__(self, locals())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 2 or x.shape[-1] != self.in_features:
@@ -95,7 +76,7 @@ class DropConnectDense(_DropConnectSettings, Dense):
         return dropconnect_linear(x, self.weight, self.bias, **self._dropconnect_kwargs())
 
 
-class DropConnectConv(_DropConnectSettings, Conv):
+class DropConnectConv(_DropConnect, Conv):
     """N-d convolution with DropConnect on the kernel weights; ``DropConnectConv1d/2d/3d``.
 
     Args:
@@ -114,14 +95,12 @@ class DropConnectConv(_DropConnectSettings, Conv):
         torch.Size([2, 8, 10, 10])
     """
 
-    _defaults = {**Conv._defaults, **_DROPCONNECT_DEFAULTS}
+    kinds = {**Conv.kinds, **DROPCONNECT_KINDS}
 
     def __init__(self, in_channels, out_channels, kernel, stride=1, padding=0, dilation=1,
                  groups=1, bias="shared", padding_mode="zeros", flip=False, input_size=None,
                  p=0.5, per="example", inference="mean", activation=None, samples=100, *, dims=2):
-        super().__init__(in_channels, out_channels, kernel, stride, padding, dilation, groups,
-                         bias, padding_mode, flip, input_size, dims=dims)
-        self._set_dropconnect(p, per, inference, activation, samples)
+        Layer.__init__(self, locals())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return dropconnect_conv(x, self.weight, self.bias, self.stride, self.padding,
@@ -129,8 +108,6 @@ class DropConnectConv(_DropConnectSettings, Conv):
                                 flip=self.flip, **self._dropconnect_kwargs())
 
 
-DropConnectConv1d = _rank_alias(DropConnectConv, 1, "1-D :class:`DropConnectConv`.")
-DropConnectConv2d = _rank_alias(DropConnectConv, 2, "2-D :class:`DropConnectConv`.")
-DropConnectConv3d = _rank_alias(DropConnectConv, 3, "3-D :class:`DropConnectConv`.")
-for _alias in (DropConnectConv1d, DropConnectConv2d, DropConnectConv3d):
-    _alias.__module__ = __name__
+DropConnectConv1d = rank_alias(DropConnectConv, 1)
+DropConnectConv2d = rank_alias(DropConnectConv, 2)
+DropConnectConv3d = rank_alias(DropConnectConv, 3)

@@ -1,14 +1,12 @@
-"""Dropout: regularisation by dropping units during training, as in the Wikipedia article
-"Convolutional neural network".
-"""
+"""Dropout: regularisation by dropping units during training (Srivastava et al. 2014)."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from .._validation import ArgumentError
 from ._base import Layer
+from .kinds import Flag, Number
 
 __all__ = ["Dropout"]
 
@@ -30,18 +28,11 @@ class Dropout(Layer):
         True
     """
 
-    _always_shown = ("rate",)
-    _defaults = {"channelwise": False}
+    kinds = {"rate": Number(0, 1, open_high=True, what="the probability of dropping a unit"),
+             "channelwise": Flag()}
 
     def __init__(self, rate: float = 0.5, channelwise: bool = False):
-        super().__init__()
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ArgumentError(
-                f"rate must be a number in [0, 1) (the probability of dropping a unit). "
-                f"Received: rate={rate!r}."
-            )
-        self.rate = float(rate)
-        self.channelwise = bool(channelwise)
+        Layer.__init__(self, locals())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.rate == 0:

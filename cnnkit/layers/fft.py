@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import one_of
-from ..functional.conv import check_input
 from ..functional.fft import ALGORITHMS, fft_conv
-from .conv import Conv, _rank_alias
+from ._base import Layer, rank_alias
+from .kinds import Choice
+from .conv import Conv
 
 __all__ = ["FFTConv", "FFTConv1d", "FFTConv2d", "FFTConv3d"]
 
@@ -39,22 +39,20 @@ class FFTConv(Conv):
         torch.Size([2, 4, 32, 32])
     """
 
-    _defaults = {**Conv._defaults, "algorithm": "fft"}
+    kinds = {**Conv.kinds, "algorithm": Choice(ALGORITHMS)}
+    onnx = "torch.fft gives complex tensors, which the ONNX converter does not translate"
 
     def __init__(self, in_channels, out_channels, kernel, stride=1, padding=0, dilation=1,
                  groups=1, bias="shared", padding_mode="zeros", flip=False, input_size=None,
                  algorithm="fft", *, dims=2):
-        super().__init__(in_channels, out_channels, kernel, stride, padding, dilation, groups,
-                         bias, padding_mode, flip, input_size, dims=dims)
-        self.algorithm = one_of(algorithm, ALGORITHMS, "algorithm")
+        Layer.__init__(self, locals())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
-            check_input(x, self.dims, self.in_channels, type(self).__name__)
+        self._check_input(x)
         return fft_conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups, self.padding_mode, self.flip, self.algorithm)
 
 
-FFTConv1d = _rank_alias(FFTConv, 1, "1-D :class:`FFTConv`.")
-FFTConv2d = _rank_alias(FFTConv, 2, "2-D :class:`FFTConv`.")
-FFTConv3d = _rank_alias(FFTConv, 3, "3-D :class:`FFTConv`.")
+FFTConv1d = rank_alias(FFTConv, 1)
+FFTConv2d = rank_alias(FFTConv, 2)
+FFTConv3d = rank_alias(FFTConv, 3)

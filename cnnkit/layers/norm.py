@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._validation import ArgumentError, positive_int
 from ..functional.conv import check_input
 from ..functional.norm import local_response_norm
 from ._base import Layer
+from .kinds import Count, Flag, Number
 
 __all__ = ["BatchNorm", "LocalResponseNorm"]
 
@@ -18,7 +19,7 @@ class BatchNorm(Layer):
     """Batch normalisation over ``(N, C, *spatial)`` for any number of spatial dims.
 
     ``y = (x - mean) / sqrt(var + eps) * gamma + beta``, statistics per channel over
-    the batch and every location; running averages for inference.
+    the batch and every location; running averages for inference (Ioffe and Szegedy 2015).
 
     Shape:
         ``(N, C, *S)`` or ``(N, C)`` -> same shape.
@@ -28,21 +29,24 @@ class BatchNorm(Layer):
         torch.Size([4, 6, 3, 3, 3])
     """
 
-    _always_shown = ("num_features",)
-    _defaults = {"eps": 1e-5, "momentum": 0.1, "affine": True}
+    kinds = {"num_features": Count(), "eps": Number(0, open_low=True),
+             "momentum": Number(0, 1), "affine": Flag()}
+    inferred = {"num_features": "channels"}
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True):
-        super().__init__()
-        self.num_features = positive_int(num_features, "num_features")
-        if not eps > 0:
-            raise ArgumentError(f"eps must be positive. Received: eps={eps!r}.")
-        if not 0 <= momentum <= 1:
-            raise ArgumentError(f"momentum must be in [0, 1]. Received: momentum={momentum!r}.")
-        self.eps, self.momentum, self.affine = float(eps), float(momentum), bool(affine)
-        self.weight = nn.Parameter(torch.ones(num_features)) if affine else None
-        self.bias = nn.Parameter(torch.zeros(num_features)) if affine else None
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True):
+        Layer.__init__(self, locals())
+
+    @classmethod
+    def param_count(cls, settings, shape, out):
+        return 2 * shape[0] if settings["affine"] else 0
+
+    def create(self) -> None:
+        c, affine = self.num_features, self.affine
+        self.weight = nn.Parameter(torch.ones(c)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(c)) if affine else None
+        self.register_buffer("running_mean", torch.zeros(c))
+        self.register_buffer("running_var", torch.ones(c))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,7 +59,7 @@ class BatchNorm(Layer):
 
 
 class LocalResponseNorm(Layer):
-    """Local response normalisation across channels (AlexNet). See
+    """Local response normalisation across channels (Krizhevsky et al. 2012). See
     :func:`cnnkit.functional.local_response_norm`.
 
     Shape:
@@ -66,12 +70,11 @@ class LocalResponseNorm(Layer):
         torch.Size([1, 8, 5, 5])
     """
 
-    _defaults = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
+    kinds = {"size": Count(), "alpha": Number(), "beta": Number(0), "k": Number()}
+    takes = "volume"
 
     def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0):
-        super().__init__()
-        self.size = positive_int(size, "size")
-        self.alpha, self.beta, self.k = float(alpha), float(beta), float(k)
+        Layer.__init__(self, locals())
 
     def forward(self, x):
         return local_response_norm(x, self.size, self.alpha, self.beta, self.k)

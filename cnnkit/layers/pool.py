@@ -4,50 +4,70 @@ from __future__ import annotations
 
 import torch  # noqa: F401  (the docstring examples use it)
 
-from .._validation import ArgumentError, ArgumentTypeError, one_of, to_tuple
 from ..functional import pool as P
 from ..functional import shapes
-from ._base import Layer
+from ..functional.conv import check_input
+from ._base import FROM_INPUT, Layer, window_notes
+from .kinds import Flag, Number, Padding, PerDim
 
 __all__ = [
     "AdaptiveAvgPool", "AdaptiveMaxPool", "AvgPool", "GlobalAvgPool", "GlobalLpPool",
-    "GlobalMaxPool", "LpPool", "MaxPool",
+    "GlobalMaxPool", "LpPool", "MaxPool", "WindowPool",
 ]
 
+P_NORM = Number(0, open_low=True, what="p = 2 is L2 pooling")
 
-class _WindowPool(Layer):
-    """Common settings of sliding-window pooling."""
 
-    _always_shown = ("kernel_size",)
-    _defaults = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}
+class WindowPool(Layer):
+    """What sliding-window pooling shares: a window (``kernel``), a stride that defaults to
+    the window, padding, dilation and ``ceil_mode``; the channels pass through."""
+
+    kinds = {"kernel": PerDim(), "stride": PerDim(optional=True), "padding": Padding(),
+             "dilation": PerDim(), "ceil_mode": Flag()}
+    takes = "volume"
 
     def __init__(self, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, *, dims=2):
-        super().__init__()
-        n = one_of(dims, (1, 2, 3), "dims")
-        self.dims = n
-        self.kernel_size = to_tuple(kernel, n, "kernel")
-        self.stride = None if stride is None else to_tuple(stride, n, "stride")
-        self.padding = shapes.normalize_padding(padding, n)
-        self.dilation = to_tuple(dilation, n, "dilation")
-        self.ceil_mode = bool(ceil_mode)
+        Layer.__init__(self, locals())
 
-    @property
-    def effective_stride(self) -> tuple[int, ...]:
-        return self.kernel_size if self.stride is None else self.stride
+    @classmethod
+    def check_together(cls, settings, source=None):
+        if settings.get("stride") is None:
+            settings["stride"] = settings["kernel"]
 
-    def output_size(self, size) -> tuple[int, ...]:
-        """Spatial output size for a spatial input ``size``."""
-        return shapes.conv_output_shape(tuple(size), self.kernel_size, self.effective_stride,
-                                        self.padding, self.dilation, ceil_mode=self.ceil_mode)
+    @classmethod
+    def default_of(cls, name, settings):
+        return settings["kernel"] if name == "stride" else super().default_of(name, settings)
+
+    @classmethod
+    def padding_pairs(cls, settings, shape):
+        return shapes.padding_pairs(settings["padding"], settings["kernel"], settings["stride"],
+                                    settings["dilation"], tuple(shape[1:]))
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        out = shapes.conv_output_shape(tuple(shape[1:]), settings["kernel"], settings["stride"],
+                                       settings["padding"], settings["dilation"],
+                                       ceil_mode=settings["ceil_mode"], source=source)
+        return (shape[0], *out)
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        pairs = cls.padding_pairs(settings, shape)
+        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
+                                       settings["dilation"], [lo for lo, _ in pairs])
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return window_notes(settings, shape, cls.padding_pairs(settings, shape))
 
     def _check(self, x):
         if x.dim() != self.dims + 2:
-            from ..functional.conv import check_input
             check_input(x, self.dims, None, type(self).__name__)
 
 
-class MaxPool(_WindowPool):
-    """Max pooling layer. See :func:`cnnkit.functional.max_pool`.
+class MaxPool(WindowPool):
+    """Max pooling layer (Goodfellow et al. 2016, section 9.3). See
+    :func:`cnnkit.functional.max_pool`.
 
     Shape:
         ``(N, C, *W)`` -> ``(N, C, *O)``, O as for a convolution with the same window.
@@ -59,10 +79,10 @@ class MaxPool(_WindowPool):
 
     def forward(self, x):
         self._check(x)
-        return P.max_pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return P.max_pool(x, self.kernel, self.stride, self.padding, self.dilation, self.ceil_mode)
 
 
-class AvgPool(_WindowPool):
+class AvgPool(WindowPool):
     """Average pooling layer. See :func:`cnnkit.functional.avg_pool`.
 
     Shape:
@@ -73,28 +93,19 @@ class AvgPool(_WindowPool):
         torch.Size([1, 4, 5])
     """
 
-    _defaults = {**_WindowPool._defaults, "count_include_pad": False}
+    kinds = {**WindowPool.kinds, "count_include_pad": Flag()}
 
     def __init__(self, kernel, stride=None, padding=0, dilation=1, ceil_mode=False,
                  count_include_pad=False, *, dims=2):
-        super().__init__(kernel, stride, padding, dilation, ceil_mode, dims=dims)
-        self.count_include_pad = bool(count_include_pad)
+        Layer.__init__(self, locals())
 
     def forward(self, x):
         self._check(x)
-        return P.avg_pool(x, self.kernel_size, self.stride, self.padding, self.dilation,
+        return P.avg_pool(x, self.kernel, self.stride, self.padding, self.dilation,
                           self.ceil_mode, self.count_include_pad)
 
 
-def _check_p(p):
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        raise ArgumentTypeError(f"p must be a number. Received: p={p!r}.")
-    if not p > 0:
-        raise ArgumentError(f"p must be positive (p=2 is L2 pooling). Received: p={p!r}.")
-    return p
-
-
-class LpPool(_WindowPool):
+class LpPool(WindowPool):
     """Lp pooling layer, L2 by default (Goodfellow et al. 2016, section 9.3). See
     :func:`cnnkit.functional.lp_pool`.
 
@@ -106,27 +117,38 @@ class LpPool(_WindowPool):
         torch.Size([1, 2, 2, 2, 2])
     """
 
-    _defaults = {"p": 2.0, **_WindowPool._defaults}
+    kinds = {**WindowPool.kinds, "p": P_NORM}
 
-    def __init__(self, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, p=2.0, *, dims=2):
-        super().__init__(kernel, stride, padding, dilation, ceil_mode, dims=dims)
-        self.p = _check_p(p)
+    def __init__(self, kernel, stride=None, padding=0, dilation=1, ceil_mode=False, p=2.0, *,
+                 dims=2):
+        Layer.__init__(self, locals())
 
     def forward(self, x):
         self._check(x)
-        return P.lp_pool(x, self.p, self.kernel_size, self.stride, self.padding, self.dilation,
+        return P.lp_pool(x, self.p, self.kernel, self.stride, self.padding, self.dilation,
                          self.ceil_mode)
 
 
-class _Global(Layer):
-    _defaults = {"keepdim": False}
+class GlobalPool(Layer):
+    """Pooling over every position: ``(C, *S)`` -> ``(C,)`` (``keepdim``: ``(C, 1, ...)``)."""
+
+    kinds = {"keepdim": Flag()}
+    takes = "volume"
 
     def __init__(self, keepdim=False):
-        super().__init__()
-        self.keepdim = bool(keepdim)
+        Layer.__init__(self, locals())
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        return (shape[0], *([1] * (len(shape) - 1))) if settings["keepdim"] else (shape[0],)
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        return shapes.whole_input_geometry(geometry, tuple(shape[1:]))
 
 
-class GlobalMaxPool(_Global):
+
+class GlobalMaxPool(GlobalPool):
     """Maximum over all positions of each channel.
 
     Shape:
@@ -141,7 +163,7 @@ class GlobalMaxPool(_Global):
         return P.global_max_pool(x, self.keepdim)
 
 
-class GlobalAvgPool(_Global):
+class GlobalAvgPool(GlobalPool):
     """Mean over all positions of each channel.
 
     Shape:
@@ -156,33 +178,52 @@ class GlobalAvgPool(_Global):
         return P.global_avg_pool(x, self.keepdim)
 
 
-class GlobalLpPool(_Global):
+class GlobalLpPool(GlobalPool):
     """Lp norm over all positions of each channel.
 
     Shape:
         ``(N, C, *W)`` -> ``(N, C)``.
+
+    Example:
+        >>> GlobalLpPool(p=2)(torch.ones(1, 3, 2, 2))
+        tensor([[2., 2., 2.]])
     """
 
-    _defaults = {"p": 2.0, "keepdim": False}
+    kinds = {**GlobalPool.kinds, "p": P_NORM}
 
     def __init__(self, p=2.0, keepdim=False):
-        super().__init__(keepdim)
-        self.p = _check_p(p)
+        Layer.__init__(self, locals())
 
     def forward(self, x):
         return P.global_lp_pool(x, self.p, self.keepdim)
 
 
-class _Adaptive(Layer):
-    _always_shown = ("output_size",)
+class AdaptivePool(Layer):
+    """Pooling to a fixed ``output_size`` whatever the input size (Goodfellow et al. 2016,
+    fig. 9.11): window ``i`` spans ``[floor(i W / O), ceil((i + 1) W / O))``."""
+
+    kinds = {"output_size": PerDim()}
+    takes = "volume"
 
     def __init__(self, output_size, *, dims=2):
-        super().__init__()
-        self.dims = one_of(dims, (1, 2, 3), "dims")
-        self.output_size = to_tuple(output_size, self.dims, "output_size")
+        Layer.__init__(self, locals())
+
+    @classmethod
+    def output_shape(cls, settings, shape, source=FROM_INPUT):
+        return (shape[0], *settings["output_size"])
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        # The windows form a regular grid only when O divides W.
+        out = settings["output_size"]
+        if any(w % o for w, o in zip(shape[1:], out)):
+            return None
+        window = tuple(w // o for w, o in zip(shape[1:], out))
+        return shapes.compose_geometry(geometry, window, window, (1,) * len(out), (0,) * len(out))
 
 
-class AdaptiveMaxPool(_Adaptive):
+
+class AdaptiveMaxPool(AdaptivePool):
     """Max pooling to a fixed output size for variable-size inputs (Goodfellow et al. 2016,
     fig. 9.11).
 
@@ -199,12 +240,17 @@ class AdaptiveMaxPool(_Adaptive):
         return P.adaptive_max_pool(x, self.output_size)
 
 
-class AdaptiveAvgPool(_Adaptive):
+class AdaptiveAvgPool(AdaptivePool):
     """Average pooling to a fixed output size for variable-size inputs.
 
     Shape:
         ``(N, C, *W)`` -> ``(N, C, *output_size)``.
+
+    Example:
+        >>> AdaptiveAvgPool(1, dims=1)(torch.ones(1, 2, 5)).shape
+        torch.Size([1, 2, 1])
     """
 
     def forward(self, x):
         return P.adaptive_avg_pool(x, self.output_size)
+

@@ -9,19 +9,19 @@ import math
 import torch
 import torch.nn as nn
 
-from .._validation import ShapeError, one_of, positive_int
+from .._validation import ShapeError
 from ..functional import shapes
-from ..functional.conv import PADDING_MODES, check_input
 from ..functional.separable_kernel import (separable_approximation, separable_kernel,
                                            separable_kernel_conv)
-from ._base import Layer
-from .conv import _rank_alias, set_kernel_settings
+from ._base import Layer, rank_alias
+from .kinds import Count, Flag
+from .conv import SlidingKernel
 
 __all__ = ["SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
            "SeparableKernelConv3d"]
 
 
-class SeparableKernelConv(Layer):
+class SeparableKernelConv(SlidingKernel):
     """Convolution whose every kernel is a sum of ``r`` outer products of 1-D vectors.
 
     The parameters are the vectors: ``factors[i]`` of shape ``(r, C_out, C_in / groups, K_i)``,
@@ -54,30 +54,39 @@ class SeparableKernelConv(Layer):
         ((4, 1, 9, 9), 144)
     """
 
-    _always_shown = ("in_channels", "out_channels", "kernel_size")
-    _defaults = {"rank": 1, "stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True,
-                 "padding_mode": "zeros", "flip": False, "assemble": False}
+    kinds = {**SlidingKernel.kinds, "rank": Count(), "bias": Flag(), "flip": Flag(),
+             "assemble": Flag()}
 
     def __init__(self, in_channels, out_channels, kernel, rank=1, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", flip=False, assemble=False, *, dims=2):
-        super().__init__()
-        n = set_kernel_settings(self, in_channels, out_channels, kernel, stride, dilation, groups, dims)
-        self.rank = positive_int(rank, "rank")
-        self.padding = shapes.normalize_padding(padding, n)
-        self.padding_mode = one_of(padding_mode, PADDING_MODES, "padding_mode")
-        self.flip = bool(flip)
-        self.assemble = bool(assemble)
-        per_group = in_channels // groups
+        Layer.__init__(self, locals())
+
+    @classmethod
+    def param_count(cls, settings, shape, out):
+        return shapes.separable_kernel_params(shape[0], settings["out_channels"],
+                                              settings["kernel"], settings["rank"],
+                                              settings["groups"], settings["bias"])
+
+    @classmethod
+    def flop_count(cls, settings, shape, out):
+        return shapes.separable_kernel_flops(shape[0], settings["out_channels"],
+                                             settings["kernel"], settings["rank"], out[1:],
+                                             settings["groups"])
+
+    def create(self) -> None:
+        s = self._settings
+        per_group = s["in_channels"] // s["groups"]
         self.factors = nn.ParameterList(
-            [nn.Parameter(torch.empty(rank, out_channels, per_group, k)) for k in self.kernel_size])
-        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+            [nn.Parameter(torch.empty(s["rank"], s["out_channels"], per_group, k))
+             for k in s["kernel"]])
+        self.bias = nn.Parameter(torch.empty(s["out_channels"])) if s["bias"] else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Factors uniform with the variance that gives the assembled kernel the variance of
         ``torch.nn.Conv2d``'s default, ``1 / (3 fan_in)``: each kernel entry is a sum of ``r``
         products of ``d`` independent factors, of variance ``r v^d``."""
-        fan_in = (self.in_channels // self.groups) * math.prod(self.kernel_size)
+        fan_in = (self.in_channels // self.groups) * math.prod(self.kernel)
         var = (1.0 / (3.0 * fan_in * self.rank)) ** (1.0 / self.dims)
         bound = math.sqrt(3.0 * var)
         for f in self.factors:
@@ -85,11 +94,6 @@ class SeparableKernelConv(Layer):
         if self.bias is not None:
             b = 1.0 / math.sqrt(fan_in)
             nn.init.uniform_(self.bias, -b, b)
-
-    def settings(self) -> dict:
-        out = super().settings()
-        out["bias"] = self.bias is not None
-        return out
 
     def full_kernel(self) -> torch.Tensor:
         """The assembled kernel ``(C_out, C_in / groups, *K)`` (for inspection, or a Conv)."""
@@ -102,7 +106,7 @@ class SeparableKernelConv(Layer):
         Raises:
             ShapeError: a weight of another shape than ``full_kernel()``'s.
         """
-        expected = (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+        expected = (self.out_channels, self.in_channels // self.groups, *self.kernel)
         if tuple(weight.shape) != expected:
             raise ShapeError(
                 f"load_kernel_ needs a weight of shape {expected}. Received: weight.shape="
@@ -116,19 +120,13 @@ class SeparableKernelConv(Layer):
             f.copy_(new)
         return self
 
-    def output_size(self, size) -> tuple[int, ...]:
-        """Spatial output size for a spatial input ``size``."""
-        return shapes.conv_output_shape(tuple(size), self.kernel_size, self.stride, self.padding,
-                                        self.dilation)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
-            check_input(x, self.dims, self.in_channels, type(self).__name__)
+        self._check_input(x)
         return separable_kernel_conv(x, list(self.factors), self.bias, self.stride, self.padding,
                                      self.dilation, self.groups, self.padding_mode, self.flip,
                                      self.assemble)
 
 
-SeparableKernelConv1d = _rank_alias(SeparableKernelConv, 1, "1-D :class:`SeparableKernelConv`.")
-SeparableKernelConv2d = _rank_alias(SeparableKernelConv, 2, "2-D :class:`SeparableKernelConv`.")
-SeparableKernelConv3d = _rank_alias(SeparableKernelConv, 3, "3-D :class:`SeparableKernelConv`.")
+SeparableKernelConv1d = rank_alias(SeparableKernelConv, 1)
+SeparableKernelConv2d = rank_alias(SeparableKernelConv, 2)
+SeparableKernelConv3d = rank_alias(SeparableKernelConv, 3)

@@ -5,6 +5,8 @@ them, forward and backward. Nothing in the library imports this package.
 Import the sub-modules directly, e.g. ``from cnnkit.reference import conv``.
 
 Modules:
+    activation every element-wise nonlinearity, one element at a time.
+    dense      fully connected layer, flatten and inverted dropout.
     conv       convolution (Goodfellow et al. 2016, eq. 9.4-9.8) in 1-D, 2-D and 3-D with padding,
                padding modes, dilation, groups, flip and shared or untied bias; the
                kernel gradient g (eq 9.11); the input gradient h (eq 9.12-9.13), which

@@ -9,6 +9,12 @@ request names.
 
 Maps travel as ``{"shape": [...], "data": <base64 uint8>, "min": m, "max": M}``: the
 values scaled from ``[min, max]`` to 0-255 (one scale per layer), C-order.
+
+Every request is checked before it costs anything: an image's size is read from its header
+before it is decoded (at most :data:`MAX_IMAGE_PIXELS`; JPEGs are decoded at a reduced
+scale), decoding and JSON parsing reserve their memory from the viewer's
+:class:`~cnnkit.serve.budget.MemoryBudget`, every number that indexes something (class,
+example, unit) is checked against its range, and strings are short.
 """
 
 from __future__ import annotations
@@ -18,29 +24,82 @@ import binascii
 import io
 import json
 import math
+import re
 import threading
 
 import numpy as np
 import torch
 
 from .._validation import CnnkitError
+from .budget import Busy, MemoryBudget, OverBudget
 
-__all__ = ["MAX_IMAGE_PIXELS", "MAX_UPLOAD_BYTES", "RequestError", "Viewer", "encode_map"]
+__all__ = ["IMAGE_FORMATS", "MAX_IMAGE_PIXELS", "MAX_JSON_DEPTH", "MAX_UPLOAD_BYTES",
+           "RequestError", "Viewer", "encode_map", "parse_json"]
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024     # request bodies above 2 MiB get 413
-MAX_IMAGE_PIXELS = 4096 * 4096         # decoded images above this many pixels get 413
+MAX_IMAGE_PIXELS = 2048 * 2048         # decoded images above this many pixels get 413
+MAX_JPEG_PIXELS = 64 * MAX_IMAGE_PIXELS  # a JPEG decodes at 1/8 scale at most: 8x8 fewer
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # what Pillow may open (no EPS, ...)
+DECODE_BYTES_PER_PIXEL = 16            # worst case of decode + alpha + conversions (RGBA)
+JSON_BYTES_PER_BYTE = 25               # worst case of Python objects per byte of JSON ([{},...])
+MAX_JSON_DEPTH = 32                    # nesting levels of a request's JSON
+MAX_NAME_CHARS = 200                   # layer and method names
 MAX_MAPS = 64                          # channels sent per layer
 MAX_VECTOR = 4096                      # units sent per vector layer
 SALIENCY_METHODS = ("gradient", "smoothgrad", "gradcam", "occlusion")
 
 
 class RequestError(Exception):
-    """A request the viewer cannot answer: ``status`` (4xx) and a message for the page."""
+    """A request the viewer cannot answer: ``status`` (4xx, or 503 when busy), a message
+    for the page and extra response ``headers`` (``Retry-After``)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
+
+
+def budget_error(error: Exception) -> RequestError:
+    """A :class:`RequestError` for :class:`OverBudget` (413) or :class:`Busy` (503)."""
+    if isinstance(error, OverBudget):
+        return RequestError(413, f"{error}. Send a smaller request.")
+    return RequestError(503, f"{error}. Try again in a second.", {"Retry-After": "1"})
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _index(value, name: str, count: int, *, null: bool = False) -> int | None:
+    """``value`` as an index from 0 to ``count - 1`` (or None where ``null``), else 400."""
+    if value is None and null:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < count:
+        what = f"an int from 0 to {count - 1}" if count else "not available (there are none)"
+        raise RequestError(400, f"{name} must be {what}{' or null' if null else ''}. "
+                                f"Received: {name}={_short(value)}.")
+    return value
+
+
+def _name(value, name: str) -> str | int:
+    """A layer or method name: a short string (or an int index), else 400."""
+    if isinstance(value, str) and len(value) <= MAX_NAME_CHARS:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2 ** 31:
+        return value
+    raise RequestError(400, f"{name} must be a name of at most {MAX_NAME_CHARS} characters "
+                            f"or an index. Received: {name}={_short(value)}.")
+
+
+def _unit(value, name: str = "unit") -> list[int]:
+    """A unit ``[channel, y, x]`` (or ``[feature]``): 1 to 4 small ints, else 400."""
+    if not isinstance(value, list) or not 1 <= len(value) <= 4 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2 ** 31 for v in value):
+        raise RequestError(400, f"{name} must be a list of ints [channel, y, x] (or [unit] "
+                                f"after a flatten). Received: {name}={_short(value)}.")
+    return value
 
 
 def encode_map(values: torch.Tensor | np.ndarray, lo=None, hi=None) -> dict:
@@ -71,13 +130,16 @@ class Viewer:
         run_dir: a run folder made by ``cnnkit train`` with 2-D grey or colour images.
         which: ``"best"`` / ``"last"`` weights (None: those ``results.json`` describes).
         examples: how many test examples the page can pick from.
+        budget: the memory that decoding images and parsing JSON may hold at once
+            (default: a :class:`MemoryBudget` of 256 MiB).
 
     Raises:
         cnnkit.ArgumentError: not a run folder, no checkpoint.
         cnnkit.ShapeError: the network does not take 2-D images with 1 or 3 channels.
     """
 
-    def __init__(self, run_dir, *, which: str | None = None, examples: int = 20):
+    def __init__(self, run_dir, *, which: str | None = None, examples: int = 20,
+                 budget: MemoryBudget | None = None):
         from .._validation import ShapeError
         from ..inspect.activations import default_layers
         from ..inspect.fields import layer_geometry
@@ -96,6 +158,14 @@ class Viewer:
         self.layers = default_layers(self.network)
         self.convs = conv_layers(self.network)
         self.lock = threading.Lock()  # forward hooks are per model: one request at a time
+        self._found: dict | None = None  # where the hooks put each layer's output, or None
+        modules = dict(self.network.named_modules())
+        for name in self.layers:  # once: registering hooks per request costs more than a pass
+            modules[name].register_forward_hook(self._keeper(name))
+        self.budget = budget if budget is not None else MemoryBudget()
+        self.classes = len(self.view.classes) if self.view.is_classifier else 0
+        # pixels as nested lists [C][H][W] are the most lists a request needs
+        self.max_containers = 4 * (shape[0] * shape[1] + shape[0] + 1) + 64
         self._examples = self._pick_examples(examples)
 
     # ---------------------------------------------------------------- inputs
@@ -116,40 +186,69 @@ class Viewer:
         return picked
 
     def decode_image(self, data: bytes) -> torch.Tensor:
-        """An image file's bytes as the network's input ``(C, H, W)`` in [0, 1]."""
+        """An image file's bytes as the network's input ``(C, H, W)`` in [0, 1].
+
+        The size comes from the file's header before anything is decoded: above
+        :data:`MAX_IMAGE_PIXELS` is a 413 (a JPEG is first decoded at the smallest scale,
+        1/2 to 1/8, that still covers the network's input). Transparent pixels are shown
+        over black. Decoding reserves its memory from the viewer's budget.
+
+        Raises:
+            RequestError: 400 not a PNG / JPEG / GIF / BMP / WebP image; 413 too many
+                pixels; 503 the memory budget is taken by other requests.
+        """
         from PIL import Image, UnidentifiedImageError
 
+        h, w = self.input_shape[1:]
+        mode = "L" if self.input_shape[0] == 1 else "RGB"
         try:
-            with Image.open(io.BytesIO(data)) as image:
-                if image.width * image.height > MAX_IMAGE_PIXELS:
+            with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as image:
+                pixels = image.width * image.height
+                if image.format == "JPEG" and pixels <= MAX_JPEG_PIXELS:
+                    image.draft(mode, (w, h))  # decode at 1/2, 1/4 or 1/8 scale
+                    pixels = image.width * image.height
+                if pixels > MAX_IMAGE_PIXELS:
                     raise RequestError(413, f"image of {image.width}x{image.height} pixels is "
-                                            f"too large: at most {MAX_IMAGE_PIXELS:,} pixels.")
-                image.load()
-                if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
-                    rgba = image.convert("RGBA")
-                    background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-                    image = Image.alpha_composite(background, rgba)
-                mode = "L" if self.input_shape[0] == 1 else "RGB"
-                converted = image.convert(mode)
-                h, w = self.input_shape[1:]
-                if converted.size != (w, h):
-                    converted = converted.resize((w, h), Image.BILINEAR)
-                array = np.asarray(converted, dtype=np.uint8)
+                                            f"too large: at most {MAX_IMAGE_PIXELS:,} pixels "
+                                            f"(2048x2048). Send a smaller image.")
+                with self.budget.reserve(pixels * DECODE_BYTES_PER_PIXEL, "decoding the image"):
+                    array = self._convert(image, mode, (w, h))
         except RequestError:
             raise
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
-                Image.DecompressionBombError) as error:
+        except (OverBudget, Busy) as error:
+            raise budget_error(error) from None
+        except Image.DecompressionBombError:  # Pillow's own limit, in Image.open
+            raise RequestError(413, f"the image's header gives more than "
+                                    f"{2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels: too large. "
+                                    f"Send a smaller image.") from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as error:
             raise RequestError(400, f"the upload is not an image that can be read "
                                     f"({type(error).__name__}). Send a PNG or JPEG file.") \
                 from None
         array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
         return torch.from_numpy(array.copy()).float() / 255.0
 
+    @staticmethod
+    def _convert(image, mode: str, size: tuple[int, int]) -> np.ndarray:
+        """A loaded image in ``mode`` ("L" or "RGB") and ``size`` (w, h), over black."""
+        from PIL import Image
+
+        image.load()
+        if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+            image = Image.alpha_composite(background, rgba)
+            del rgba, background
+        converted = image.convert(mode)
+        if converted.size != size:
+            converted = converted.resize(size, Image.BILINEAR)
+        return np.asarray(converted, dtype=np.uint8)
+
     def _pixels(self, value, shape) -> torch.Tensor:
         c, h, w = self.input_shape
         try:
             array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             raise RequestError(400, "pixels must be numbers in [0, 1] (a flat list or nested "
                                     f"lists of {c}x{h}x{w}).") from None
         if array.dtype == object or array.size != c * h * w:
@@ -157,9 +256,9 @@ class Viewer:
                                     f"channels first). Received: {array.size} values.")
         if not np.all(np.isfinite(array)):
             raise RequestError(400, "pixels must be finite numbers in [0, 1].")
-        if shape is not None and list(shape) != [c, h, w]:
+        if shape is not None and (not isinstance(shape, list) or shape != [c, h, w]):
             raise RequestError(400, f"shape must be the network's input {[c, h, w]}. "
-                                    f"Received: shape={shape!r}.")
+                                    f"Received: shape={_short(shape)}.")
         return torch.from_numpy(np.clip(array, 0, 1).reshape(c, h, w)).float()
 
     def input_from_json(self, body: dict) -> torch.Tensor:
@@ -169,17 +268,18 @@ class Viewer:
         if len(given) != 1:
             raise RequestError(400, "give the input as exactly one of: pixels (numbers in "
                                     "[0, 1]), data (base64 bytes), png (a base64 image file), "
-                                    f"example (an index). Received keys: {sorted(body)}.")
+                                    f"example (an index). Received keys: {_short(sorted(body))}.")
         key = given[0]
         if key == "pixels":
             return self._pixels(body["pixels"], body.get("shape"))
         if key == "example":
-            index = body["example"]
-            if isinstance(index, bool) or not isinstance(index, int) or self.view.test is None \
-                    or not 0 <= index < len(self.view.test):
-                size = 0 if self.view.test is None else len(self.view.test)
+            size = 0 if self.view.test is None else len(self.view.test)
+            try:
+                index = _index(body["example"], "example", size)
+            except RequestError as error:
                 raise RequestError(400, f"example must be a test-set index from 0 to "
-                                        f"{size - 1}. Received: example={index!r}.")
+                                        f"{size - 1}. Received: example="
+                                        f"{_short(body['example'])}.") from error
             return self.view.test.x[index].float().clone()
         if not isinstance(body[key], str):
             raise RequestError(400, f"{key} must be a base64 string. Received: "
@@ -199,6 +299,7 @@ class Viewer:
     def _layer(self, name) -> str:
         from ..inspect.activations import resolve_layer
 
+        name = _name(name, "layer")
         try:
             return resolve_layer(self.network, name)
         except CnnkitError as error:
@@ -225,13 +326,23 @@ class Viewer:
                 "limits": {"max_upload_bytes": MAX_UPLOAD_BYTES,
                            "max_image_pixels": MAX_IMAGE_PIXELS}}
 
-    def predict(self, x: torch.Tensor, activations: bool = True) -> dict:
-        """Class probabilities, and (``activations``) every layer's maps for ``x``."""
-        from ..inspect.activations import capture
+    def _keeper(self, name: str):
+        def keep(module, inputs, output):
+            found = self._found
+            if found is not None and isinstance(output, torch.Tensor):
+                found.pop(name, None)  # a re-run moves the layer to its last position
+                found[name] = output.detach()
+        return keep
 
+    def predict(self, x: torch.Tensor, activations: bool = True) -> dict:
+        """Class probabilities, and (``activations``) every layer's maps for ``x`` (as
+        :func:`cnnkit.inspect.capture` finds them)."""
         with self.lock, torch.no_grad():
-            acts = capture(self.network, x.unsqueeze(0), self.layers if activations else [])
-        out = acts.output[0]
+            self._found = {} if activations else None
+            try:
+                out = self.network(x.unsqueeze(0))[0]
+            finally:
+                acts, self._found = self._found or {}, None
         answer = {"input": encode_map(x, 0.0, 1.0)}
         if self.view.is_classifier:
             probs = torch.softmax(out, dim=0)
@@ -300,9 +411,7 @@ class Viewer:
         from ..inspect.fields import receptive_field
 
         name = self._layer(layer)
-        if not isinstance(unit, list):
-            raise RequestError(400, f"unit must be a list of ints [channel, y, x]. Received: "
-                                    f"unit={unit!r}.")
+        unit = _unit(unit)
         try:
             field = receptive_field(self.network, name, tuple(unit), geometry=self.geometry)
         except CnnkitError as error:
@@ -315,21 +424,27 @@ class Viewer:
         for one unit (``layer`` and ``unit``; gradient and smoothgrad)."""
         from ..inspect import saliency as S
 
-        if method not in SALIENCY_METHODS:
+        if not isinstance(method, str) or method not in SALIENCY_METHODS:
             raise RequestError(400, f"method must be one of {', '.join(SALIENCY_METHODS)}. "
-                                    f"Received: method={method!r}.")
+                                    f"Received: method={_short(method)}.")
         if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
             raise RequestError(400, f"target must be a class index or null. Received: "
-                                    f"target={target!r}.")
+                                    f"target={_short(target)}.")
+        if target is not None:
+            if not self.classes:
+                raise RequestError(400, f"target names a class, and this network is not a "
+                                        f"classifier; leave it out. Received: target={target}.")
+            if not 0 <= target < self.classes:
+                raise RequestError(400, f"target must be a class index from 0 to "
+                                        f"{self.classes - 1} or null. Received: "
+                                        f"target={_short(target)}.")
         batch = x.unsqueeze(0)
         unit_args = {}
         if layer is not None or unit is not None:
             if method not in ("gradient", "smoothgrad"):
                 raise RequestError(400, f"the saliency of one unit is computed with gradient "
                                         f"or smoothgrad. Received: method={method!r}.")
-            if not isinstance(unit, list) or not all(isinstance(v, int) for v in unit):
-                raise RequestError(400, f"unit must be a list of ints [channel, y, x]. "
-                                        f"Received: unit={unit!r}.")
+            unit = _unit(unit)
             unit_args = {"layer": self._layer(layer), "unit": tuple(unit)}
         elif not self.view.is_classifier:
             raise RequestError(400, "class saliency needs a classifier; give layer and unit.")
@@ -352,10 +467,18 @@ class Viewer:
         return {"method": method, "signed": signed, "target": target, **unit_args,
                 "unit": list(unit) if unit is not None else None, **encoded}
 
+    @property
+    def example_count(self) -> int:
+        """How many test examples the page can pick from."""
+        return len(self._examples)
+
     def examples(self, count: int | None = None) -> dict:
-        """Test examples (one per class first) with their labels."""
+        """Test examples (one per class first) with their labels; ``count`` of them
+        (0 to :attr:`example_count`; None: all)."""
         test = self.view.test
-        picked = self._examples if count is None else self._examples[:max(0, count)]
+        if count is not None:
+            _index(count, "count", len(self._examples) + 1)
+        picked = self._examples if count is None else self._examples[:count]
         out = []
         for i in picked:
             label = int(test.y[i])
@@ -364,13 +487,75 @@ class Viewer:
         return {"examples": out}
 
 
-def parse_json(body: bytes) -> dict:
-    """A request body as a JSON object, or a 400 saying what is wrong."""
+def parse_json(body: bytes, budget: MemoryBudget | None = None,
+               max_containers: int | None = None) -> dict:
+    """A request body as a JSON object, or a 400 saying what is wrong.
+
+    Nesting deeper than :data:`MAX_JSON_DEPTH` is a 400 (deeper values would drive the
+    code that reads them into RecursionError), and so are more than ``max_containers``
+    lists and objects (each costs the parser far more than its two bytes); parsing
+    reserves from ``budget`` the memory that the Python objects may take.
+
+    Example:
+        >>> parse_json(b'{"example": 3}')
+        {'example': 3}
+        >>> parse_json(b"[" * 40 + b"]" * 40)
+        Traceback (most recent call last):
+        ...
+        cnnkit.serve.viewer.RequestError: the JSON is nested deeper than 32 levels.
+    """
     try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequestError(400, f"the body is not valid JSON (not UTF-8 text: {error.reason} "
+                                f"at byte {error.start}).") from None
+    containers = body.count(b"[") + body.count(b"{")
+    if max_containers is not None and containers > max_containers:
+        raise RequestError(400, f"the JSON has {containers:,} brackets; a request to this "
+                                f"viewer has at most {max_containers:,} lists and objects.")
+    if containers > MAX_JSON_DEPTH:
+        _check_depth(body)
+    try:
+        if budget is None:
+            value = json.loads(text)
+        else:
+            with budget.reserve(len(body) * JSON_BYTES_PER_BYTE, "parsing the JSON"):
+                value = json.loads(text)
+    except (OverBudget, Busy) as error:
+        raise budget_error(error) from None
+    except json.JSONDecodeError as error:
         raise RequestError(400, f"the body is not valid JSON ({error}).") from None
+    except (ValueError, RecursionError) as error:  # digits past int's limit; deep nesting
+        reason = str(error) if len(str(error)) <= 120 else f"{str(error)[:120]}..."
+        raise RequestError(400, f"the body is not valid JSON ({reason}).") from None
     if not isinstance(value, dict):
         raise RequestError(400, f"the body must be a JSON object. Received: "
                                 f"{type(value).__name__}.")
     return value
+
+
+def _check_depth(body: bytes) -> None:
+    """400 if brackets outside strings nest deeper than :data:`MAX_JSON_DEPTH`.
+
+    Counted by NumPy on the bytes that matter (quotes, backslashes, brackets; UTF-8 never
+    puts an ASCII byte inside a multi-byte character), so a 2 MiB body costs milliseconds:
+    a quote is escaped when an odd run of backslashes stands just before it, and a bracket
+    after an odd number of real quotes is inside a string.
+    """
+    b = np.frombuffer(body, dtype=np.uint8)
+    at = np.flatnonzero((b == 0x22) | (b == 0x5C) | (b == 0x5B) | (b == 0x5D) | (b == 0x7B)
+                        | (b == 0x7D))
+    c = b[at]
+    n = np.arange(at.size)
+    backslash = c == 0x5C
+    follows = np.zeros(at.size, dtype=bool)  # a backslash right after another one
+    follows[1:] = backslash[1:] & backslash[:-1] & (at[1:] - at[:-1] == 1)
+    run_start = np.maximum.accumulate(np.where(backslash & ~follows, n, 0))
+    escaped = np.zeros(at.size, dtype=bool)  # an odd backslash run ends just before
+    escaped[1:] = backslash[:-1] & (at[1:] - at[:-1] == 1) & ((n[:-1] - run_start[:-1]) % 2 == 0)
+    quote = (c == 0x22) & ~escaped
+    outside = np.cumsum(quote) % 2 == 0
+    step = np.where(outside & ((c == 0x5B) | (c == 0x7B)), 1, 0) \
+        - np.where(outside & ((c == 0x5D) | (c == 0x7D)), 1, 0)
+    if step.size and int(np.cumsum(step).max()) > MAX_JSON_DEPTH:
+        raise RequestError(400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels.")

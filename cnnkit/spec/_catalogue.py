@@ -1,23 +1,34 @@
-"""The layer catalogue: what the spec knows about each layer type, and how to extend it.
+"""The layer catalogue: the spec's vocabulary for each layer type, and how to extend it.
 
-A :class:`LayerRule` tells the spec everything about one layer type: its keys and
-defaults, its shorthand, how to check the values (without an input), its output shape,
-receptive-field geometry, parameter and multiply-add counts for a given input shape,
-how to build the Module and how to turn a Module back into spec settings.
-:func:`register_layer` adds a rule to the catalogue.
+A :class:`LayerRule` is declarative: the type's name and aliases, the layer class, the
+spec's names for the class's settings (``filters`` for ``out_channels``) and the shorthand
+(``dense: 10``). Everything else (keys, defaults, checks, output shapes, receptive fields,
+parameter and multiply-add counts, building and reading back) comes from the layer class,
+the one source of truth. Containers (``residual``, ``parallel``) subclass the rule.
+
+Example:
+    >>> from cnnkit.layers import Dense
+    >>> rule = LayerRule("dense", Dense, shorthand="units", activation=True)
+    >>> rule.keys, rule.check_only
+    ({'units': REQUIRED, 'bias': True}, ('in_features',))
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import torch.nn as nn
 
-from .._validation import ArgumentError, ArgumentTypeError, SpecError, did_you_mean, to_tuple
-from ..functional import shapes
-from ..functional.shapes import Geometry
+from .._validation import (ArgumentError, ArgumentTypeError, CnnkitError, ShapeError, SpecError,
+                           did_you_mean)
+from ..functional.shapes import Geometry, InputSource, format_spatial
+from ..layers._base import REQUIRED as _EMPTY
+from ..layers._base import Layer
+from ..layers.kinds import Kind, collapse, plain_padding
 
 __all__ = [
     "REQUIRED", "At", "LayerRule", "Node", "collapse", "format_shape", "format_spatial",
@@ -38,42 +49,7 @@ REQUIRED = _Required()
 _RULES: dict[str, "LayerRule"] = {}     # canonical name -> rule
 _NAMES: dict[str, str] = {}             # canonical name or alias -> canonical name
 _BY_MODULE: dict[type, list["LayerRule"]] = {}
-
-
-# --------------------------------------------------------------------------------------
-# Value helpers shared by rules
-# --------------------------------------------------------------------------------------
-
-def collapse(values: Iterable[int]) -> int | list[int]:
-    """One value per dimension -> an int when they are all equal, else a list.
-
-    Example:
-        >>> collapse((3, 3)), collapse((1, 2))
-        (3, [1, 2])
-    """
-    values = list(values)
-    return values[0] if values and all(v == values[0] for v in values) else values
-
-
-def plain_padding(padding: shapes.PaddingSpec) -> Any:
-    """A normalised padding -> its shortest spec form: a name, int, ints or [lo, hi] pairs.
-
-    Example:
-        >>> plain_padding(((1, 1), (1, 1))), plain_padding(((0, 0),)), plain_padding(((0, 1), (2, 2)))
-        (1, 'valid', [[0, 1], [2, 2]])
-    """
-    if isinstance(padding, str):
-        return padding
-    if all(lo == hi == 0 for lo, hi in padding):
-        return "valid"
-    if all(lo == hi for lo, hi in padding):
-        return collapse(lo for lo, _ in padding)
-    return [[lo, hi] for lo, hi in padding]
-
-
-def format_spatial(sizes: Iterable) -> str:
-    """``(8, 8)`` -> ``'8x8'``; fractions print as ``1/2``."""
-    return "x".join(str(s) for s in sizes)
+_PLAIN_KIND = Kind()
 
 
 def format_shape(shape: tuple) -> str:
@@ -90,21 +66,25 @@ class Node:
 
     Attributes:
         type: canonical layer type (``"conv"``; aliases such as ``deconv`` are resolved).
-        args: canonical settings, every key of the type present; containers hold lists
-            of Nodes.
+        args: canonical settings in the spec's words and plain values, every key of the
+            type present; containers hold lists of Nodes.
+        settings: the layer class's checked settings (its constructor's names and values),
+            without those the input gives.
         source: spec path of the item as written (``layers[3]``), for error messages.
         written: the type name as written (an alias, or the activation name).
+        checks: inferred keys as written (``in_features``), checked against the input.
     """
 
-    __slots__ = ("type", "args", "source", "written", "checks")
+    __slots__ = ("type", "args", "settings", "source", "written", "checks")
 
     def __init__(self, type: str, args: dict, source: str = "", written: str | None = None,
-                 checks: dict | None = None):
+                 checks: dict | None = None, settings: dict | None = None):
         self.type = type
         self.args = args
+        self.settings = settings if settings is not None else {}
         self.source = source
         self.written = written or type
-        self.checks = checks or {}  # check-only keys as written (in_features), not canonical
+        self.checks = checks or {}
 
     @property
     def rule(self) -> "LayerRule":
@@ -117,7 +97,7 @@ class Node:
 
     def to_dict(self, defaults: bool = True):
         """Plain form: ``'flatten'`` when there are no settings, else ``{type: {settings}}``."""
-        args = self.args if defaults else self.rule.compact(self.args)
+        args = self.args if defaults else self.rule.compact(self)
         args = {key: _plain(value, defaults) for key, value in args.items()}
         return {self.type: args} if args else self.type
 
@@ -139,19 +119,18 @@ def _plain(value, defaults: bool = True):
 
 
 # --------------------------------------------------------------------------------------
-# At: where a rule is working, and typed checks that raise errors naming that place
+# At: where the engine is working, for errors that name the spec path
 # --------------------------------------------------------------------------------------
 
 class At:
-    """The place in a spec that a rule is checking: its path, the rank, where the input
-    comes from. Rules call its checkers so that every error names the spec path.
+    """The place in a spec being checked: its path, the rank, where the input comes from.
 
     Attributes:
         path: spec path of the layer's settings (``layers[3].conv``).
         rank: number of spatial dimensions of the network (1, 2 or 3).
-        came_from: text naming what produced the current input (``the input`` or
+        came_from: what produced the current input (``the input`` or
             ``layers[2] (maxpool 2 of 8x8)``), set during shape inference.
-        resized_by: type of the layer that last changed the spatial size (or None).
+        resized_by: type of the layer that last changed the input's size (or None).
         resized_at: its spec path (or None).
     """
 
@@ -164,7 +143,6 @@ class At:
         self.resized_at = resized_at
         self.engine = engine
 
-    # ---- errors ------------------------------------------------------------------------
     def key(self, key: str | None) -> str:
         return f"{self.path}.{key}" if key else self.path
 
@@ -172,95 +150,30 @@ class At:
         """A SpecError at this layer's path (or at one of its keys)."""
         return SpecError(message, self.key(key))
 
-    def locate(self, error: Exception, keys: Iterable[str] = ()) -> SpecError:
-        """Turn an ArgumentError / ShapeError raised by a checker or a Module into a
-        SpecError at this path, at the key that the message starts with when there is one."""
-        message = str(error)
-        head = message.split(" ", 1)[0].split("=", 1)[0].rstrip(":,.")
-        key = head if head in set(keys) else None
-        return self.error(message, key)
-
-    # ---- typed checks ------------------------------------------------------------------
-    def per_dim(self, args: dict, key: str, allow_zero: bool = False) -> tuple[int, ...]:
-        """An int or one int per spatial dimension -> a tuple of ``rank`` checked ints."""
-        try:
-            return to_tuple(args[key], self.rank, key, allow_zero=allow_zero)
-        except (ArgumentError, ArgumentTypeError) as error:
-            raise self.error(str(error), key) from None
-
-    def integer(self, args: dict, key: str, low: int = 1) -> int:
-        """An int of at least ``low``."""
-        value = args[key]
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(f"{key} must be an int. Received: {key}={value!r} "
-                             f"({type(value).__name__}).", key)
-        if value < low:
-            raise self.error(f"{key} must be at least {low}. Received: {key}={value!r}.", key)
-        return value
-
-    def number(self, args: dict, key: str, low: float | None = None, high: float | None = None,
-               *, open_low: bool = False, open_high: bool = False, what: str = "") -> float:
-        """A real number in a range (bounds included unless ``open_*``); returns a float.
-
-        Strings that read as numbers are accepted, because YAML 1.1 (PyYAML) reads
-        ``1e-5`` (no dot) as a string.
-        """
-        value = args[key]
-        number = value
-        if isinstance(value, str):
-            try:
-                number = float(value)
-            except ValueError:
-                pass
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
-            raise self.error(f"{key} must be a number. Received: {key}={value!r} "
-                             f"({type(value).__name__}).", key)
-        too_low = low is not None and (number <= low if open_low else number < low)
-        too_high = high is not None and (number >= high if open_high else number > high)
-        if too_low or too_high or math.isnan(number):
-            lo = "" if low is None else ("(" if open_low else "[") + f"{low:g}"
-            hi = "" if high is None else f"{high:g}" + (")" if open_high else "]")
-            span = f"in {lo}, {hi}" if low is not None and high is not None else (
-                f"{'>' if open_low else '>='} {low:g}" if low is not None else
-                f"{'<' if open_high else '<='} {high:g}")
-            note = f" ({what})" if what else ""
-            raise self.error(f"{key} must be {span}{note}. Received: {key}={value!r}.", key)
-        return float(number)
-
-    def flag(self, args: dict, key: str) -> bool:
-        """A boolean (true / false)."""
-        value = args[key]
-        if not isinstance(value, bool):
-            raise self.error(f"{key} must be true or false. Received: {key}={value!r} "
-                             f"({type(value).__name__}).", key)
-        return value
+    def source(self) -> InputSource:
+        """Where the input comes from, as the layer classes word it in their errors."""
+        if self.resized_by is None:
+            grow = "or a larger input"
+        elif "pool" in self.resized_by:
+            grow = "or remove the pooling"
+        else:
+            grow = f"or less downsampling in {self.resized_at}"
+        return InputSource(self.came_from, grow)
 
     def choice(self, args: dict, key: str, choices: Iterable[str]) -> str:
-        """One of ``choices`` (with a did-you-mean hint)."""
+        """One of ``choices`` (for container settings such as ``merge``)."""
         choices = tuple(choices)
         value = args[key]
         if isinstance(value, str) and value in choices:
             return value
-        listed = ", ".join(choices)
         hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-        raise self.error(f"unknown {key} {value!r}; {key} must be one of: {listed}. "
-                         f"Received: {key}={value!r}.{hint}", key)
-
-    def padding(self, args: dict, key: str = "padding") -> shapes.PaddingSpec:
-        """``valid`` / ``same`` / ``full``, an int, ints or (lo, hi) pairs, normalised."""
-        value = args[key]
-        if isinstance(value, str) and value not in shapes.PADDING_NAMES:
-            self.choice(args, key, shapes.PADDING_NAMES)
-        try:
-            return shapes.normalize_padding(value, self.rank, key)
-        except (ArgumentError, ArgumentTypeError) as error:
-            raise self.error(str(error), key) from None
+        listed = ", ".join(repr(c) for c in choices)
+        raise self.error(f"{key} must be one of {listed}. Received: {key}={value!r}.{hint}", key)
 
     def layers(self, args: dict, key: str, allow_empty: bool = False) -> list[Node]:
         """A nested list of layers (residual body, a parallel branch) -> desugared Nodes."""
         return self.engine.desugar_list(args[key], self.key(key), self.rank, allow_empty)
 
-    # ---- shape checks ------------------------------------------------------------------
     def need_volume(self, shape: tuple, what: str) -> None:
         """Raise unless ``shape`` is a volume ``(C, *spatial)`` of the network's rank."""
         if len(shape) != self.rank + 1:
@@ -277,217 +190,293 @@ class At:
                 f"{format_shape(shape)} volume. Add `- flatten` before this layer (giving "
                 f"{math.prod(shape)} features), or a global pooling layer.")
 
-    def window(self, spatial: tuple, kernel: tuple, stride: tuple, padding, dilation: tuple,
-               key: str = "kernel", ceil_mode: bool = False) -> tuple[int, ...]:
-        """Output size of a sliding window over ``spatial``; raises naming the key when
-        the window does not fit the padded input."""
-        pairs = shapes.padding_pairs(padding, kernel, stride, dilation, spatial)
-        out = []
-        for axis, (w, k, s, (lo, hi), d) in enumerate(zip(spatial, kernel, stride, pairs, dilation)):
-            size = shapes.conv_output_size(w, k, s, (lo, hi), d, ceil_mode=ceil_mode)
-            if size < 1:
-                raise self.window_error(spatial, kernel, pairs, dilation, key)
-            out.append(size)
-        return tuple(out)
-
-    def window_error(self, spatial, kernel, pairs, dilation, key="kernel") -> SpecError:
-        padded = [w + lo + hi for w, (lo, hi) in zip(spatial, pairs)]
-        dilated = any(d > 1 for d in dilation)
-        k_text = format_spatial(kernel) if len(set(kernel)) > 1 else str(kernel[0])
-        span = [shapes.effective_kernel(k, d) for k, d in zip(kernel, dilation)]
-        spans = f" (dilation {collapse(dilation)} spreads it over {format_spatial(span)})" if dilated else ""
-        pad = "" if all(lo == hi == 0 for lo, hi in pairs) else (
-            f" padded to {format_spatial(padded)}")
-        volume = (f"the input sequence of length {spatial[0]}" if len(spatial) == 1
-                  else f"the {format_spatial(spatial)} input volume")
-        largest = [(p - 1) // d + 1 for p, d in zip(padded, dilation)]
-        fit = collapse(largest)
-        if self.resized_by in ("maxpool", "avgpool", "lppool", "adaptive_maxpool",
-                               "adaptive_avgpool"):
-            tail = "or remove the pooling"
-        elif self.resized_by is not None:
-            tail = f"or less downsampling in {self.resized_at}"
-        else:
-            tail = "or a larger input"
-        return self.error(
-            f"{key} {k_text}{spans} does not fit {volume}{pad} coming from {self.came_from}. "
-            f"Received: {key}={collapse(kernel)}. Use padding: same, a {key} of at most "
-            f"{fit}, {tail}.", key)
-
 
 # --------------------------------------------------------------------------------------
 # LayerRule
 # --------------------------------------------------------------------------------------
 
-class LayerRule:
-    """Everything the spec knows about one layer type. Subclass it and decorate the
-    subclass with :func:`register_layer`, or pass the parts to ``register_layer(...)``.
+_INFERRED_WORDS = {"channels": "channels", "features": "features", "spatial": "spatial size"}
 
-    Class attributes:
+
+class LayerRule:
+    """The spec's vocabulary for one layer class.
+
+    Args:
         name: the key in the spec (``conv``).
-        aliases: other accepted keys (``deconv`` for ``conv_transpose``).
-        keys: settings and their defaults, in canonical order; ``REQUIRED`` marks keys
-            without a default.
-        key_aliases: other accepted spellings of keys (``{"kernel": "size"}``).
+        layer: the :class:`cnnkit.layers.Layer` subclass it builds.
+        aliases: other accepted type names (``deconv`` for ``conv_transpose``).
+        renames: spec key -> the class's setting, where the spec says it otherwise
+            (``{"filters": "out_channels"}``).
+        key_aliases: other accepted spellings of spec keys (``{"kernel": "size"}``).
         shorthand: the key that a bare value fills (``dense: 10`` -> ``units: 10``).
-        positional: order of positional arguments in the Python face
-            (default: the required keys).
-        modules: Module classes that :meth:`unbuild` turns back into this type.
+        positional: order of positional values in the Python face (default: the
+            required keys, else the shorthand).
         activation: whether ``activation:`` is accepted (it becomes its own layer).
-        check_only: keys that are inferred and only checked when written
-            (``in_features``); they never appear in the canonical spec.
-        takes: the input the layer accepts: ``"volume"``, ``"flat"`` or ``"any"``.
         is_activation: an element-wise nonlinearity that ``activation:`` may name.
         description: one line for listings and docs.
+        example: the settings of a small instance (``{"filters": 4, "kernel": 3}``), for
+            docs and for the tests that check every registered type.
 
-    Methods to override (``args`` are canonical settings; ``shape`` is the input shape
-    without the batch dimension: ``(C, *spatial)`` for a volume, ``(F,)`` for a vector):
-        check, output_shape, geometry, params, flops, build, unbuild, sized, describe.
+    Everything about the settings (their keys, defaults and checks) and the geometry comes
+    from ``layer``: the spec's keys are the constructor's settings that the input does not
+    give, renamed. Errors a layer raises are re-located to the spec path and reworded in
+    the spec's names.
     """
 
-    name: str = ""
-    aliases: tuple[str, ...] = ()
-    keys: dict[str, Any] = {}
-    key_aliases: dict[str, str] = {}
-    shorthand: str | None = None
-    positional: tuple[str, ...] | None = None
-    modules: tuple[type, ...] = ()
-    activation: bool = False
-    check_only: tuple[str, ...] = ()
-    takes: str = "volume"
-    is_activation: bool = False
-    description: str = ""
+    def __init__(self, name: str = "", layer: type[Layer] | None = None, *,
+                 aliases: tuple[str, ...] = (), renames: dict | None = None,
+                 key_aliases: dict | None = None, shorthand: str | None = None,
+                 positional: tuple[str, ...] | None = None, activation: bool = False,
+                 is_activation: bool = False, description: str = "", example: dict | None = None):
+        self.name = name or getattr(self, "name", "")
+        self.layer = layer if layer is not None else getattr(self, "layer", None)
+        self.aliases = tuple(aliases) or getattr(self, "aliases", ())
+        self.renames = dict(renames or getattr(self, "renames", {}))
+        self.key_aliases = dict(key_aliases or getattr(self, "key_aliases", {}))
+        self.shorthand = shorthand or getattr(self, "shorthand", None)
+        self.positional = positional or getattr(self, "positional", None)
+        self.activation = activation or getattr(self, "activation", False)
+        self.is_activation = is_activation or getattr(self, "is_activation", False)
+        self.description = description or getattr(self, "description", "")
+        self.example = dict(example if example is not None else getattr(self, "example", {}))
+        self._settings_of = {spec: setting for spec, setting in self.renames.items()}
+        self._spec_of = {setting: spec for spec, setting in self.renames.items()}
 
-    # ---- checks without an input -------------------------------------------------------
-    def check(self, args: dict, at: At) -> dict:
-        """Validate and normalise settings; return canonical plain values (ints, floats,
-        strings, bools, lists, None). Raise ``at.error(...)`` (or any ArgumentError, which
-        is located automatically)."""
-        return args
+    # ---- vocabulary ----------------------------------------------------------------------
+    @property
+    def modules(self) -> tuple[type, ...]:
+        """Module classes that read back into this type."""
+        return (self.layer,) if self.layer is not None else ()
 
-    # ---- rules for a given input shape -------------------------------------------------
-    def output_shape(self, args: dict, shape: tuple, at: At) -> tuple:
-        """Output shape (without batch) for input ``shape``; raise ``at.error`` when the
-        input cannot work. Default: unchanged (element-wise layers)."""
-        return shape
+    @property
+    def takes(self) -> str:
+        return self.layer.takes if self.layer is not None else "any"
 
-    def geometry(self, args: dict, shape: tuple, geometry: Geometry) -> Geometry | None:
-        """Receptive-field geometry after this layer, or None where it is not a regular
-        grid. Default: unchanged (the layer looks at one position)."""
-        return geometry
+    def spec_key(self, setting: str) -> str:
+        """The spec's name for a constructor setting."""
+        return self._spec_of.get(setting, setting)
 
-    def params(self, args: dict, shape: tuple, out: tuple) -> int:
-        """Number of learned parameters."""
-        return 0
+    def setting(self, key: str) -> str:
+        """The constructor setting behind a spec key."""
+        return self._settings_of.get(key, key)
 
-    def flops(self, args: dict, shape: tuple, out: tuple) -> int:
-        """Multiply-adds of one forward pass for one sample."""
-        return 0
+    def _settings(self) -> dict[str, Any]:
+        """The layer's settings that a spec writes: not inferred, not the rank."""
+        if self.layer is None:
+            return {}
+        return {name: default for name, default in self.layer.signature().items()
+                if name not in self.layer.inferred and name != "dims"}
 
-    def sized(self, args: dict) -> bool:
-        """True when the built Module works only for the input shape it was built for
-        (dense, untied bias, locally connected), so that the network checks it at call time."""
-        return False
+    @functools.cached_property
+    def keys(self) -> dict[str, Any]:
+        """Spec key -> its default in the spec's plain form (``REQUIRED`` if none)."""
+        return {self.spec_key(name): REQUIRED if default is _EMPTY else self._plain(name, default)
+                for name, default in self._settings().items()}
 
-    # ---- Module faces ------------------------------------------------------------------
-    def build(self, args: dict, shape: tuple) -> nn.Module:
-        """The Module for canonical ``args`` and input ``shape``."""
-        raise NotImplementedError(f"layer type {self.name!r} has no build()")
+    @property
+    def check_only(self) -> tuple[str, ...]:
+        """Keys the input gives (``in_channels``): checked when written, never canonical."""
+        inferred = self.layer.inferred if self.layer is not None else {}
+        return tuple(self.spec_key(name) for name in inferred)
+
+    def _kind(self, setting: str) -> Kind:
+        return self.layer.kinds.get(setting, _PLAIN_KIND)
+
+    def _plain(self, setting: str, value, rank: int = 1):
+        """A setting's value (as given, or checked) in the spec's plain form."""
+        kind = self._kind(setting)
+        try:
+            return kind.plain(kind.check(value, setting, rank))
+        except CnnkitError:
+            return value
+
+    # ---- errors --------------------------------------------------------------------------
+    def speak(self, message: str) -> str:
+        """A layer's message in the spec's words (``out_channels`` -> ``filters``)."""
+        for spec, setting in self.renames.items():
+            message = re.sub(rf"\b{re.escape(setting)}\b", spec, message)
+        return message
+
+    def locate(self, at: At, error: Exception) -> SpecError:
+        """A layer's ArgumentError / ShapeError as a SpecError at the key it is about."""
+        argument = getattr(error, "argument", None)
+        key = self.spec_key(argument) if argument else None
+        if key not in (*self.keys, *self.check_only):
+            key = None
+        return at.error(self.speak(str(error)), key)
+
+    # ---- the engine's protocol ------------------------------------------------------------
+    def check(self, args: dict, at: At) -> tuple[dict, dict]:
+        """Checked settings and canonical spec args from the keys a spec wrote (defaults not
+        yet filled in). Raises SpecError at the key."""
+        given = {self.setting(key): self._kind(self.setting(key)).read(value)
+                 for key, value in args.items()}
+        if "dims" in self.layer.signature():
+            given["dims"] = at.rank
+        try:
+            settings = self.layer.check_settings(given)
+        except (ArgumentError, ArgumentTypeError, ShapeError) as error:
+            raise self.locate(at, error) from None
+        canonical = {self.spec_key(name): self._kind(name).plain(settings[name])
+                     for name in self._settings()}
+        return settings, canonical
+
+    def infer(self, node: Node, shape: tuple, at: At) -> tuple[dict, tuple]:
+        """The layer's full settings (inferred ones added) and output shape for an input."""
+        layer = self.layer
+        inferred = layer.settings_from_input(node.settings, shape)
+        for setting, value in inferred.items():
+            key = self.spec_key(setting)
+            if key in node.checks:
+                self._check_written(node.checks[key], setting, value, at)
+        settings = {**node.settings, **inferred}
+        source = at.source()
+        try:
+            layer.check_together(settings, source)
+            out = layer.output_shape(settings, shape, source)
+        except (ArgumentError, ArgumentTypeError, ShapeError) as error:
+            raise self.locate(at, error) from None
+        return settings, tuple(out)
+
+    def _check_written(self, written, setting: str, value, at: At) -> None:
+        key = self.spec_key(setting)
+        what = _INFERRED_WORDS[self.layer.inferred[setting]]
+        try:
+            same = self._kind(setting).check(written, setting, at.rank) == value
+        except CnnkitError:
+            same = False
+        if not same:
+            shown = format_spatial(value) if isinstance(value, tuple) else value
+            raise at.error(
+                f"{key} {written!r} does not match the {shown} {what} coming from "
+                f"{at.came_from}. Received: {key}={written!r}. Leave {key} out (the spec infers "
+                f"it), or change the layers before to give {written} {what}.", key)
+
+    def geometry(self, settings: dict, shape: tuple, geometry: Geometry | None):
+        return None if geometry is None else self.layer.receptive_field(settings, shape, geometry)
+
+    def counts(self, settings: dict, shape: tuple, out: tuple) -> tuple[int, int]:
+        """(parameters, multiply-adds) for an input and output shape."""
+        return (int(self.layer.param_count(settings, shape, out)),
+                int(self.layer.flop_count(settings, shape, out)))
+
+    def is_sized(self, node: Node) -> bool:
+        """True when the built Module works only for the input shape it was built for."""
+        return self.layer.is_sized(node.settings)
+
+    def build(self, settings: dict) -> nn.Module:
+        """The Module for full settings (inferred ones included)."""
+        dims = settings.get("dims")
+        cls = self.layer.__dict__.get("rank_aliases", {}).get(dims, self.layer)
+        return cls(**settings)
 
     def unbuild(self, module: nn.Module) -> dict:
-        """Spec settings of a built Module (any accepted form; they are checked again)."""
-        raise NotImplementedError(f"layer type {self.name!r} has no unbuild()")
+        """Spec args of a built Module (a cnnkit Layer: read from its settings)."""
+        settings = module.settings()
+        return {self.spec_key(name): self._kind(name).plain(settings[name])
+                for name in self._settings() if name in settings}
 
-    def matches(self, module: nn.Module) -> bool:
-        """Whether ``module`` (an instance of one of ``modules``) is this type; lets several
-        types share a Module class (the activations share ``Activation``)."""
-        return True
-
-    # ---- text --------------------------------------------------------------------------
-    def describe(self, args: dict) -> str:
-        """A few words naming the layer in messages: ``maxpool 2``, ``conv 16``."""
-        value = args.get(self.shorthand) if self.shorthand else None
-        if value is None or isinstance(value, (list, dict)) and not all(
-                isinstance(v, int) for v in value):
-            return self.name
-        return f"{self.name} {format_spatial(value) if isinstance(value, list) else value}"
-
-    def compact(self, args: dict) -> dict:
-        """Settings without those equal to their defaults (for a short YAML)."""
-        return {key: value for key, value in args.items()
-                if self.keys.get(key, REQUIRED) is REQUIRED or value != self.keys[key]}
-
-    # ---- engine protocol (containers override these) -----------------------------------
     def _walk(self, node: Node, shape: tuple, geometry, at: At, path: str, depth: int, engine):
         """Infer this node; return (output shape, geometry, rows). Containers recurse."""
-        out = self.output_shape(node.args, shape, at)
-        geo = None if geometry is None else self.geometry(node.args, shape, geometry)
-        row = engine.row(node, path, depth, shape, out, geo,
-                         self.params(node.args, shape, out), self.flops(node.args, shape, out))
+        settings, out = self.infer(node, shape, at)
+        engine.full_settings[id(node)] = settings
+        geo = self.geometry(settings, shape, geometry)
+        params, flops = self.counts(settings, shape, out)
+        row = engine.row(node, path, depth, shape, out, geo, params, flops)
+        row.notes = list(self.layer.notes(settings, shape))
         return out, geo, [row]
 
     def _build(self, node: Node, shape: tuple, path: str, engine) -> nn.Module:
-        return self.build(node.args, shape)
+        return self.build(engine.full_settings[id(node)])
 
     def _unbuild(self, module: nn.Module, engine) -> dict:
         return self.unbuild(module)
 
+    def matches(self, module: nn.Module) -> bool:
+        """Whether ``module`` (an instance of ``modules``) is this type; lets several types
+        share a class (the activations share ``Activation``)."""
+        return True
+
+    # ---- text ----------------------------------------------------------------------------
+    def describe(self, args: dict) -> str:
+        """A few words naming the layer in messages: ``maxpool 2``, ``conv 3 stride 2``."""
+        if self.layer is not None and "kernel" in self.layer.signature():
+            key = self.spec_key("kernel")
+            out = f"{self.name} {_text(args[key])}"
+            default = args[key] if "stride" in self.layer.kinds and \
+                self.layer.signature().get("stride", 1) is None else 1
+            if args.get("stride", default) != default:
+                out += f" stride {_text(args['stride'])}"
+            return out
+        value = args.get(self.shorthand) if self.shorthand else None
+        if value is None or isinstance(value, (list, dict)) and not all(
+                isinstance(v, int) for v in value):
+            return self.name
+        return f"{self.name} {_text(value)}"
+
+    def compact(self, node: Node) -> dict:
+        """Settings without those equal to their defaults (for a short YAML)."""
+        if self.layer is None:
+            return dict(node.args)
+        out = {}
+        settings = node.settings
+        for name, default in self._settings().items():
+            key = self.spec_key(name)
+            value = node.args[key]
+            if default is not _EMPTY:
+                default = self.layer.default_of(name, settings)
+                if value == self._plain(name, default, settings.get("dims", 1)):
+                    continue
+            out[key] = value
+        return out
+
     def __repr__(self) -> str:
         return f"<layer rule {self.name!r}>"
+
+
+def _text(value) -> str:
+    return format_spatial(value) if isinstance(value, list) else str(value)
 
 
 # --------------------------------------------------------------------------------------
 # Registration and lookup
 # --------------------------------------------------------------------------------------
 
-_HOOKS = ("check", "output_shape", "geometry", "params", "flops", "build", "unbuild",
-          "sized", "describe", "matches", "compact")
+_PARTS = ("name", "layer", "aliases", "renames", "key_aliases", "shorthand", "positional",
+          "activation", "is_activation", "description", "example")
 
 
 def register_layer(rule=None, /, *, replace: bool = False, **parts):
     """Add a layer type to the spec's catalogue.
 
-    Three forms:
-
-    * ``@register_layer`` on a :class:`LayerRule` subclass (registers an instance and
-      returns the class unchanged);
-    * ``register_layer(rule_instance)``;
-    * ``register_layer(name="...", keys={...}, build=fn, unbuild=fn, ...)``: the class
-      attributes and methods of :class:`LayerRule` as keyword arguments; functions take
-      the same arguments as the methods, without ``self``.
+    Forms: ``register_layer(LayerRule(...))``, ``@register_layer`` on a LayerRule subclass
+    (registers an instance, returns the class), or the LayerRule arguments as keywords.
 
     Args:
-        rule: a LayerRule subclass or instance.
+        rule: a LayerRule instance or subclass.
         replace: allow replacing a registered type of the same name.
-        parts: for the keyword form.
+        parts: for the keyword form: ``name``, ``layer`` and the other LayerRule arguments.
 
     Returns:
-        What was passed (the class, for the decorator form), or the new rule.
+        The rule (the class, for the decorator form).
 
     Raises:
-        ArgumentError: the name or an alias is taken, or a key is unknown.
+        ArgumentError: the name or an alias is taken, or a part is unknown.
 
     Example:
-        >>> import torch.nn as nn
-        >>> rule = register_layer(name="example_square", takes="any", modules=(),
-        ...                       build=lambda args, shape: nn.Identity(),
-        ...                       unbuild=lambda module: {})
-        >>> layer_rule("example_square").name
-        'example_square'
-        >>> unregister_layer("example_square")
+        >>> from cnnkit.layers import ReLU
+        >>> rule = register_layer(name="example_relu", layer=ReLU)
+        >>> layer_rule("example_relu").keys
+        {}
+        >>> unregister_layer("example_relu")
     """
     if rule is None:
-        unknown = set(parts) - set(_HOOKS) - set(vars(LayerRule)) - {"name"}
+        unknown = sorted(set(parts) - set(_PARTS))
         if unknown:
             raise ArgumentError(
-                f"register_layer got unknown parts {sorted(unknown)}. Received: "
-                f"{sorted(parts)}. Use the attributes and methods of LayerRule.")
-        namespace = {}
-        for key, value in parts.items():
-            namespace[key] = staticmethod(value) if key in _HOOKS and callable(value) else value
-        cls = type(f"{parts.get('name', 'Custom').title().replace('_', '')}Rule", (LayerRule,),
-                   namespace)
-        instance = cls()
+                f"register_layer got unknown parts {unknown}. Received: {sorted(parts)}. Use "
+                f"the arguments of LayerRule: {', '.join(_PARTS)}.")
+        instance = LayerRule(**parts)
         _add(instance, replace)
         return instance
     if isinstance(rule, type) and issubclass(rule, LayerRule):
@@ -505,8 +494,6 @@ def _add(rule: LayerRule, replace: bool) -> None:
     if not isinstance(rule.name, str) or not rule.name.isidentifier():
         raise ArgumentError(f"a layer type needs a name that is an identifier. Received: "
                             f"name={rule.name!r}.")
-    if rule.takes not in ("volume", "flat", "any"):
-        raise ArgumentError(f"takes must be 'volume', 'flat' or 'any'. Received: takes={rule.takes!r}.")
     for name in (rule.name, *rule.aliases):
         taken = _NAMES.get(name)
         if taken is not None and not (replace and taken == rule.name):
@@ -514,6 +501,15 @@ def _add(rule: LayerRule, replace: bool) -> None:
                 f"layer type {name!r} is already registered (as {taken!r}). Received: "
                 f"name={rule.name!r}, aliases={rule.aliases!r}. Choose another name, or pass "
                 f"replace=True to replace it.")
+    if rule.layer is None and type(rule) is LayerRule:
+        raise ArgumentError(
+            f"layer type {rule.name!r} needs the layer class it builds. Received: layer=None. "
+            f"Pass layer=<a cnnkit.layers.Layer subclass>.")
+    if rule.layer is not None and not (isinstance(rule.layer, type)
+                                       and issubclass(rule.layer, Layer)):
+        raise ArgumentTypeError(
+            f"layer must be a cnnkit.layers.Layer subclass (its settings and geometry are the "
+            f"spec's). Received: layer={rule.layer!r}. Write a Layer subclass for it.")
     if rule.name in _RULES:
         unregister_layer(rule.name)
     _RULES[rule.name] = rule
@@ -580,4 +576,3 @@ def geometry_union(geometries: list[Geometry | None]) -> Geometry | None:
         field.append(hi - lo + 1)
         jump.append(max(g.jump[axis] for g in geometries))
     return Geometry(tuple(field), tuple(jump), tuple(start))
-

@@ -11,15 +11,14 @@ paths (``layers[5]``), which are the indices of ``Network.layers``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch.nn as nn
 
-from .._validation import (ArgumentError, ArgumentTypeError, ShapeError, SpecError, did_you_mean)
+from .._validation import ArgumentError, ArgumentTypeError, ShapeError, SpecError, did_you_mean
 from ..functional.shapes import Geometry
-from ..layers.blocks import Sequence
-from ._catalogue import (_RULES, REQUIRED, At, LayerRule, Node, format_spatial,
-                         layer_rule, rule_for_module)
+from ..layers.blocks import Sequential
+from ._catalogue import _RULES, REQUIRED, At, Node, format_spatial, layer_rule, rule_for_module
 
 __all__ = ["Engine", "LayerRow"]
 
@@ -39,6 +38,7 @@ class LayerRow:
         flops: multiply-adds per sample (a container: of everything inside it).
         depth: nesting level, 0 for the top-level layers.
         node: the Node.
+        notes: warnings that are not errors (input rows a window never reads).
     """
 
     path: str
@@ -51,10 +51,7 @@ class LayerRow:
     flops: int
     depth: int
     node: Node
-
-
-def _locate(at: At, rule: LayerRule, error: Exception) -> SpecError:
-    return at.locate(error, (*rule.keys, *rule.check_only))
+    notes: list = field(default_factory=list)
 
 
 class Engine:
@@ -62,7 +59,8 @@ class Engine:
 
     def __init__(self, rank: int):
         self.rank = rank
-        self.input_shapes: dict[int, tuple] = {}  # id(node) -> input shape, from walk()
+        self.input_shapes: dict[int, tuple] = {}    # id(node) -> input shape, from walk()
+        self.full_settings: dict[int, dict] = {}   # id(node) -> settings with inferred ones
 
     # ---- desugar -------------------------------------------------------------------------
     def desugar_list(self, raw, path: str, rank: int | None = None,
@@ -136,14 +134,8 @@ class Engine:
                 f"{{{given}}}. Add {', '.join(f'{m}: <value>' for m in missing)}.", missing[0])
         activation = args.pop("activation", None)
         checks = {key: args.pop(key) for key in rule.check_only if key in args}
-        full = {key: args.get(key, default) for key, default in rule.keys.items()}
-        try:
-            canonical = rule.check(full, at)
-        except SpecError:
-            raise
-        except (ArgumentError, ArgumentTypeError, ShapeError) as error:
-            raise _locate(at, rule, error) from None
-        nodes = [Node(rule.name, canonical, path, written, checks)]
+        settings, canonical = rule.check(args, at)
+        nodes = [Node(rule.name, canonical, path, written, checks, settings)]
         if activation is not None and activation != "none":
             nodes.extend(self.desugar_activation(activation, f"{at.path}.activation"))
         return nodes
@@ -177,22 +169,17 @@ class Engine:
             path = f"{prefix}[{index}]"
             at = At(node.at, self.rank, came_from, resized_by, resized_at, engine=self)
             self.input_shapes[id(node)] = tuple(shape)
-            args = {**node.args, **node.checks}
-            visible = Node(node.type, args, node.source, node.written, node.checks)
             try:
                 if rule.takes == "volume":
                     at.need_volume(shape, rule.name)
                 elif rule.takes == "flat":
                     at.need_flat(shape, rule.name)
-                out, geometry, new_rows = rule._walk(visible, tuple(shape), geometry, at, path,
+                out, geometry, new_rows = rule._walk(node, tuple(shape), geometry, at, path,
                                                      depth, self)
             except SpecError:
                 raise
             except (ArgumentError, ArgumentTypeError, ShapeError) as error:
-                raise _locate(at, rule, error) from None
-            for new in new_rows:
-                if new.node is visible:
-                    new.node = node
+                raise rule.locate(at, error) from None
             rows.extend(new_rows)
             if tuple(out[1:]) != tuple(shape[1:]) or len(out) != len(shape):
                 where = (format_spatial(shape[1:]) if len(shape) > 1 else
@@ -209,8 +196,8 @@ class Engine:
         return out, rows
 
     # ---- build ---------------------------------------------------------------------------
-    def build_list(self, nodes: list[Node], path: str) -> Sequence:
-        """Modules for Nodes already walked by :meth:`infer`, in a Sequence named ``path``."""
+    def build_list(self, nodes: list[Node], path: str) -> Sequential:
+        """Modules for Nodes already walked by :meth:`infer`, in a Sequential named ``path``."""
         modules = []
         for index, node in enumerate(nodes):
             shape = self.input_shapes[id(node)]
@@ -220,8 +207,8 @@ class Engine:
             except SpecError:
                 raise
             except (ArgumentError, ArgumentTypeError, ShapeError) as error:
-                raise _locate(at, node.rule, error) from None
-        return Sequence(*modules, path=path)
+                raise node.rule.locate(at, error) from None
+        return Sequential(*modules, path=path)
 
     # ---- unbuild -------------------------------------------------------------------------
     def unbuild_module(self, module: nn.Module):
@@ -237,7 +224,7 @@ class Engine:
         return {rule.name: args} if args else rule.name
 
     def unbuild_sequence(self, module: nn.Module) -> list:
-        """A Sequence / nn.Sequential (nested ones flattened) or a single Module -> a list."""
+        """A Sequential (nested ones flattened) or a single Module -> a list."""
         if isinstance(module, nn.Sequential):
             items: list = []
             for child in module:

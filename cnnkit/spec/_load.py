@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 from typing import Any
 
 import yaml
@@ -84,8 +85,14 @@ class Spec:
         return to_yaml(self.to_dict(defaults))
 
     def build(self):
-        """Build the :class:`~cnnkit.spec.network.Network`."""
+        """Build the :class:`~cnnkit.spec.network.Network`.
+
+        Raises:
+            SpecError: the parameters would not fit in this machine's memory (naming the
+                largest layer), before anything is allocated.
+        """
         from .network import Network  # network.py imports this module
+        _check_fits_in_memory(self)
         return Network(self)
 
     def __eq__(self, other) -> bool:
@@ -96,48 +103,214 @@ class Spec:
                 f"layers={len(self.layers)}, output={format_shape(self.output_shape)})")
 
 
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return None
+
+
+def _check_fits_in_memory(spec: Spec) -> None:
+    """Refuse to build a network whose parameters alone exceed the machine's memory: the
+    allocation would fail deep inside PyTorch, or the system would kill the process."""
+    import torch
+
+    top = [row for row in spec.rows if row.depth == 0]
+    params = sum(row.params for row in top)
+    itemsize = torch.empty((), dtype=torch.get_default_dtype()).element_size()
+    memory = _physical_memory()
+    if memory is None or params * itemsize <= memory:
+        return
+    largest = max(top, key=lambda row: row.params)
+    raise SpecError(
+        f"the network has {params:,} parameters ({params * itemsize / 2 ** 30:,.1f} GiB as "
+        f"{str(torch.get_default_dtype()).removeprefix('torch.')}), more than this machine's "
+        f"memory ({memory / 2 ** 30:,.1f} GiB); the largest layer, {largest.type}, has "
+        f"{largest.params:,}. Use fewer units or filters, or a smaller input.", largest.source)
+
+
 def to_yaml(data: dict) -> str:
     """YAML with block style for the structure and flow style for each layer's settings."""
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
 
 
 # --------------------------------------------------------------------------------------
-# YAML with marks
+# YAML with marks, within bounds
 # --------------------------------------------------------------------------------------
+# A spec may come from anyone (a file sent along with a run, a page that builds a network).
+# YAML's anchors and aliases let a few hundred bytes stand for billions of values ("billion
+# laughs"), and nesting drives recursive code into RecursionError; so the composer counts
+# every value as it would be after aliases are expanded and every nesting level, and stops
+# at the bounds below with a line and column. A real spec is far below all of them.
 
-def _marks(node: yaml.Node, path: str, out: dict) -> None:
-    """Record (line, column) of every mapping value and list item by spec path."""
-    out.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
-    if isinstance(node, yaml.MappingNode):
-        seen: dict = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if isinstance(key_node, yaml.ScalarNode) and key in seen:
-                line = key_node.start_mark.line + 1
-                raise _DuplicateKey(key, path, line, key_node.start_mark.column + 1, seen[key])
-            seen[key] = key_node.start_mark.line + 1
-            child = f"{path}.{key}" if path else str(key)
-            out[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _marks(value_node, child, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _marks(item, f"{path}[{index}]", out)
+MAX_SPEC_CHARS = 1 << 20   # characters of YAML text (1 MiB)
+MAX_VALUES = 100_000       # values (mappings, lists, scalars) once aliases are expanded
+MAX_DEPTH = 100            # levels of nesting
+MAX_SCALAR_CHARS = 1000    # characters in one key or value
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key, path, line, column, first):
-        super().__init__(key)
-        self.key, self.path, self.line, self.column, self.first = key, path, line, column, first
+class _Bound(Exception):
+    """A bound exceeded while composing: ``mark`` says where, ``message`` what and the fix."""
+
+    def __init__(self, mark, message: str):
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that keeps every document within the bounds above.
+
+    Each composed node's size (itself and everything under it, an alias counting as the
+    whole value it stands for) is known when it is finished, so a bomb is stopped at the
+    first value that grows past :data:`MAX_VALUES`, after work proportional to the text.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = self.anchors.get(event.anchor)
+            if node is not None and id(node) not in self._sizes:
+                raise _Bound(event.start_mark,
+                             f"alias *{event.anchor} stands for a value that contains the "
+                             f"alias itself, so the value would never end. Write the value out "
+                             f"instead of the alias.")
+            return super().compose_node(parent, index)
+        event = self.peek_event()
+        mark, anchor = event.start_mark, getattr(event, "anchor", None)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Bound(mark, f"values nested deeper than {MAX_DEPTH} levels; a network spec "
+                               f"needs far fewer. Check the brackets, or flatten the nesting.")
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if isinstance(node, yaml.ScalarNode):
+            if len(node.value) > MAX_SCALAR_CHARS:
+                raise _Bound(mark, f"a value of {len(node.value):,} characters; keys and values "
+                                   f"in a spec are at most {MAX_SCALAR_CHARS:,}. Shorten it.")
+            if "\0" in node.value:
+                raise _Bound(mark, f"a value with a NUL character: {node.value[:40]!r}. Remove "
+                                   f"the \\0 from it.")
+            size = 1
+        elif isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._sizes[id(item)] for item in node.value)
+        else:
+            size = 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
+        if size > MAX_VALUES:
+            named = f" (&{anchor})" if anchor else ""
+            raise _Bound(mark, f"this value{named} stands for more than {MAX_VALUES:,} values "
+                               f"once its YAML aliases are expanded; a network spec needs far "
+                               f"fewer. Write the layers out, or use fewer aliases.")
+        self._sizes[id(node)] = size
+        return node
+
+
+class _Marks:
+    """Where each spec path was written: ``(line, column)`` of a mapping key or list item.
+
+    Found on demand by walking the composed YAML along the path, so a spec with many
+    values (or values reached through aliases) costs nothing up front.
+    """
+
+    _STEP = re.compile(r"\[(\d+)\]|\.?([^.\[]+)")
+
+    def __init__(self, root: yaml.Node | None = None, hidden: tuple[str, ...] = ()):
+        self.root = root
+        self.hidden = hidden
+
+    def without(self, key: str) -> _Marks:
+        """These marks, except those of the top-level ``key`` (a value given in code)."""
+        return _Marks(self.root, (*self.hidden, key))
+
+    def get(self, path: str) -> tuple[int, int] | None:
+        """``(line, column)`` of ``path`` (``layers[3].conv.kernel``), or None if not written."""
+        if self.root is None or not path:
+            return None
+        steps = self._STEP.findall(path)
+        if not steps or steps[0][1] in self.hidden or "".join(
+                f"[{i}]" if i else (f".{k}" if n else k) for n, (i, k) in enumerate(steps)) != path:
+            return None
+        node, mark = self.root, None
+        for index, key in steps:
+            if index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+                node = node.value[int(index)]
+                mark = node.start_mark
+            elif key and isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                        node, mark = value_node, key_node.start_mark
+                        break
+                else:
+                    return None
+            else:
+                return None
+        return (mark.line + 1, mark.column + 1) if mark is not None else None
+
+
+def _check_duplicate_keys(root: yaml.Node, origin: str | None) -> None:
+    """Refuse a key written twice in one mapping (YAML would silently keep the last)."""
+    seen_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen_nodes:  # an alias: its value was checked where it was written
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key = key_node.value
+                    if key in seen:
+                        mark = key_node.start_mark
+                        error = SpecError(
+                            f"{_where(origin, mark.line + 1, mark.column + 1)}: key {key!r} "
+                            f"appears twice in the same mapping (first on line {seen[key]}); "
+                            f"YAML would silently keep the last. Remove one.")
+                        error.path = f"{path}.{key}" if path else str(key)
+                        raise error
+                    seen[key] = key_node.start_mark.line + 1
+                    stack.append((value_node, f"{path}.{key}" if path else str(key)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(node.value))
 
 
 def _where(origin: str | None, line: int, column: int) -> str:
     return f"{origin}:{line}:{column}" if origin else f"line {line}, column {column}"
 
 
-def _parse_yaml(text: str, origin: str | None):
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
+def _parse_yaml(text: str, origin: str | None) -> tuple[Any, _Marks]:
+    """The data of YAML ``text`` and the marks of its values; SpecError for bad or hostile
+    text, with the line and column and the fix."""
+    if len(text) > MAX_SPEC_CHARS:
+        raise SpecError(f"{origin or 'spec'}: the spec text has {len(text):,} characters; a "
+                        f"spec is at most {MAX_SPEC_CHARS:,}. Check that this is a network "
+                        f"spec.")
+    loader = None
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = _BoundedLoader(text)  # checks the characters at once: ReaderError below
+        root = loader.get_single_node()
+        if root is not None:
+            _check_duplicate_keys(root, origin)
+        data = loader.construct_document(root) if root is not None else None
+    except _Bound as bound:
+        where = _where(origin, bound.mark.line + 1, bound.mark.column + 1)
+        raise SpecError(f"{where}: {bound.message}") from None
+    except yaml.reader.ReaderError as error:
+        line, column = _line_column(text, error.position)
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        raise SpecError(
+            f"{_where(origin, line, column)}: invalid YAML: character {chr(code)!r} "
+            f"(#x{code:04x}) is not allowed in YAML text. Remove it.") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = _where(origin, mark.line + 1, mark.column + 1) if mark else (origin or "spec")
@@ -150,27 +323,54 @@ def _parse_yaml(text: str, origin: str | None):
         raise SpecError(f"{where}: invalid YAML: {problem}. Check the indentation and the "
                         f"brackets and colons there.") from None
     except yaml.YAMLError as error:
-        raise SpecError(f"{origin or 'spec'}: invalid YAML: {error}") from None
-    marks: dict = {}
-    if root is not None:
-        try:
-            _marks(root, "", marks)
-        except _DuplicateKey as dup:
-            where = _where(origin, dup.line, dup.column)
-            error = SpecError(
-                f"{where}: key {dup.key!r} appears twice in the same mapping (first on line "
-                f"{dup.first}); YAML would silently keep the last. Remove one.")
-            error.path = f"{dup.path}.{dup.key}" if dup.path else str(dup.key)
-            raise error from None
-    return data, marks
+        message = " ".join(str(error).split())
+        raise SpecError(f"{origin or 'spec'}: invalid YAML: {message}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return data, _Marks(root)
 
 
-def _with_location(error: SpecError, marks: dict, origin: str | None) -> SpecError:
+def _check_plain(data: Any) -> None:
+    """Keep a spec given as Python data within the same bounds as YAML text: no value that
+    contains itself, at most :data:`MAX_DEPTH` levels and :data:`MAX_VALUES` values."""
+    count = 0
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, str, int, bool]] = [(data, "", 1, False)]
+    while stack:
+        value, path, depth, leaving = stack.pop()
+        if leaving:
+            open_ids.discard(id(value))
+            continue
+        count += 1
+        if count > MAX_VALUES:
+            raise SpecError(f"the spec has more than {MAX_VALUES:,} values (lists, mappings "
+                            f"and scalars, a shared one counted each time it appears); a "
+                            f"network spec needs far fewer.", path)
+        if not isinstance(value, (dict, list, tuple)):
+            continue
+        if id(value) in open_ids:
+            raise SpecError(f"this {type(value).__name__} contains itself, so the spec would "
+                            f"never end. Give a copy instead.", path)
+        if depth > MAX_DEPTH:
+            raise SpecError(f"values nested deeper than {MAX_DEPTH} levels; a network spec "
+                            f"needs far fewer.", path)
+        open_ids.add(id(value))
+        stack.append((value, path, depth, True))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            child = (f"{path}.{key}" if path else str(key)) if isinstance(value, dict) \
+                else f"{path}[{key}]"
+            stack.append((item, child, depth + 1, False))
+
+
+def _with_location(error: SpecError, marks: _Marks, origin: str | None) -> SpecError:
     """Prefix a SpecError with the file, line and column of its spec path."""
     path = error.path
     while path:
-        if path in marks:
-            line, column = marks[path]
+        found = marks.get(path)
+        if found is not None:
+            line, column = found
             located = SpecError(str(error.args[0]), "")
             located.args = (f"{_where(origin, line, column)}: {error.args[0]}",)
             located.path, located.line, located.column, located.origin = error.path, line, column, origin
@@ -213,7 +413,7 @@ def load(source, *, input=None) -> Spec:
         (['conv', 'tanh', 'avgpool'], (6, 14, 14))
     """
     origin = None
-    marks: dict = {}
+    marks = _Marks()
     if isinstance(source, Spec):
         if input is None:
             return source
@@ -221,31 +421,67 @@ def load(source, *, input=None) -> Spec:
     elif isinstance(source, (str, pathlib.Path)):
         if isinstance(source, pathlib.Path) or _looks_like_path(source):
             origin = str(source)
-            try:
-                text = pathlib.Path(source).read_text(encoding="utf-8")
-            except FileNotFoundError:
-                raise SpecError(
-                    f"spec file {origin!r} not found (looked in {os.path.abspath(origin)}). "
-                    f"Check the path, or pass the YAML text or a dict.") from None
-            except IsADirectoryError:
-                raise SpecError(f"spec file {origin!r} is a directory. Pass a .yaml file.") from None
+            text = _read_spec_file(origin)
         else:
             text = source
         data, marks = _parse_yaml(text, origin)
     elif isinstance(source, dict):
         data = source
+        _check_plain(data)
     else:
         raise SpecError(
-            f"a spec is a path, YAML text, a dict or a Spec. Received: {source!r} "
+            f"a spec is a path, YAML text, a dict or a Spec. Received: {_short_repr(source)} "
             f"({type(source).__name__}).")
     if input is not None:
         if isinstance(data, dict):
             data = {**data, "input": list(input) if isinstance(input, tuple) else input}
-        marks = {k: v for k, v in marks.items() if not k.startswith("input")}
+        marks = marks.without("input")
     try:
         return _from_dict(data, origin)
     except SpecError as error:
         raise _with_location(error, marks, origin) from None
+
+
+def _short_repr(value, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _read_spec_file(origin: str) -> str:
+    """The text of a spec file: UTF-8 (a byte-order mark is dropped), at most
+    :data:`MAX_SPEC_CHARS` bytes; SpecError naming the file otherwise."""
+    try:
+        with open(origin, "rb") as f:
+            raw = f.read(MAX_SPEC_CHARS + 1)
+    except FileNotFoundError:
+        raise SpecError(
+            f"spec file {origin!r} not found (looked in {os.path.abspath(origin)}). "
+            f"Check the path, or pass the YAML text or a dict.") from None
+    except IsADirectoryError:
+        raise SpecError(f"spec file {origin!r} is a directory. Pass a .yaml file.") from None
+    except OSError as error:
+        raise SpecError(f"spec file {origin!r} cannot be read ({error.strerror or error}). "
+                        f"Check the path and its permissions.") from None
+    if len(raw) > MAX_SPEC_CHARS:
+        raise SpecError(f"spec file {origin!r} is larger than {MAX_SPEC_CHARS:,} bytes; a spec "
+                        f"is far smaller. Check that this is a network spec.")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError(f"spec file {origin!r} is UTF-16 text (it starts with a UTF-16 "
+                        f"byte-order mark). Save it as UTF-8.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise SpecError(
+            f"spec file {origin!r} is not UTF-8 text: byte 0x{raw[error.start]:02x} at line "
+            f"{line}, column {column} ({error.reason}). Save the file as UTF-8.") from None
+    if "\0" in text:
+        line, column = _line_column(text, text.index("\0"))
+        raise SpecError(f"spec file {origin!r} has a NUL byte at line {line}, column {column}: "
+                        f"it is not UTF-8 text (UTF-16 without a byte-order mark, or a binary "
+                        f"file). Save it as UTF-8.")
+    return text
 
 
 def _from_dict(data, origin: str | None) -> Spec:
@@ -254,16 +490,21 @@ def _from_dict(data, origin: str | None) -> Spec:
                 else "")
         raise SpecError(
             f"a spec must be a mapping with keys {', '.join(TOP_LEVEL_KEYS)}. Received: "
-            f"{data!r} ({type(data).__name__}).{hint}")
+            f"{_short_repr(data)} ({type(data).__name__}).{hint}")
     for key in data:
         if key not in TOP_LEVEL_KEYS:
             hint = did_you_mean(key, TOP_LEVEL_KEYS) if isinstance(key, str) else ""
             raise SpecError(
-                f"unknown top-level key {key!r}.{hint} Valid top-level keys: "
+                f"unknown top-level key {_short_repr(key)}.{hint} Valid top-level keys: "
                 f"{', '.join(TOP_LEVEL_KEYS)}.", str(key))
     name = data.get("name", _DEFAULT_NAME)
     if not isinstance(name, str) or not name:
-        raise SpecError(f"name must be a non-empty string. Received: name={name!r}.", "name")
+        raise SpecError(f"name must be a non-empty string. Received: name={_short_repr(name)}.",
+                        "name")
+    if not name.isprintable():
+        raise SpecError(f"name must be printable text: it names run folders and files. "
+                        f"Received: name={_short_repr(name)}. Remove the control characters.",
+                        "name")
     if "input" not in data:
         raise SpecError(
             "missing. The spec must give the shape of one input sample, channels first. "
@@ -273,10 +514,10 @@ def _from_dict(data, origin: str | None) -> Spec:
         raise SpecError("missing. Add a list of layers, e.g. layers: [{conv: {filters: 8, "
                         "kernel: 3}}, flatten, {dense: 10}].", "layers")
     loss = data.get("loss")
-    if loss is not None and loss not in LOSSES:
+    if loss is not None and (not isinstance(loss, str) or loss not in LOSSES):
         hint = did_you_mean(loss, LOSSES) if isinstance(loss, str) else ""
         raise SpecError(
-            f"unknown loss {loss!r}.{hint} Valid losses: {', '.join(LOSSES)} (or leave it out).",
+            f"unknown loss {_short_repr(loss)}.{hint} Valid losses: {', '.join(LOSSES)} (or leave it out).",
             "loss")
     engine = Engine(len(shape) - 1)
     layers = engine.desugar_list(data["layers"], "layers")

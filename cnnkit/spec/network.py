@@ -14,7 +14,7 @@ __all__ = ["Network", "build", "from_module"]
 
 
 class Network(nn.Module):
-    """A network built from a spec: its layers in a :class:`cnnkit.layers.Sequence`.
+    """A network built from a spec: its layers in a :class:`cnnkit.layers.Sequential`.
 
     Attributes:
         name: the spec's name.
@@ -90,7 +90,7 @@ class Network(nn.Module):
                 f"{self.name} was built for {built} inputs; a {format_spatial(size)} input does "
                 f"not fit: {error}") from None
         for old, new in zip(self._spec.rows, rows):
-            if old.node.rule.sized(old.node.args) and old.input_shape != new.input_shape:
+            if old.node.rule.is_sized(old.node) and old.input_shape != new.input_shape:
                 raise ShapeError(
                     f"{old.path} ({old.type}) was built for an input of {format_shape(old.input_shape)} "
                     f"(from {built} network inputs); a {format_spatial(size)} input gives it "
@@ -133,21 +133,21 @@ def build(spec, *, input=None) -> Network:
         ...
         cnnkit._validation.SpecError: layers[0].conv.kernel: conv needs kernel (no default). Received: conv: {filters: 8}. Add kernel: <value>.
         >>> build({"input": [3, 32, 32], "layers": [{"conv": {"filters": 8, "kernel": 3}}]}).layers[0]
-        Conv2d(in_channels=3, out_channels=8, kernel_size=(3, 3))
+        Conv2d(in_channels=3, out_channels=8, kernel=(3, 3))
     """
     return load(spec, input=input).build()
 
 
 def from_module(module: nn.Module, input_shape, *, name: str = "network",
                 loss: str | None = None) -> Spec:
-    """The spec of a Module built from cnnkit layers (a Sequence, or one layer).
+    """The spec of a Module built from cnnkit layers (a Sequential, or one layer).
 
     Raises:
         SpecError: a Module with no layer type in the catalogue, or shapes that do not fit.
 
     Example:
         >>> from cnnkit import layers as L
-        >>> spec = from_module(L.Sequence(L.Conv2d(1, 4, 3), L.ReLU()), (1, 10, 10))
+        >>> spec = from_module(L.Sequential(L.Conv2d(1, 4, 3), L.ReLU()), (1, 10, 10))
         >>> spec.to_dict(defaults=False)["layers"]
         [{'conv': {'filters': 4, 'kernel': 3}}, 'relu']
     """

@@ -62,12 +62,20 @@ function checksum(text) { // a short fingerprint of what is shown (tests wait fo
   return (h >>> 0).toString(16);
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function api(path, options = {}) {
   let response;
-  try {
-    response = await fetch(path, options);
-  } catch (err) {
-    throw Object.assign(new Error(`the server does not answer (${err.message})`), {status: 0});
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(path, options);
+    } catch (err) {
+      throw Object.assign(new Error(`the server does not answer (${err.message})`), {status: 0});
+    }
+    // A busy server answers 503 with Retry-After: wait as told (at most 5 s), a few times.
+    if (response.status !== 503 || attempt >= 3) break;
+    const wait = Math.min(5, Number(response.headers.get("Retry-After")) || 1);
+    await sleep(wait * 1000 * (0.5 + Math.random() / 2));
   }
   let body = null;
   try { body = await response.json(); } catch (err) { body = null; }

@@ -15,12 +15,28 @@ def _totals(rows, depth):
     return sum(row.params for row in top), sum(row.flops for row in top)
 
 
+class ContainerRule(LayerRule):
+    """A rule whose layer holds other layers: it checks, infers, builds and reads back
+    its own settings (lists of Nodes)."""
+
+    def compact(self, node):
+        return {key: value for key, value in node.args.items()
+                if self.keys.get(key, REQUIRED) is REQUIRED or value != self.keys[key]}
+
+    def describe(self, args):
+        return self.name
+
+    def is_sized(self, node):
+        return False
+
+
 @register_layer
-class ResidualRule(LayerRule):
+class ResidualRule(ContainerRule):
     """``residual: {layers: [...], shortcut: [...]}``: ``layers(x) + shortcut(x)``;
     no shortcut is the identity."""
 
     name = "residual"
+    example = {"layers": [{"conv": {"filters": 4, "kernel": 3, "padding": "same"}}]}
     keys = {"layers": REQUIRED, "shortcut": None}
     shorthand = "layers"
     modules = (Residual,)
@@ -30,12 +46,9 @@ class ResidualRule(LayerRule):
 
     def check(self, args, at):
         layers = at.layers(args, "layers")
-        shortcut = args["shortcut"]
-        if shortcut is not None and shortcut != []:
-            shortcut = at.layers(args, "shortcut")
-        else:
-            shortcut = None
-        return {"layers": layers, "shortcut": shortcut}
+        shortcut = args.get("shortcut")
+        shortcut = at.layers(args, "shortcut") if shortcut not in (None, []) else None
+        return {}, {"layers": layers, "shortcut": shortcut}
 
     def _walk(self, node, shape, geometry, at, path, depth, engine):
         base = f"{path}.{self.name}"
@@ -71,16 +84,15 @@ class ResidualRule(LayerRule):
                     else engine.unbuild_sequence(module.shortcut))
         return {"layers": engine.unbuild_sequence(module.body), "shortcut": shortcut}
 
-    def describe(self, args):
-        return "residual"
-
 
 @register_layer
-class ParallelRule(LayerRule):
+class ParallelRule(ContainerRule):
     """``parallel: {branches: [[...], [...]], merge: concat}``: branches on the same
     input, merged by concatenating channels (Inception) or by adding."""
 
     name = "parallel"
+    example = {"branches": [[{"conv": {"filters": 2, "kernel": 1}}],
+                            [{"maxpool": {"size": 3, "stride": 1, "padding": "same"}}]]}
     keys = {"branches": REQUIRED, "merge": "concat"}
     shorthand = "branches"
     modules = (Parallel,)
@@ -89,7 +101,7 @@ class ParallelRule(LayerRule):
     description = "parallel branches, concatenated along channels or added (Inception)"
 
     def check(self, args, at):
-        branches = args["branches"]
+        branches = args.get("branches")
         if not isinstance(branches, (list, tuple)) or not branches or not all(
                 isinstance(branch, (list, tuple)) for branch in branches):
             raise at.error(
@@ -98,7 +110,8 @@ class ParallelRule(LayerRule):
                 f"branches={branches!r}.", "branches")
         nodes = [at.engine.desugar_list(branch, f"{at.path}.branches[{index}]", allow_empty=True)
                  for index, branch in enumerate(branches)]
-        return {"branches": nodes, "merge": at.choice(args, "merge", ("concat", "add"))}
+        merge = at.choice({"merge": args.get("merge", "concat")}, "merge", ("concat", "add"))
+        return {}, {"branches": nodes, "merge": merge}
 
     def _walk(self, node, shape, geometry, at, path, depth, engine):
         base = f"{path}.{self.name}"
@@ -139,5 +152,3 @@ class ParallelRule(LayerRule):
                     for b in module.branches]
         return {"branches": branches, "merge": module.merge}
 
-    def describe(self, args):
-        return "parallel"
