@@ -165,7 +165,7 @@ def test_nan_in_data_names_the_sample(tmp_path, spec, capsys):
     data = digits_npz(tmp_path / "nan.npz", x=x)
     status = main(["train", str(spec), "--data", str(data), *FAST, "--runs", str(tmp_path / "r")])
     line = one_error_line(capsys, status)
-    assert f"data file '{data}' holds NaN at sample 7. Remove or repair those samples" in line
+    assert f"{data}: x has 1 NaN or infinite values (first in sample 7)" in line
     assert "[nan, nan]" not in line
 
 

@@ -42,7 +42,7 @@ def predict_files(run_dir, images, top: int = 3):
     array, _, _ = read_images(paths, size=shape[1:], mode="L" if shape[0] == 1 else "RGB")
     classes = (RunFolder(run_dir).read_yaml("config.yaml").get("data") or {}).get("classes") or []
     with torch.no_grad():
-        probs = torch.softmax(network(torch.from_numpy(array).float() / 255.0), dim=1)
+        probs = torch.softmax(network(torch.from_numpy(array)), dim=1)
     k = max(1, min(top, probs.shape[1]))
     values, indices = probs.topk(k, dim=1)
     return [(str(path), [(classes[i] if i < len(classes) else str(i), float(v))

@@ -292,5 +292,7 @@ def load_speech(split: str = "train", *, window: int = 2048, hop: int | None = N
     meta = {"description": info.description, "licence": info.licence,
             "sample_rate": content["rate"], "window": window, "hop": hop,
             "files": tuple(clips)}
+    # A class per position (the next sample); every class 0..255 is real, so no position
+    # is marked "ignore" (the default ignore value 255 is a mu-law class here).
     return Dataset(x, y, tuple(str(k) for k in range(256)), name="alsa_speech",
-                   split=split, info=meta)
+                   split=split, info=meta, target="segmentation", ignore_index=-1)

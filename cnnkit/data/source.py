@@ -15,17 +15,15 @@ scored on other data by accident.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .._validation import ArgumentError, ShapeError, did_you_mean
-from .dataset import Dataset, as_dataset, to_unit, train_test_split
+from .dataset import Dataset, train_test_split
 from .datasets import dataset_info, list_datasets, load_dataset
-from .sources import load_csv, load_image_folder, read_npz
+from .sources import load_csv, load_image_folder, load_npz
 
 __all__ = ["CLASSIFICATION_LOSSES", "check_finite", "check_fits", "check_same_data",
            "check_source", "check_trainable", "data_identity", "describe_identity", "load_data",
@@ -62,7 +60,7 @@ def check_source(source) -> None:
         >>> check_source("mnist5")
         Traceback (most recent call last):
         ...
-        cnnkit._validation.ArgumentError: data 'mnist5' is neither a bundled data set nor an existing path. Received: data='mnist5'. Did you mean 'mnist5k'? Bundled data sets: ..., mnist5k; or give a folder of images (one sub-folder per class), a .npz or a .csv file.
+        cnnkit._validation.ArgumentError: data 'mnist5' is neither a bundled data set nor an existing path. Received: data='mnist5'. Did you mean 'mnist5k'? Bundled data sets: ...; or give a folder of images (one sub-folder per class), a .npz or a .csv file.
     """
     if isinstance(source, (str, Path)):
         text = str(source)
@@ -145,40 +143,23 @@ def _load_path(path: Path, text: str, input_shape, on_error: str) -> Dataset:
     if path.is_dir():
         return load_image_folder(path, size=size, mode=mode, on_error=on_error)
     if path.suffix == ".npz":
-        # Read the arrays first, so that NaN is named by sample before scaling looks at them.
-        x, y = read_npz(path)
-        _raise_on_nonfinite(x, f"data file {str(path)!r}")
-        return as_dataset(x, y, input_shape=input_shape, name=str(path))
+        return load_npz(path, input_shape=input_shape)
     if path.name.endswith((".csv", ".csv.gz")):
-        # CSV values are parsed as float32 either way: scale after checking them.
-        raw = load_csv(path, input_shape=input_shape, scale=None)
-        _raise_on_nonfinite(raw.x, f"data file {str(path)!r}")
-        return dataclasses.replace(raw, x=to_unit(raw.x, "auto"))
+        return load_csv(path, input_shape=input_shape)
     raise ArgumentError(f"data file {text!r} has an unknown type. Received: data={text!r}. "
                         "Use a folder of images, a .npz or a .csv file.", argument="data")
 
 
-def _raise_on_nonfinite(x, where: str) -> None:
-    if isinstance(x, np.ndarray):
-        if not np.issubdtype(x.dtype, np.floating) or len(x) == 0:
-            return
-        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
-        rows = np.flatnonzero(bad)
-        if rows.size == 0:
-            return
-        first = int(rows[0])
-        values = x[first].ravel()
-        kind = "NaN" if np.isnan(values).any() else "infinite values"
-    else:
-        if not x.is_floating_point() or len(x) == 0:
-            return
-        bad = ~torch.isfinite(x.reshape(len(x), -1)).all(dim=1)
-        if not bool(bad.any()):
-            return
-        rows = bad.nonzero().flatten().cpu().numpy()
-        first = int(rows[0])
-        kind = "NaN" if bool(torch.isnan(x[first]).any()) else "infinite values"
-    more = f" (and {rows.size - 1} more samples)" if rows.size > 1 else ""
+def _raise_on_nonfinite(x: torch.Tensor, where: str) -> None:
+    if not x.is_floating_point() or len(x) == 0:
+        return
+    bad = ~torch.isfinite(x.reshape(len(x), -1)).all(dim=1)
+    if not bool(bad.any()):
+        return
+    rows = bad.nonzero().flatten()
+    first = int(rows[0])
+    kind = "NaN" if bool(torch.isnan(x[first]).any()) else "infinite values"
+    more = f" (and {len(rows) - 1} more samples)" if len(rows) > 1 else ""
     raise ArgumentError(f"{where} holds {kind} at sample {first}{more}. Remove or repair those "
                         f"samples: a network cannot learn from them.", argument="data")
 
@@ -186,8 +167,12 @@ def _raise_on_nonfinite(x, where: str) -> None:
 def check_finite(dataset, where: str = "data") -> None:
     """Refuse a data set with NaN or infinite inputs, naming the first bad sample.
 
+    The loaders and ``as_dataset`` refuse them already; a Dataset made directly, or
+    changed after loading, is checked here before training.
+
     Example:
-        >>> ds = as_dataset(torch.tensor([[0.5, 0.1], [float("nan"), 0.2]]), [0, 1], scale=None)
+        >>> ds = Dataset(torch.tensor([[0.5, 0.1], [float("nan"), 0.2]]), torch.tensor([0, 1]),
+        ...              ("a", "b"))
         >>> check_finite(ds, "training data")
         Traceback (most recent call last):
         ...
@@ -231,12 +216,13 @@ def check_trainable(train: Dataset, loss=None, where: str = "training data") -> 
     having learnt nothing.
 
     Example:
-        >>> check_trainable(as_dataset(torch.zeros(4, 1, 2, 2), [3, 3, 3, 3]))
+        >>> check_trainable(Dataset(torch.zeros(4, 1, 2, 2), torch.tensor([3, 3, 3, 3]), ()))
         Traceback (most recent call last):
         ...
         cnnkit._validation.ArgumentError: training data has samples of one class only (label 3, 4 samples): a classifier needs at least 2 classes. Add samples of the other classes.
     """
-    if loss not in CLASSIFICATION_LOSSES or train.y.dtype.is_floating_point:
+    if (loss not in CLASSIFICATION_LOSSES or train.y.dtype.is_floating_point
+            or getattr(train, "target", "class") != "class"):
         return
     labels = torch.unique(train.y)
     if labels.numel() < 2:

@@ -411,7 +411,7 @@ def read_image(path, input_shape) -> torch.Tensor:
     if not path.is_file():
         raise ArgumentError(f"image {str(path)!r} does not exist. Received: --input {path}.")
     array, _, _ = read_images([path], size=shape[1:], mode="L" if shape[0] == 1 else "RGB")
-    return torch.from_numpy(array[0]).float() / 255.0
+    return torch.from_numpy(array[0])  # read_images already scaled 8- and 16-bit pixels
 
 
 def inspect_image(run_dir, image, out_dir=None, *, layer=None, which: str | None = None) -> Path:
