@@ -133,7 +133,7 @@ def test_lrn_beta_negative():
 
 def test_unknown_padding_name():
     with pytest.raises(SpecError, match=r"layers\[0\]\.conv\.padding: padding must be one of "
-                                        r"'valid', 'same', 'full'\. Received: padding='sme'\. "
+                                        r"'valid', 'same', 'full', 'causal'\. Received: padding='sme'\. "
                                         r"Did you mean 'same'\?"):
         load([conv(padding="sme")])
 
