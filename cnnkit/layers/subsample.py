@@ -7,11 +7,12 @@ import math
 import torch
 import torch.nn as nn
 
+from .._validation import ShapeError
 from ..functional import shapes
 from ..functional.conv import check_input
 from ..functional.subsample import subsample
 from ._base import FROM_INPUT, Layer
-from .kinds import Count, Flag, PerDim
+from .kinds import Count, Flag, PerDim, collapse
 
 __all__ = ["Subsample"]
 
@@ -58,9 +59,15 @@ class Subsample(Layer):
 
     @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):
-        n = len(shape) - 1
-        out = shapes.conv_output_shape(tuple(shape[1:]), settings["kernel"], settings["stride"],
-                                       "valid", (1,) * n, what="size", source=source)
+        spatial, kernel = tuple(shape[1:]), settings["kernel"]
+        if any(k > w for k, w in zip(kernel, spatial)):
+            # No padding setting to suggest: the window must fit the input as it is.
+            raise ShapeError(
+                f"kernel {collapse(kernel)} does not fit the {shapes.format_spatial(spatial)} "
+                f"input coming from {source.text}. Received: kernel={collapse(kernel)}. Use a "
+                f"kernel of at most {collapse(spatial)}, {source.grow}.", argument="kernel")
+        out = shapes.conv_output_shape(spatial, kernel, settings["stride"], "valid",
+                                       (1,) * len(spatial), source=source)
         return (shape[0], *out)
 
     @classmethod
