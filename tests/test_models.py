@@ -54,7 +54,7 @@ def test_lenet5_overrides():
     assert types.count("relu") == 4 and "tanh" not in types
     plain = cnnkit.create_model("lenet5", activation="none")
     assert len(plain.layers) == 8
-    wide = cnnkit.create_model("lenet5", input=(3, 32, 32))
+    wide = cnnkit.create_model("lenet5", input_shape=(3, 32, 32))
     assert wide.layers[7].in_features == 16 * 6 * 6
 
 
