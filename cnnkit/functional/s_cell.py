@@ -34,8 +34,9 @@ def window_norm(x: torch.Tensor, kernel, stride=1, padding=0, dilation=1) -> tor
         >>> window_norm(torch.full((1, 2, 3, 3), 2.0), (3, 3)).item()
         12.0
     """
-    ones = x.new_ones(1, x.shape[1], *kernel)
-    energy = conv(x * x, ones, None, stride, padding, dilation)
+    # sum the squares over the maps first: one box filter instead of one per map
+    ones = x.new_ones(1, 1, *kernel)
+    energy = conv((x * x).sum(dim=1, keepdim=True), ones, None, stride, padding, dilation)
     # sqrt has an infinite slope at 0: take it only where the window has energy, so that
     # an all-zero window gives 0 and a finite gradient.
     positive = energy > 0
