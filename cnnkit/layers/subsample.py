@@ -13,13 +13,15 @@ from ..functional.conv import check_input
 from ..functional.subsample import subsample
 from ._base import FROM_INPUT, Layer
 from .kinds import Count, Flag, PerDim, collapse
+from .pool import WindowPool
 
 __all__ = ["Subsample"]
 
 
-class Subsample(Layer):
+class Subsample(WindowPool):
     """Sum each window, multiply by a learned per-channel coefficient, add a learned
     per-channel bias (LeCun et al. 1998, layers S2 and S4: 2 parameters per feature map).
+    A window pooling (its stride defaults to its window) without padding or dilation.
 
     The coefficient starts at ``1 / window size`` and the bias at 0, so a new layer is
     average pooling; LeNet-5 follows it with its squashing function.
@@ -47,15 +49,6 @@ class Subsample(Layer):
 
     def __init__(self, channels, kernel, stride=None, bias=True, *, dims=2):
         Layer.__init__(self, locals())
-
-    @classmethod
-    def check_together(cls, settings, source=None):
-        if settings.get("stride") is None:
-            settings["stride"] = settings["kernel"]
-
-    @classmethod
-    def default_of(cls, name, settings):
-        return settings["kernel"] if name == "stride" else super().default_of(name, settings)
 
     @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .._validation import ArgumentError, ArgumentTypeError, one_of
 
-__all__ = ["IMAGENET_SIDE", "STEMS", "check_image_shape", "classifier", "conv_bn", "hidden_layers",
+__all__ = ["IMAGENET_SIDE", "STEMS", "check_image_shape", "classifier", "conv_bn", "dense_head",
            "input_rank", "padding_to", "stem_for"]
 
 STEMS = ("auto", "imagenet", "cifar")
@@ -102,19 +102,22 @@ def conv_bn(filters: int, kernel: int, stride: int = 1, eps: float | None = None
                       "padding": kernel // 2, "bias": "none"}}, norm]
 
 
-def hidden_layers(units: int, count: int, dropout: float, dropout_first: bool) -> list:
-    """``count`` dense ReLU layers of ``units``, each with dropout before it (AlexNet) or
-    after it (VGG).
+def dense_head(num_classes: int, units: int, dropout: float, *, dropout_first: bool,
+               adaptive: int | None = None) -> list:
+    """The classifier of AlexNet, VGG and C3D: an adaptive average pooling to ``adaptive``
+    (where the ImageNet stem wants a fixed feature size), flatten, two dense ReLU layers of
+    ``units``, each with dropout before it (AlexNet) or after it (VGG, C3D), and the classes.
 
     Example:
-        >>> hidden_layers(4096, 1, 0.5, dropout_first=True)
-        [{'dropout': 0.5}, {'dense': {'units': 4096, 'activation': 'relu'}}]
+        >>> dense_head(10, 64, 0.5, dropout_first=True)
+        ['flatten', {'dropout': 0.5}, {'dense': {'units': 64, 'activation': 'relu'}}, {'dropout': 0.5}, {'dense': {'units': 64, 'activation': 'relu'}}, {'dense': 10}]
     """
-    layers = []
-    for _ in range(count):
+    layers = [{"adaptive_avgpool": adaptive}] if adaptive else []
+    layers.append("flatten")
+    for _ in range(2):
         pair = [{"dropout": dropout}, {"dense": {"units": units, "activation": "relu"}}]
         layers += pair if dropout_first else pair[::-1]
-    return layers
+    return [*layers, {"dense": num_classes}]
 
 
 def padding_to(input_shape, field: int) -> list:

@@ -126,12 +126,20 @@ def create_model(name: str, **settings) -> nn.Module:
     return factory(**settings)
 
 
-def register_variant(family: Callable[..., nn.Module], name: str, doc: str,
+def register_variant(family: Callable, name: str, summary: str, *, spec: bool = False,
                      **fixed) -> Callable[..., nn.Module]:
     """Register ``family`` with some settings ``fixed`` as the model ``name``.
 
     The factory made takes ``family``'s other settings (its signature says which), so that
-    ``create_model`` checks them, and carries ``doc`` as its docstring.
+    ``create_model`` checks them. With ``spec=True``, ``family`` returns a spec (a dict) and
+    the factory builds it.
+
+    Args:
+        family: a model factory, or with ``spec=True`` a spec function.
+        name: the model's name.
+        summary: the first line of its docstring (the rest points at ``family``).
+        spec: build what ``family`` returns.
+        fixed: the settings this variant fixes.
 
     Raises:
         ArgumentError: ``name`` is taken, or ``fixed`` names a setting ``family`` lacks.
@@ -146,6 +154,8 @@ def register_variant(family: Callable[..., nn.Module], name: str, doc: str,
         ['num_classes']
         >>> _ = _MODELS.pop("example_wide")
     """
+    from ..spec import build
+
     signature = inspect.signature(family)
     unknown = [key for key in fixed if key not in signature.parameters]
     if unknown:
@@ -155,11 +165,14 @@ def register_variant(family: Callable[..., nn.Module], name: str, doc: str,
                                         if key not in fixed])
 
     def factory(*args, **settings):
-        bound = own.bind(*args, **settings)
-        return family(**fixed, **bound.arguments)
+        made = family(**fixed, **own.bind(*args, **settings).arguments)
+        return build(made) if spec else made
 
-    factory.__signature__ = own
+    factory.__signature__ = own.replace(return_annotation=inspect.Signature.empty)
     factory.__name__ = factory.__qualname__ = name
     factory.__module__ = family.__module__
-    factory.__doc__ = doc
+    fixed_text = ", ".join(f"{key}={value!r}" for key, value in fixed.items())
+    factory.__doc__ = (f"{summary}\n\n{'Builds' if spec else 'Is'} "
+                       f":func:`{family.__module__}.{family.__name__}` with {fixed_text}; the "
+                       f"settings are its others.")
     return register_model(factory, name=name)

@@ -18,8 +18,7 @@ Stems (``stem``, ``"auto"`` by size, see :func:`cnnkit.models._parts.stem_for`):
 
 from __future__ import annotations
 
-from ..spec import Network, build
-from ._parts import check_image_shape, classifier, hidden_layers, stem_for
+from ._parts import check_image_shape, classifier, dense_head, stem_for
 from ._registry import register_variant
 
 __all__ = ["alexnet", "alexnet_lrn", "alexnet_spec"]
@@ -59,35 +58,15 @@ def alexnet_spec(num_classes: int = 1000, input_shape=(3, 224, 224), lrn: bool =
         *[{"conv": {"filters": filters, "kernel": 3, "padding": 1, "activation": "relu"}}
           for filters in (384, 256, 256)], pool,
     ]
-    resize = [{"adaptive_avgpool": 6}] if stem == "imagenet" else []
-    return classifier("alexnet_lrn" if lrn else "alexnet", input_shape, [
-        *features, *resize, "flatten", *hidden_layers(4096, 2, dropout, dropout_first=True),
-        {"dense": num_classes}])
+    head = dense_head(num_classes, 4096, dropout, dropout_first=True,
+                      adaptive=6 if stem == "imagenet" else None)
+    return classifier("alexnet_lrn" if lrn else "alexnet", input_shape, [*features, *head])
 
-
-def _alexnet(num_classes: int = 1000, input_shape=(3, 224, 224), dropout: float = 0.5,
-             stem: str = "auto", *, lrn: bool) -> Network:
-    return build(alexnet_spec(num_classes, input_shape, lrn, dropout, stem))
-
-
-_ARGS = """
-
-    Args:
-        num_classes: units of the last layer.
-        input_shape: input shape, channels first (at least 63x63 with the ImageNet stem,
-            15x15 with the CIFAR stem).
-        dropout: drop rate before each of the two 4096-unit layers.
-        stem: ``"auto"`` (ImageNet from 128x128 up, else CIFAR), ``"imagenet"`` or
-            ``"cifar"``; see the module doc.
-
-    Shape:
-        ``(N, 3, 224, 224)`` -> ``(N, num_classes)``.
-"""
 
 alexnet = register_variant(
-    _alexnet, "alexnet", "AlexNet: 61,100,840 parameters for 1000 classes at 224x224 (as "
-    "torchvision's ``alexnet``)." + _ARGS, lrn=False)
+    alexnet_spec, "alexnet", "AlexNet: 61,100,840 parameters for 1000 classes at 224x224 (as "
+    "torchvision's ``alexnet``).", spec=True, lrn=False)
 alexnet_lrn = register_variant(
-    _alexnet, "alexnet_lrn", "AlexNet with the paper's local response normalisation after "
-    "the first two convolutions; LRN has no parameters, so the count is ``alexnet``'s." + _ARGS,
-    lrn=True)
+    alexnet_spec, "alexnet_lrn", "AlexNet with the paper's local response normalisation after "
+    "the first two convolutions; LRN has no parameters, so the count is ``alexnet``'s.",
+    spec=True, lrn=True)

@@ -19,7 +19,7 @@ the fully connected layers for small data.
 from __future__ import annotations
 
 from ..spec import Network, build
-from ._parts import check_image_shape, classifier, hidden_layers
+from ._parts import check_image_shape, classifier, dense_head
 from ._registry import register_model
 
 __all__ = ["c3d", "c3d_spec"]
@@ -51,8 +51,7 @@ def c3d_spec(num_classes: int = 487, input_shape=(3, 16, 112, 112), width: int =
         layers.append({"maxpool": {"size": size if len(set(size)) > 1 else size[0],
                                    "ceil_mode": True}})
     return classifier("c3d", input_shape, [
-        *layers, "flatten", *hidden_layers(hidden, 2, dropout, dropout_first=False),
-        {"dense": num_classes}])
+        *layers, *dense_head(num_classes, hidden, dropout, dropout_first=False)])
 
 
 @register_model

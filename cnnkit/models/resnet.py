@@ -19,7 +19,6 @@ Stems (``stem``, ``"auto"`` by size); every layer pads, so any input size works:
 from __future__ import annotations
 
 from .._validation import ArgumentError
-from ..spec import Network, build
 from ._parts import check_image_shape, classifier, conv_bn, stem_for
 from ._registry import register_variant
 
@@ -87,30 +86,13 @@ def resnet_spec(depth: int | str = 18, num_classes: int = 1000, input_shape=(3, 
     return classifier(name, input_shape, [*layers, "global_avgpool", {"dense": num_classes}])
 
 
-def _resnet(num_classes: int = 1000, input_shape=(3, 224, 224), stem: str = "auto", *,
-            depth: int) -> Network:
-    return build(resnet_spec(depth, num_classes, input_shape, stem))
-
-
-_ARGS = """
-
-    Args:
-        num_classes: units of the last layer.
-        input_shape: input shape, channels first (any size: global pooling at the end).
-        stem: ``"auto"`` (ImageNet from 128x128 up, else CIFAR), ``"imagenet"`` or
-            ``"cifar"``; see the module doc.
-
-    Shape:
-        ``(N, 3, H, W)`` -> ``(N, num_classes)``.
-"""
-
 resnet18 = register_variant(
-    _resnet, "resnet18", "ResNet-18 (basic blocks, 2-2-2-2): 11,689,512 parameters for 1000 "
-    "classes with the ImageNet stem; 11,173,962 for 10 classes with the CIFAR stem." + _ARGS,
+    resnet_spec, "resnet18", "ResNet-18 (basic blocks, 2-2-2-2): 11,689,512 parameters for 1000 "
+    "classes with the ImageNet stem; 11,173,962 for 10 classes with the CIFAR stem.", spec=True,
     depth=18)
 resnet34 = register_variant(
-    _resnet, "resnet34", "ResNet-34 (basic blocks, 3-4-6-3): 21,797,672 parameters for 1000 "
-    "classes with the ImageNet stem." + _ARGS, depth=34)
+    resnet_spec, "resnet34", "ResNet-34 (basic blocks, 3-4-6-3): 21,797,672 parameters for 1000 "
+    "classes with the ImageNet stem.", spec=True, depth=34)
 resnet50 = register_variant(
-    _resnet, "resnet50", "ResNet-50 (bottleneck blocks, 3-4-6-3): 25,557,032 parameters for "
-    "1000 classes with the ImageNet stem." + _ARGS, depth=50)
+    resnet_spec, "resnet50", "ResNet-50 (bottleneck blocks, 3-4-6-3): 25,557,032 parameters for "
+    "1000 classes with the ImageNet stem.", spec=True, depth=50)

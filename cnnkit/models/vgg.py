@@ -13,8 +13,7 @@ width of the last convolution.
 from __future__ import annotations
 
 from .._validation import ArgumentError
-from ..spec import Network, build
-from ._parts import check_image_shape, classifier, hidden_layers, stem_for
+from ._parts import check_image_shape, classifier, dense_head, stem_for
 from ._registry import register_variant
 
 __all__ = ["VGG_CONFIGS", "vgg11", "vgg16", "vgg_spec"]
@@ -56,31 +55,12 @@ def vgg_spec(config: str = "D", num_classes: int = 1000, input_shape=(3, 224, 22
     features = [{"maxpool": 2} if v == "M" else
                 {"conv": {"filters": v, "kernel": 3, "padding": 1, "activation": "relu"}}
                 for v in VGG_CONFIGS[config]]
-    resize = [{"adaptive_avgpool": 7}] if stem == "imagenet" else []
-    return classifier(_NAMES[config], input_shape, [
-        *features, *resize, "flatten",
-        *hidden_layers(_HIDDEN[stem], 2, dropout, dropout_first=False), {"dense": num_classes}])
+    head = dense_head(num_classes, _HIDDEN[stem], dropout, dropout_first=False,
+                      adaptive=7 if stem == "imagenet" else None)
+    return classifier(_NAMES[config], input_shape, [*features, *head])
 
 
-def _vgg(num_classes: int = 1000, input_shape=(3, 224, 224), dropout: float = 0.5,
-         stem: str = "auto", *, config: str) -> Network:
-    return build(vgg_spec(config, num_classes, input_shape, dropout, stem))
-
-
-_ARGS = """
-
-    Args:
-        num_classes: units of the last layer.
-        input_shape: input shape, channels first (at least 32x32).
-        dropout: drop rate after each of the two hidden dense layers.
-        stem: the head: ``"auto"`` (ImageNet from 128x128 up, else CIFAR), ``"imagenet"``
-            or ``"cifar"``; see the module doc.
-
-    Shape:
-        ``(N, 3, 224, 224)`` -> ``(N, num_classes)``.
-"""
-
-vgg11 = register_variant(_vgg, "vgg11", "VGG-11 (configuration A): 132,863,336 parameters for "
-                         "1000 classes at 224x224 (as torchvision)." + _ARGS, config="A")
-vgg16 = register_variant(_vgg, "vgg16", "VGG-16 (configuration D): 138,357,544 parameters for "
-                         "1000 classes at 224x224 (as torchvision)." + _ARGS, config="D")
+vgg11 = register_variant(vgg_spec, "vgg11", "VGG-11 (configuration A): 132,863,336 parameters "
+                         "for 1000 classes at 224x224 (as torchvision).", spec=True, config="A")
+vgg16 = register_variant(vgg_spec, "vgg16", "VGG-16 (configuration D): 138,357,544 parameters "
+                         "for 1000 classes at 224x224 (as torchvision).", spec=True, config="D")
