@@ -83,8 +83,8 @@ def rbf(x: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
         ShapeError: the feature counts differ.
 
     Example:
-        >>> rbf(torch.tensor([[1.0, 1.0]]), torch.tensor([[1.0, 1.0], [-1.0, 1.0]]))
-        tensor([[ 0., -4.]])
+        >>> rbf(torch.tensor([[1.0, 1.0]]), torch.tensor([[1.0, 2.0], [-1.0, 1.0]]))
+        tensor([[-1., -4.]])
     """
     if x.dim() != 2 or centres.dim() != 2 or x.shape[1] != centres.shape[1]:
         raise ShapeError(

@@ -31,7 +31,7 @@ def window_norm(x: torch.Tensor, kernel, stride=1, padding=0, dilation=1) -> tor
         ``(N, C, *W)`` -> ``(N, 1, *O)``, O as for a convolution.
 
     Example:
-        >>> window_norm(torch.full((1, 2, 3, 3), 2.0), (3, 3)).item()
+        >>> window_norm(torch.full((1, 4, 3, 3), 2.0), (3, 3)).item()    # sqrt(4 * 9 * 2^2)
         12.0
     """
     # sum the squares over the maps first: one box filter instead of one per map

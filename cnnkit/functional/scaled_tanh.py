@@ -24,6 +24,6 @@ def scaled_tanh(x: torch.Tensor) -> torch.Tensor:
 
     Example:
         >>> scaled_tanh(torch.tensor([-1.0, 0.0, 1.0])).round(decimals=4)
-        tensor([-1.0000,  0.0000,  1.0000])
+        tensor([-1.,  0.,  1.])
     """
     return AMPLITUDE * torch.tanh(SLOPE * x)

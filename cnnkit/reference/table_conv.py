@@ -34,9 +34,9 @@ def table_conv(x, weight, table, bias=None, stride=1, padding=0, dilation=1,
     """Eq. 9.7 of Goodfellow et al. 2016 with the kernel of :func:`table_kernel`.
 
     Example:
-        >>> table_conv(np.ones((1, 2, 3)), np.ones((2, 2)), [[0], [0, 1]])[0]
+        >>> table_conv(np.ones((1, 2, 3)), np.ones((3, 2)), [[0], [0, 1]])[0]
         array([[2., 2.],
-               [2., 2.]])
+               [4., 4.]])
     """
     x = np.asarray(x, dtype=np.float64)
     kernel = table_kernel(weight, table, x.shape[1])
