@@ -41,6 +41,8 @@ def test_every_registered_model_builds_for_data_runs_and_summarises(name):
     assert torch.isfinite(out).all()
     table = cnnkit.summary(model, None if hasattr(model, "spec") else shape)
     assert table.total_params == sum(p.numel() for p in model.parameters())
+    if hasattr(model, "spec"):                       # a spec: it round-trips, through YAML too
+        assert S.load(model.to_yaml()).to_dict() == model.spec()
 
 
 @pytest.mark.parametrize("name", cnnkit.list_models())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import torch.nn as nn
 
 from .._validation import ArgumentError, ArgumentTypeError, did_you_mean
+from ..spec import build
 
 __all__ = ["create_model", "list_models", "model_dims", "model_entrypoint", "register_model",
            "register_variant"]
@@ -154,8 +155,6 @@ def register_variant(family: Callable, name: str, summary: str, *, spec: bool = 
         ['num_classes']
         >>> _ = _MODELS.pop("example_wide")
     """
-    from ..spec import build
-
     signature = inspect.signature(family)
     unknown = [key for key in fixed if key not in signature.parameters]
     if unknown:
