@@ -1,9 +1,9 @@
 """What the zoo's spec families share: the spec's frame, the stem choice, conv + batch norm,
 the fully connected head, and the input checks.
 
-Each shape is written once here and used by every family that has it (AlexNet and VGG share
-the head of 4096-unit layers, GoogLeNet and ResNet the bias-free convolution with batch
-norm, every family the stem choice and the spec's frame).
+Each shape is written once here and used by every family that has it (AlexNet, VGG and C3D
+share the dense head, GoogLeNet and ResNet the bias-free convolution with batch norm, the
+image families the stem choice, every family the spec's frame and the input check).
 """
 
 from __future__ import annotations
