@@ -23,10 +23,12 @@ from .reconstruct import Reconstruct
 from .registry import (TARGET_TASKS, TASKS, infer_target, make_task, resolve_task, task_from_dict,
                        task_names, tasks_for_loss)
 from .regress import Regress
+from .roi_detector import RoIDetector, grid_proposals
 from .segment import IGNORE_INDEX, Segment
 
 __all__ = [
-    "Classify", "Detect", "IGNORE_INDEX", "Multilabel", "Reconstruct", "Regress", "Segment",
+    "Classify", "Detect", "IGNORE_INDEX", "Multilabel", "Reconstruct", "Regress", "RoIDetector",
+    "Segment",
     "TARGET_TASKS", "TASKS", "Task", "TaskMeter", "infer_target", "make_task", "resolve_task",
-    "task_from_dict", "task_names", "tasks_for_loss",
+    "grid_proposals", "task_from_dict", "task_names", "tasks_for_loss",
 ]
