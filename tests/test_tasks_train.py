@@ -118,9 +118,11 @@ def test_detect_yolo_grid():
 
 
 def test_detect_fast_rcnn_head():
+    # 16 images, full batches: the head fits them (mAP 0.76 / 0.77 / 0.69 over seeds 0-2,
+    # from about 0.01 untrained)
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
-    x, y = squares(64, 16, gen)
+    x, y = squares(16, 16, gen)
     backbone = build({"input": [1, 16, 16], "layers": [
         {"conv": {"filters": 16, "kernel": 3, "padding": "same", "activation": "relu"}},
         {"conv": {"filters": 16, "kernel": 3, "padding": "same", "activation": "relu"}}]})
@@ -128,6 +130,7 @@ def test_detect_fast_rcnn_head():
                         proposals=T.grid_proposals(sizes=(0.3, 0.45), ratios=(1.0,)))
     task = T.resolve_task("detect", "fast_rcnn", y)
     task.check(tuple(net(x[:1]).shape[1:]), y)
+    assert task.num_classes == 2
     before = evaluate(task, net, x, y)["mAP"]
-    after = fit(task, net, x, y, steps=100, lr=5e-3, batch=16)["mAP"]
-    assert after > before + 0.15 and after > 0.25, (before, after)
+    after = fit(task, net, x, y, steps=120, lr=1e-2, batch=16)["mAP"]
+    assert before < 0.1 and after > 0.45, (before, after)
