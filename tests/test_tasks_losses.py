@@ -37,6 +37,10 @@ def test_mse_and_smooth_l1_match_oracles(reduction):
     np.testing.assert_allclose(g, numeric_gradient(lambda v: ref.smooth_l1_loss(v, y.numpy()),
                                                    yhat.numpy()), **NUMERIC)
     assert torch.autograd.gradcheck(lambda v: CL.smooth_l1_loss(v, y), yhat.clone().requires_grad_())
+    g = _grad(lambda v: CL.mse_loss(v, y), yhat)
+    np.testing.assert_allclose(g, numeric_gradient(lambda v: ref.mse_loss(v, y.numpy()),
+                                                   yhat.numpy()), **NUMERIC)
+    assert torch.autograd.gradcheck(lambda v: CL.mse_loss(v, y), yhat.clone().requires_grad_())
 
 
 def test_smooth_l1_by_hand():

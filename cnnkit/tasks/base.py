@@ -10,7 +10,6 @@ parameters; a task is recorded in a run as :meth:`Task.to_dict` and rebuilt with
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import torch
@@ -212,7 +211,3 @@ class Task:
 def _is_integer(targets: torch.Tensor) -> bool:
     return not targets.is_floating_point() and not targets.is_complex() \
         and targets.dtype != torch.bool
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None

@@ -88,8 +88,8 @@ class RoIDetector(nn.Module):
         >>> from cnnkit import layers as L
         >>> backbone = L.Sequential(L.Conv2d(3, 8, 3, stride=2, padding=1), L.ReLU())
         >>> net = RoIDetector(backbone, (3, 32, 32), num_classes=2, hidden=16)
-        >>> net(torch.zeros(2, 3, 32, 32)).shape
-        torch.Size([2, 146, 15])
+        >>> net(torch.zeros(2, 3, 32, 32)).shape, net.output_shape
+        (torch.Size([2, 146, 15]), (146, 15))
     """
 
     def __init__(self, backbone: nn.Module, input_shape, num_classes: int, *,
@@ -120,6 +120,8 @@ class RoIDetector(nn.Module):
             raise ShapeError(f"proposals must be (R, 4) xyxy boxes in [0, 1]. Received: "
                              f"proposals of shape {tuple(boxes.shape)}.", argument="proposals")
         self.register_buffer("proposals", boxes)
+        # One sample's output, as a spec-built Network states it (for Task.check).
+        self.output_shape = (len(boxes), 5 * (num_classes + 1))
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(channels * pool * pool, hidden), nn.ReLU(),
                                 nn.Linear(hidden, hidden), nn.ReLU())
         self.scores = nn.Linear(hidden, num_classes + 1)
