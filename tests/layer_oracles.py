@@ -29,6 +29,7 @@ from cnnkit.reference import rbf as ref_rbf
 from cnnkit.reference import s_cell as ref_s_cell
 from cnnkit.reference import scaled_tanh as ref_scaled_tanh
 from cnnkit.reference import separable_kernel as ref_separable
+from cnnkit.reference import standardize as ref_standardize
 from cnnkit.reference import stochastic_pool as ref_stochastic
 from cnnkit.reference import subsample as ref_subsample
 from cnnkit.reference import table_conv as ref_table
@@ -160,6 +161,7 @@ ORACLES = {
     L.GatedConv: _gated_conv,
     L.SCell: lambda m, x: ref_s_cell.s_cell(x, _np(m.weight), m.threshold, m.stride, m.padding,
                                             m.dilation),
+    L.Standardize: lambda m, x: ref_standardize.standardize(x, m.mean, m.std),
 }
 
 

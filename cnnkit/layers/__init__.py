@@ -40,6 +40,7 @@ from .s_cell import SCell, SCell1d, SCell2d, SCell3d
 from .scaled_tanh import ScaledTanh
 from .separable_kernel import (SeparableKernelConv, SeparableKernelConv1d, SeparableKernelConv2d,
                                SeparableKernelConv3d)
+from .standardize import Standardize
 from .stochastic_pool import StochasticPool
 from .subsample import Subsample
 from .table_conv import TableConv, TableConv1d, TableConv2d, TableConv3d
@@ -58,7 +59,8 @@ __all__ = [
     "LocallyConnectedTranspose3d", "LpPool", "MaxPool", "Maxout", "Parallel", "ReLU",
     "Residual", "RoIMaxPool", "SeparableConv", "SeparableConv1d", "SeparableConv2d",
     "SeparableConv3d", "SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
-    "SeparableKernelConv3d", "Sequential", "Sigmoid", "SpatialPyramidPool", "StochasticPool",
+    "SeparableKernelConv3d", "Sequential", "Sigmoid", "SpatialPyramidPool", "Standardize",
+    "StochasticPool",
     "Tanh", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d", "rank_alias",
     # the building blocks of the zoo's historic networks
     "GatedConv", "GatedConv1d", "GatedConv2d", "GatedConv3d", "RBF", "SCell", "SCell1d",
