@@ -143,6 +143,9 @@ def _check_processes(args, config) -> None:
     """--nproc against the batch and the machine, before torchrun starts anything."""
     if args.nproc == 1 or "WORLD_SIZE" in os.environ:
         return
+    from ..data.shards import check_shard_processes
+
+    check_shard_processes(args.data, args.nproc, config.val_fraction)
     if args.nproc > config.batch_size:
         raise ArgumentError(
             f"--nproc {args.nproc} is more than the batch size {config.batch_size}: each process "

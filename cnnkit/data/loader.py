@@ -37,6 +37,7 @@ __all__ = [
     "NpzShard",
     "StreamingLoader",
     "TarShard",
+    "check_streaming",
     "image_folder_shards",
     "seed_for",
 ]
@@ -736,3 +737,43 @@ def _same_dtype(pieces):
     if all(x.dtype == pieces[0][0].dtype for x, _, _ in pieces):
         return pieces
     return [(_as_float(x), y, order) for x, y, order in pieces]
+
+
+def check_streaming(loader, *, batch_size: int, seed: int, val_fraction: float, val,
+                    device) -> None:
+    """Check that a streaming loader fits the training settings it is used with, and send
+    its batches to ``device`` when it has no device of its own.
+
+    Raises:
+        ArgumentError: a loader of another batch size or seed than the config's (its
+            order would not be the one a resumed run expects), or ``val_fraction`` without
+            ``val`` (a stream cannot be split here: whole shards are held out instead).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "part.npz")
+        >>> np.savez(path, x=np.zeros((8, 2), np.float32), y=np.arange(8) % 2)
+        >>> loader = StreamingLoader([path], batch_size=4, seed=1)
+        >>> check_streaming(loader, batch_size=4, seed=2, val_fraction=0, val=None, device="cpu")
+        Traceback (most recent call last):
+        ...
+        cnnkit._validation.ArgumentError: the streaming loader has seed=1 but config.seed is 2; ...
+    """
+    for name, have, want in (("batch_size", loader.batch_size, batch_size),
+                             ("seed", loader.seed, seed)):
+        if have != want:
+            raise ArgumentError(
+                f"the streaming loader has {name}={have} but config.{name} is {want}; they "
+                f"must agree (the config decides the schedule and a resumed run's order). "
+                f"Received: {name}={want}. Create the loader with {name}={want}.",
+                argument=name)
+    if val is None and val_fraction:
+        raise ArgumentError(
+            f"config.val_fraction {val_fraction:g} cannot be cut from a streaming loader, "
+            f"which never holds its data. Received: val_fraction={val_fraction!r} and no val. "
+            f"Pass val= (ShardedDataset.split_validation holds out whole shards), or set "
+            f"val_fraction: 0.", argument="val_fraction")
+    if loader.device is None:
+        loader.device = torch.device(device)
+        if loader.device.type == "cuda":
+            loader.pin_memory = True

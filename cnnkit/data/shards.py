@@ -51,7 +51,9 @@ __all__ = [
     "load_shards",
     "read_index",
     "read_shard",
+    "check_shard_processes",
     "shard_count",
+    "training_shards",
     "training_data",
 ]
 
@@ -468,6 +470,45 @@ def shard_count(source, split: str = "train") -> int | None:
     return len(read_index(source)["splits"].get(split, []))
 
 
+def training_shards(count: int, val_fraction: float = 0.0) -> int:
+    """Shards left for training when ``val_fraction`` of ``count`` are held out whole
+    (``round(val_fraction * count)``, at least one when ``val_fraction > 0``).
+
+    Example:
+        >>> training_shards(8, 0.1), training_shards(8, 0), training_shards(20, 0.1)
+        (7, 8, 18)
+    """
+    held = max(1, int(round(val_fraction * count))) if val_fraction and val_fraction > 0 else 0
+    return count - held
+
+
+def check_shard_processes(source, processes: int, val_fraction: float = 0.0) -> None:
+    """Refuse more processes than a shard folder has training shards, before any starts.
+
+    Every process reads whole shards of its own; with fewer shards than processes some
+    would read nothing. Sources other than shard folders are not checked here.
+
+    Raises:
+        ArgumentError: naming the shard count and the number of processes.
+
+    Example:
+        >>> check_shard_processes("digits", 4)   # not a shard folder: nothing to check
+    """
+    count = shard_count(source) if source is not None else None
+    if count is None or processes <= 1:
+        return
+    train = training_shards(count, val_fraction)
+    if processes > train:
+        held = f" ({count - train} of its {count} held out for validation)" if train < count \
+            else ""
+        raise ArgumentError(
+            f"--nproc {processes} is more than the {train} training shards of {source}{held}: "
+            f"each process reads whole shards of its own, so {processes - train} would read "
+            f"none. Received: --nproc {processes}, {train} shards. Use --nproc {train} or "
+            f"less, or pack the data into {processes} training shards or more (`cnnkit data "
+            f"pack` with a smaller --shard-size).", argument="nproc")
+
+
 def _open(folder: Path, entry: dict, size, mode, num_classes):
     path = folder / str(entry["file"])
     if path.parent.resolve() != folder.resolve():
@@ -618,7 +659,7 @@ class ShardedDataset:
         from .loader import seed_for
 
         count = len(self.shards)
-        cut = max(1, int(round(fraction * count)))
+        cut = count - training_shards(count, fraction)
         if cut >= count:
             raise ArgumentError(
                 f"config.val_fraction {fraction:g} of the {count} training shards of "

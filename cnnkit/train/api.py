@@ -27,6 +27,7 @@ import torch
 from .._validation import ArgumentError
 from ..data.source import (check_fits, check_same_data, check_trainable, data_identity,
                            load_data, resolve_source)
+from ..data.shards import training_data
 from ..runs.folder import RunFolder, check_new_run_dir, new_run_dir, provenance, run_name
 from ..runs.model import load_run_model
 from .config import TrainConfig, load_config
@@ -158,7 +159,7 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
         if rank == 0:
             check_new_run_dir(run_path)
             _prepare_run(run_path, canonical, config, data, train_set, fresh)
-        trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run_path,
+        trainer = Trainer(network, config, *_training_data(train_set, config), run_dir=run_path,
                           spec=canonical, loss=network.loss or "softmax_cross_entropy",
                           augment=_augmenter(config.augment))
         try:
@@ -209,7 +210,7 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
         check_memory(loaded, config, resolve_device(config.device))
         network = loaded.build()
         train_set, test_set = load_data(source, network.input_shape, seed=config.seed)
-        trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run.path,
+        trainer = Trainer(network, config, *_training_data(train_set, config), run_dir=run.path,
                           spec=network.spec(), loss=network.loss or "softmax_cross_entropy",
                           augment=_augmenter(config.augment))
         try:
@@ -217,6 +218,14 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
         except KeyboardInterrupt:
             raise TrainingInterrupted(run.path) from None
         return _finish(trainer, result, test_set)
+
+
+def _training_data(train_set, config: TrainConfig):
+    """``(train, val)`` for the Trainer: tensors, or a streaming loader over a shard folder's
+    train split with whole shards held out for validation (:mod:`cnnkit.data.shards`)."""
+    return training_data(train_set, batch_size=config.batch_size, seed=config.seed,
+                         val_fraction=config.val_fraction,
+                         device=resolve_device(config.device))
 
 
 def _data_record(data, train_set) -> dict:

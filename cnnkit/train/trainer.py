@@ -139,14 +139,21 @@ class Trainer:
         self.extra_provenance = extra_provenance or {}
         self.run = RunFolder(run_dir) if run_dir is not None else None
         self.writer_enabled = self.run is not None and self.rank == 0
-        self.train_x, self.train_y, self.val_x, self.val_y = self._split(train, val)
+        # A streaming loader (cnnkit.data.StreamingLoader) brings each process its own share.
+        self.streaming = bool(getattr(train, "per_rank", False))
+        if self.streaming:
+            self.train_x = self.train_y = None
+            self.val_x, self.val_y = _streaming_val(train, val, config, self.device)
+        else:
+            self.train_x, self.train_y, self.val_x, self.val_y = self._split(train, val)
         self._apply_freeze()
         self.weights = penalized_weights(self.model, config.penalty_multipliers)
         self.optimizer = self._make_optimizer()
         self.net = self._wrap_for_training()
         # The order of epoch e is a pure function of (seed, e): resuming needs no RNG state.
-        self.loader = BatchLoader(self.train_x, self.train_y, batch_size=config.batch_size,
-                                  shuffle=True, drop_last=True, seed=config.seed)
+        self.loader = train if self.streaming else BatchLoader(
+            self.train_x, self.train_y, batch_size=config.batch_size, shuffle=True,
+            drop_last=True, seed=config.seed)
         self.steps_per_epoch = len(self.loader)
         # progress state (all of it goes into checkpoints)
         self.epoch = 0            # epoch in progress
@@ -272,6 +279,7 @@ class Trainer:
             "spec_digest": spec_digest(self.spec) if self.spec else None,
             "config": self.config.to_dict(),
             "first_loss": self.first_loss,
+            "loader": self.loader.state_dict() if self.streaming else None,
             "running": {"losses": [float(v) for v in self._losses], "correct": int(self._correct),
                         "seen": self._seen},
         }
@@ -326,6 +334,9 @@ class Trainer:
                      "history", "train_seconds"):
             setattr(self, name, state[name])
         self.first_loss = state.get("first_loss")
+        if self.streaming and state.get("loader"):
+            # The position in the shard order: refused if the shards or processes changed.
+            self.loader.load_state_dict(state["loader"])
         running = state.get("running") or {}
         self._reset_running()
         self._losses = [torch.tensor(v, dtype=torch.float32, device=self.device)
@@ -437,7 +448,7 @@ class Trainer:
                 self._reset_running()
             started = time.perf_counter()
             for xb, yb in self.loader:
-                if self.world > 1:  # each process takes its share of the global batch
+                if self.world > 1 and not self.streaming:  # each process: its share of the batch
                     xb, yb = xb[self.rank::self.world], yb[self.rank::self.world]
                 if self.augment is not None:
                     # Seeded per (seed, epoch, batch, rank): stateless, so resuming needs no RNG state.
@@ -558,3 +569,15 @@ def _as_xy(data, name):
         return x, y
     raise ArgumentError(f"{name} must be (x, y) tensors or a data set with .x and .y. "
                         f"Received: {type(data).__name__}.")
+
+
+def _streaming_val(loader, val, config, device):
+    """Validation tensors beside a streaming loader: given, never cut from the stream."""
+    from ..data.loader import check_streaming
+
+    check_streaming(loader, batch_size=config.batch_size, seed=config.seed,
+                    val_fraction=config.val_fraction, val=val, device=device)
+    if val is None:
+        return None, None
+    vx, vy = _as_xy(val, "val")
+    return vx.to(device), vy.to(device)
