@@ -581,10 +581,11 @@ class ShardedDataset:
         for entry in entries:
             shard = _open(self.folder, entry, size, mode, len(self.classes))
             if not shard.path.is_file():
-                reason = f"the shard {shard.path} listed in {INDEX_FILE} is missing"
                 if on_error == "raise":
-                    raise DataFileError(f"Cannot read {reason[4:]}. Restore it, pack the data "
-                                        f"again, or pass on_error='skip' to leave it out.")
+                    raise DataFileError(
+                        f"The shard {shard.path} listed in {self.folder / INDEX_FILE} is "
+                        f"missing. Restore it, pack the data again, or pass on_error='skip' "
+                        f"to leave it out.")
                 self.skipped.append((str(shard.path), "missing"))
                 continue
             self.shards.append(shard)
