@@ -1,5 +1,6 @@
 """More than one machine: two torchrun invocations on this host (two "nodes" meeting at a
-c10d rendezvous) train to the same weights as one node running both processes."""
+c10d rendezvous) train to the same weights as one node running both processes, on shards
+that do not split evenly between them."""
 
 import json
 import os
@@ -48,7 +49,8 @@ def _weights(run_dir: Path) -> dict:
 
 def test_two_nodes_equal_one_node_with_the_same_global_batch(tmp_path):
     data = tmp_path / "shards"
-    pack("digits", data, shard_size=360)   # 4 train shards of 360, 359, 360, 359
+    # 5 train shards (4 of 300, one of 238) over 2 processes: uneven shares, equal steps.
+    pack("digits", data, shard_size=300)
     spec = tmp_path / "tiny.yaml"
     spec.write_text(SPEC)
     port = _free_port()
@@ -67,4 +69,4 @@ def test_two_nodes_equal_one_node_with_the_same_global_batch(tmp_path):
         assert torch.equal(two[name], one[name]), name
     results = [json.loads((tmp_path / r / "results.json").read_text())
                for r in ("two-nodes", "one-node")]
-    assert results[0]["test"] == results[1]["test"] and results[0]["steps"] == 2 * 44
+    assert results[0]["test"] == results[1]["test"] and results[0]["steps"] == 2 * 33
