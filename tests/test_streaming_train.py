@@ -176,6 +176,9 @@ def test_cli_pack_and_nproc_above_the_shards(tmp_path, capsys):
     assert "train: 1438 samples in 4 shards" in capsys.readouterr().out
     assert main(["data", "pack", "digits", "--out", str(out)]) == 2
     assert "--out" in capsys.readouterr().err
+    assert main(["data", "pack", str(out), "--out", str(tmp_path / "again")]) == 2
+    assert "is a shard folder already (it has index.json): train from it as it is" in \
+        capsys.readouterr().err
     spec = tmp_path / "tiny.yaml"
     spec.write_text(json.dumps(SPEC))
     status = main(["train", str(spec), "--data", str(out), "--nproc", "4",

@@ -24,7 +24,7 @@ import torch
 from .._files import atomic_write_text
 from .._validation import ArgumentError, ArgumentTypeError, one_of, positive_int
 from .dataset import DataFileError, Dataset, train_test_split
-from .shards import FORMAT, INDEX_FILE, _decode_image
+from .shards import FORMAT, INDEX_FILE, _decode_image, is_shard_folder
 from .sources import list_image_folder, warn_skipped
 
 __all__ = ["FORMATS", "ShardWriter", "pack"]
@@ -298,6 +298,10 @@ def pack(source, out, *, shard_size: int = 1000, test_fraction: float = 0.2, see
         from .source import check_source
 
         check_source(source)
+        if is_shard_folder(source):
+            raise ArgumentError(f"source {str(source)!r} is a shard folder already (it has "
+                                f"{INDEX_FILE}): train from it as it is. Received: source="
+                                f"{str(source)!r}.", argument="source")
     folder = _check_out(out)
     options = dict(shard_size=shard_size, test_fraction=test_fraction, seed=seed,
                    format=format, on_error=on_error)
