@@ -187,3 +187,41 @@ def test_cli_pack_and_nproc_above_the_shards(tmp_path, capsys):
     assert (f"cnnkit train: error: --nproc 4 is more than the 3 training shards of {out} (1 of "
             f"its 4 held out for validation): each process reads whole shards of its own, so 1 "
             f"would read none. Received: --nproc 4, 3 shards.") in capsys.readouterr().err
+
+
+def _tar(path, samples, fmt=tarfile.USTAR_FORMAT, prefix=""):
+    import io
+
+    with tarfile.open(path, "w", format=fmt) as tar:
+        for k, (array, label) in enumerate(samples):
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            for ext, data in (("npy", buffer.getvalue()), ("cls", str(label).encode())):
+                info = tarfile.TarInfo(f"{prefix}{k:06d}.{ext}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+
+def test_tar_shards_read_alike_by_both_readers(tmp_path):
+    from cnnkit.data import TarShard
+
+    samples = [(np.full((1, 2, 3), k, np.float32), k % 3) for k in range(5)]
+    _tar(tmp_path / "plain.tar", samples)
+    # GNU long names are left to the tarfile module; the samples are the same.
+    _tar(tmp_path / "gnu.tar", samples, tarfile.GNU_FORMAT, prefix="d" * 120 + "/")
+    for name in ("plain.tar", "gnu.tar"):
+        x, y, skipped = TarShard(tmp_path / name).read()
+        assert x[:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4] and y.tolist() == [0, 1, 2, 0, 1]
+        assert not skipped
+    # Cut short at a member boundary: the index's count tells.
+    data = (tmp_path / "plain.tar").read_bytes()
+    (tmp_path / "cut.tar").write_bytes(data[:3 * 2 * 1024])  # 3 samples of 2 members
+    with pytest.raises(DataFileError, match=r"cut.tar: ReadError: it holds 3 samples but 5 "
+                                            r"were announced \(index.json\): it was cut short"):
+        TarShard(tmp_path / "cut.tar", length=5).read()
+    header = bytearray(data)
+    header[10] ^= 1  # a name byte: the header's checksum no longer matches
+    (tmp_path / "bad.tar").write_bytes(bytes(header))
+    with pytest.raises(DataFileError, match=r"bad.tar: ReadError: a tar header with a bad "
+                                            r"checksum at byte 0"):
+        TarShard(tmp_path / "bad.tar").read()
