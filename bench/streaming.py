@@ -192,16 +192,20 @@ def main() -> None:
         print("\nepoch time against data size (streamed):")
         print(f"  {'shards':>6} {'GB':>6} {'images':>7} {'epoch s':>8} {'s/GB':>6} "
               f"{'peak RSS MB':>11} {'workers MB':>10}")
-        peaks = []
+        peaks, points = [], []
         for shards in sorted({eighth, max(1, count // 4), max(1, count // 2), count}):
             result = measure("stream", folder, shards, threads, args.workers)
             gb = folder_bytes(folder, shards) / 1e9
             peaks.append(result["rss_mb"])
+            points.append((gb, result["seconds"]))
             print(f"  {shards:6d} {gb:6.2f} {result['images']:7d} {result['seconds']:8.1f} "
                   f"{result['seconds'] / gb:6.1f} {result['rss_mb']:11.0f} "
                   f"{result['workers_rss_mb']:10.0f}")
-        print(f"\npeak RSS of the training process: {max(peaks):.0f} MB (target < 1024 MB); "
-              f"linear growth: s/GB stays flat across the sizes")
+        slope, intercept = np.polyfit(*zip(*points), 1)
+        worst = max(abs(t - (intercept + slope * g)) / t for g, t in points)
+        print(f"  least-squares line: epoch s = {intercept:.1f} + {slope:.1f} x GB; the "
+              f"largest point is off it by {100 * worst:.0f} %")
+        print(f"\npeak RSS of the training process: {max(peaks):.0f} MB (target < 1024 MB)")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
