@@ -55,8 +55,8 @@ from .sources import (IMAGE_EXTENSIONS, SkippedFilesWarning, load_csv, load_imag
 __all__ = [
     "IGNORE_INDEX", "IMAGE_EXTENSIONS", "TARGETS", "Augmentation", "BatchLoader", "Compose",
     "DataFileError", "Dataset", "DatasetInfo", "ElasticDeform", "ImageFolderShard",
-    "NpzShard", "RandomAffine", "ShardedDataset", "TarShard", "RandomCrop", "RandomFlip", "RandomTranslate",
-    "SkippedFilesWarning", "StreamingLoader", "as_dataset", "audio", "augment", "check_fits",
+    "NpzShard", "RandomAffine", "RandomCrop", "RandomFlip", "RandomTranslate",
+    "ShardedDataset", "SkippedFilesWarning", "StreamingLoader", "TarShard", "as_dataset", "audio", "augment", "check_fits",
     "check_targets", "data_identity", "dataset_info", "fit_channel_stats", "go",
     "image_folder_shards", "infer_target", "list_datasets", "load_csv", "load_data",
     "load_dataset", "load_detection_folder", "load_image_folder", "load_npz",

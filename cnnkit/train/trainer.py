@@ -100,8 +100,11 @@ class Trainer:
     Args:
         model: any ``nn.Module`` (a cnnkit Network or plain PyTorch).
         config: a :class:`TrainConfig`.
-        train: ``(x, y)`` training tensors; x ``(N, C, *spatial)`` in [0, 1], y labels.
-        val: optional ``(x, y)`` validation tensors (else ``config.val_fraction`` of train).
+        train: ``(x, y)`` training tensors; x ``(N, C, *spatial)`` in [0, 1], y labels; or
+            a :class:`~cnnkit.data.StreamingLoader` for data larger than memory (each
+            process streams its own shards; its position goes into the checkpoints).
+        val: optional ``(x, y)`` validation tensors (else ``config.val_fraction`` of train;
+            with a streaming loader, give ``val`` or set ``val_fraction`` to 0).
         loss: ``softmax_cross_entropy`` (default), ``sigmoid_cross_entropy``, ``euclidean``,
             or a callable ``loss(output, target)``.
         run_dir: the run folder to write (None: nothing is written).
