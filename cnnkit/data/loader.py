@@ -362,8 +362,8 @@ class StreamingLoader(_Resumable):
     reading nothing before that window.
 
     **Memory and devices.** A process holds one window (``buffer_size`` samples and at
-    most one shard more), the shards its workers have read ahead (two per worker) and a
-    batch. 8-bit images stay uint8 until a batch is on ``device``; on a GPU, batches are
+    most one shard more), the next window's shards that its workers read ahead while
+    this one trains, and a batch. 8-bit images stay uint8 until a batch is on ``device``; on a GPU, batches are
     gathered into pinned memory and copied asynchronously.
 
     Args:
@@ -626,7 +626,9 @@ class StreamingLoader(_Resumable):
         """``(x, y, order)`` of windows ``first..last``: their samples (unreadable ones
         replaced), and the permutation the batches follow."""
         tasks = [k for window in windows[first:last + 1] for k in window]
-        reader = self._read(tasks)
+        # Read ahead a whole window: the next one is decoded while this one trains.
+        ahead = max(len(window) for window in windows[first:last + 1])
+        reader = self._read(tasks, ahead)
         shape = None
         try:
             for w in range(first, last + 1):
@@ -648,7 +650,7 @@ class StreamingLoader(_Resumable):
         finally:
             reader.close()
 
-    def _read(self, tasks: list[int]) -> Iterator:
+    def _read(self, tasks: list[int], ahead: int = 2) -> Iterator:
         """``(x, y, skipped)`` of each task's shard, in task order."""
         workers = worker_count(self.num_workers, len(tasks), self._local_processes())
         if workers == 0:
@@ -657,7 +659,7 @@ class StreamingLoader(_Resumable):
             return
         loader = torch.utils.data.DataLoader(
             _ShardTasks(self.shards, tasks, self.on_error), batch_size=None,
-            num_workers=workers, prefetch_factor=2)
+            num_workers=workers, prefetch_factor=max(2, math.ceil(ahead / workers)))
         for item in loader:
             if item["error"] is not None:
                 kind, message = item["error"]
