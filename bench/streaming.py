@@ -9,6 +9,8 @@ resident memory is its own:
 
 - **stream**: ``Trainer`` on a ``StreamingLoader`` over the first k shards, one epoch,
   PNG decoding in worker processes; for 4 sizes (1/8, 1/4, 1/2 and all of the set).
+- **npz**: the same first shards stored again as ``.npz`` files of decoded uint8 pixels,
+  streamed the same way: the loader's own cost without PNG decoding.
 - **memory**: the same model on the same first shards decoded into one float32 tensor and
   batched by ``BatchLoader`` (what cnnkit does with data that fits), against **stream**
   on those shards, interleaved round by round.
@@ -102,6 +104,25 @@ def generate(folder: Path, total_bytes: int, seed: int = 0) -> int:
     return len(entries)
 
 
+def npz_copy(folder: Path, shards: int) -> Path:
+    """The first ``shards`` shards again as ``.npz`` files of the decoded uint8 pixels:
+    streaming without decoding, to tell the loader's own cost from PNG decoding's."""
+    from cnnkit.data.shards import FORMAT, INDEX_FILE, ShardedDataset, read_shard
+
+    out = folder / "npz"
+    out.mkdir()
+    entries = []
+    for k, shard in enumerate(ShardedDataset(folder).shards[:shards]):
+        x, y, _ = read_shard(shard, "raise")
+        name = f"train-{k:06d}.npz"
+        np.savez(out / name, x=x.numpy(), y=y.numpy())
+        entries.append({"file": name, "samples": len(y)})
+    index = {"format": FORMAT, "version": 1, "classes": [str(k) for k in range(10)],
+             "input_shape": [3, SIDE, SIDE], "splits": {"train": entries}}
+    (out / INDEX_FILE).write_text(json.dumps(index))
+    return out
+
+
 def folder_bytes(folder: Path, shards: int) -> int:
     return sum((folder / f"train-{k:06d}.tar").stat().st_size for k in range(shards))
 
@@ -119,11 +140,11 @@ def child(args) -> None:
     from cnnkit.train import TrainConfig, Trainer
 
     torch.set_num_threads(args.threads)
-    data = ShardedDataset(args.folder)
+    data = ShardedDataset(Path(args.folder) / "npz" if args.child == "npz" else args.folder)
     shards = data.shards[:args.shards]
     config = TrainConfig(epochs=1, batch_size=64, lr=0.01, val_fraction=0, progress=False,
                          threads=args.threads, device="cpu")
-    if args.child == "stream":
+    if args.child in ("stream", "npz"):
         train = StreamingLoader(shards, batch_size=64, buffer_size=1024, drop_last=True,
                                 num_workers=args.workers, seed=0)
     else:
@@ -158,7 +179,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="decoding processes")
     parser.add_argument("--threads", type=int, default=0,
                         help="training threads (0: the cores less the workers, at least 1)")
-    parser.add_argument("--child", choices=("stream", "memory"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("stream", "npz", "memory"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--shards", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -178,16 +199,19 @@ def main() -> None:
         print(f"{cores} cores: {threads} training thread(s), {args.workers} decoding worker(s)")
         # Throughput on data that fits: the first eighth, streamed and in memory, interleaved.
         eighth = max(1, count // 8)
-        rates = {"stream": [], "memory": []}
+        npz_copy(folder, eighth)
+        rates = {"stream": [], "npz": [], "memory": []}
         for _ in range(args.rounds):
             for kind in rates:
                 result = measure(kind, folder, eighth, threads, args.workers)
                 rates[kind].append(result["images"] / result["seconds"])
-        stream, memory = (statistics.median(rates[k]) for k in ("stream", "memory"))
+        stream, npz, memory = (statistics.median(rates[k]) for k in ("stream", "npz", "memory"))
         print(f"\nthroughput on {eighth} shards ({folder_bytes(folder, eighth) / 1e6:.0f} MB), "
               f"median of {args.rounds} rounds:")
         print(f"  in memory (BatchLoader, float32 tensor) {memory:8.0f} img/s")
-        print(f"  streamed (StreamingLoader, PNG decode)  {stream:8.0f} img/s   ratio "
+        print(f"  streamed .npz (uint8, no decoding)      {npz:8.0f} img/s   ratio "
+              f"{npz / memory:.2f}")
+        print(f"  streamed .tar (StreamingLoader, PNG)    {stream:8.0f} img/s   ratio "
               f"{stream / memory:.2f} (target >= 0.80)")
         print("\nepoch time against data size (streamed):")
         print(f"  {'shards':>6} {'GB':>6} {'images':>7} {'epoch s':>8} {'s/GB':>6} "
