@@ -14,6 +14,7 @@ $(BIN)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps minatar==1.0.15
 	touch $@
 
 setup: $(BIN)/.installed

@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "experiment", "report", "inspect",
-            "serve", "export")
+            "serve", "export", "rl")
 
 
 def build_parser() -> argparse.ArgumentParser:

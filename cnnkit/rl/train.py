@@ -8,6 +8,7 @@ runs/dqn-<game>-<timestamp>/
                    split "eval" every eval_every steps (greedy return, random return)
   checkpoints/     step-*.safetensors + .json at episode ends (resume), best.*, final.*
   results.json     the greedy policy against a random policy, final_eval_episodes each
+  report/learning_curve.png
 ```
 
 Checkpoints are taken at the end of an episode (the first one after each multiple of
@@ -40,6 +41,7 @@ from .dqn import DQNAgent
 from .env import MinAtarGame
 from .evaluate import EvalResult, RandomPolicy, evaluate_policy, greedy_policy
 from .network import minatar_dqn
+from .plot import plot_learning_curve
 from .replay import ReplayBuffer
 from .schedule import EpsilonSchedule
 
@@ -114,6 +116,12 @@ def resume_dqn(run_dir: str | Path, steps: int | None = None,
     if steps is not None:
         config = config.replace(steps=steps)
     loop = _Loop(config, folder, on_eval, network=build(folder / "spec.yaml"))
+    # Record the (possibly longer) schedule and this resumption with the run.
+    whole = yaml.safe_load((folder / "config.yaml").read_text())
+    whole["rl"]["steps"] = config.steps
+    whole.setdefault("resumed", []).append(
+        {"command": " ".join(sys.argv), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    atomic_write_text(folder / "config.yaml", yaml.safe_dump(whole, sort_keys=False))
     found = latest_checkpoint(folder / "checkpoints")
     if found is None:
         _truncate_metrics(folder / "metrics.jsonl", -1)
@@ -280,7 +288,8 @@ class _Loop:
             self.random_return = self.evaluate(self.random_policy(), c.eval_episodes).mean
         result = self.evaluate(self.greedy(), c.eval_episodes)
         record = {"split": "eval", "step": self.step, **result.to_dict(),
-                  "random_return": self.random_return}
+                  "random_return": self.random_return,
+                  "epsilon": round(self.schedule(self.step), 6)}
         self.log(record)
         if self.best_return is None or result.mean > self.best_return:
             self.best_return = result.mean
@@ -354,6 +363,11 @@ class _Loop:
                        "random": random.to_dict() if random else None,
                        "best_eval_return": self.best_return}
             atomic_write_text(self.folder / "results.json", json.dumps(results, indent=1))
+            try:
+                plot_learning_curve(self.folder, self.folder / "report" / "learning_curve.png",
+                                    title=f"DQN on MinAtar {c.game}")
+            except ArgumentError:
+                pass  # nothing logged yet (a run shorter than log_every and eval_every)
         return DQNResult(agent, self.folder, self.step, self.episodes, greedy, random, seconds)
 
 
