@@ -212,7 +212,7 @@ def test_loss_falls_on_a_fixed_batch(optimizer, lr):
 
 def test_minatar_dqn_is_registered_and_matches_minatar_architecture():
     assert "minatar_dqn" in cnnkit.list_models("minatar*")
-    net = cnnkit.create_model("minatar_dqn", num_classes=4, input=(6, 10, 10))
+    net = cnnkit.create_model("minatar_dqn", num_classes=4, input_shape=(6, 10, 10))
     assert net.output_shape == (4,)
     # MinAtar's QNetwork (examples/dqn.py) in plain torch, with the same weights.
     torch.manual_seed(0)

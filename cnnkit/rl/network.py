@@ -13,7 +13,7 @@ from ..spec import Network, build
 __all__ = ["minatar_dqn", "minatar_dqn_spec"]
 
 
-def minatar_dqn_spec(num_classes: int = 3, input=(4, 10, 10)) -> dict:
+def minatar_dqn_spec(num_classes: int = 3, input_shape=(4, 10, 10)) -> dict:
     """The spec of :func:`minatar_dqn` as a dict.
 
     Example:
@@ -22,7 +22,7 @@ def minatar_dqn_spec(num_classes: int = 3, input=(4, 10, 10)) -> dict:
     """
     return {
         "name": "minatar_dqn",
-        "input": list(input),
+        "input": list(input_shape),
         "layers": [
             {"conv": {"filters": 16, "kernel": 3, "activation": "relu"}},
             "flatten",
@@ -33,13 +33,13 @@ def minatar_dqn_spec(num_classes: int = 3, input=(4, 10, 10)) -> dict:
 
 
 @register_model
-def minatar_dqn(num_classes: int = 3, input=(4, 10, 10)) -> Network:
+def minatar_dqn(num_classes: int = 3, input_shape=(4, 10, 10)) -> Network:
     """MinAtar's DQN network: 132,179 parameters for Breakout (4 channels, 3 actions).
 
     Args:
         num_classes: outputs, one action value per action (Breakout's minimal set: 3;
             Space Invaders: 4; MinAtar's full set: 6).
-        input: observation shape, channels first (Breakout ``(4, 10, 10)``, Space Invaders
+        input_shape: observation shape, channels first (Breakout ``(4, 10, 10)``, Space Invaders
             ``(6, 10, 10)``).
 
     Shape:
@@ -56,4 +56,4 @@ def minatar_dqn(num_classes: int = 3, input=(4, 10, 10)) -> Network:
         >>> sum(p.numel() for p in net.parameters())
         132179
     """
-    return build(minatar_dqn_spec(num_classes, input))
+    return build(minatar_dqn_spec(num_classes, input_shape))
