@@ -18,10 +18,13 @@ Example:
 
 from .._validation import ArgumentError, did_you_mean
 from ._common import Experiment, Result, Stat, markdown_section, write_outputs
-from . import (equivariance, mnist1d_benchmark, parameter_sharing, unsupervised_filters)
+from . import (equivariance, fft_separable, mnist1d_benchmark, parameter_sharing,
+               padding, pooling, receptive_field, regularisers, relu_vs_tanh,
+               unsupervised_filters)
 
 EXPERIMENTS: dict[str, Experiment] = {module.EXPERIMENT.name: module.EXPERIMENT for module in (
-    mnist1d_benchmark, equivariance, parameter_sharing, unsupervised_filters,
+    mnist1d_benchmark, equivariance, parameter_sharing, unsupervised_filters, fft_separable,
+    relu_vs_tanh, pooling, regularisers, padding, receptive_field,
 )}
 
 

@@ -295,7 +295,8 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 10
 def fit(model: nn.Module, data: Data, *, steps: int, batch: int = 64, lr: float = 1e-3,
         optimizer: str = "adam", momentum: float = 0.9, weight_decay: float = 0.0,
         seed: int = 0, transform: Callable | None = None, after_step: Callable | None = None,
-        eval_every: int = 0, eval_train: bool = True, x_val=None, y_val=None) -> list[dict]:
+        eval_every: int = 0, eval_train: bool | int = True, x_val=None, y_val=None,
+        until: Callable[[dict], bool] | None = None) -> list[dict]:
     """Train ``model`` on ``data`` with softmax cross-entropy; returns the evaluation log.
 
     Batches are drawn by indexing the device-resident tensors with a permutation per epoch
@@ -310,8 +311,10 @@ def fit(model: nn.Module, data: Data, *, steps: int, batch: int = 64, lr: float 
         transform: ``transform(xb, generator) -> xb``, applied to every training batch.
         after_step: called with the model after every step (max-norm projection, ...).
         eval_every: log every this many steps (0: only at the end).
-        eval_train: log the training-set error too (one pass over it).
+        eval_train: log the training-set error too (one pass over it, or over ``eval_train``
+            samples when it is an int).
         x_val, y_val: a validation set to log as well.
+        until: stop after the first evaluation for which ``until(entry)`` is true.
 
     Returns:
         One dict per evaluation: ``step``, ``loss`` (mean training loss since the previous
@@ -350,7 +353,8 @@ def fit(model: nn.Module, data: Data, *, steps: int, batch: int = 64, lr: float 
             if not math.isfinite(entry["loss"]):
                 raise FloatingPointError(f"the training loss is {entry['loss']} at step {step}")
             if eval_train:
-                entry["train_error"] = 1.0 - accuracy(model, data.x, data.y)
+                count = len(data.y) if eval_train is True else int(eval_train)
+                entry["train_error"] = 1.0 - accuracy(model, data.x[:count], data.y[:count])
             entry["test_accuracy"] = accuracy(model, data.x_test, data.y_test)
             if x_val is not None:
                 entry["val_accuracy"] = accuracy(model, x_val, y_val)
@@ -359,6 +363,8 @@ def fit(model: nn.Module, data: Data, *, steps: int, batch: int = 64, lr: float 
                     entry["val_loss"] = float(F.cross_entropy(model(x_val), y_val))
                     model.train()
             log.append(entry)
+            if until is not None and until(entry):
+                break
     return log
 
 
