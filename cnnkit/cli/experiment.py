@@ -51,6 +51,7 @@ def _seeds(text: str | None, default: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._validation import ArgumentError
     from ..experiments import EXPERIMENTS, get_experiment, write_outputs
 
     if args.name is None:
@@ -61,15 +62,20 @@ def run(args: argparse.Namespace) -> int:
         return 0
     experiment = get_experiment(args.name)
     default = min(experiment.seeds, 1) if args.quick else experiment.seeds
-    seeds = _seeds(args.seeds, default) if experiment.seeds else 1
+    seeds = _seeds(args.seeds, default)
+    if not experiment.seeds:
+        if args.seeds is not None:
+            raise ArgumentError(f"{experiment.name} trains nothing and has no seeds. Received: "
+                                f"--seeds {args.seeds}. Leave --seeds out.")
+        seeds = 1
     out = Path(args.out) if args.out is not None else Path("experiments") / experiment.name
     command = " ".join(["cnnkit", "experiment", experiment.name]
                        + (["--quick"] if args.quick else [])
                        + (["--seeds", str(seeds)] if args.seeds is not None else []))
     print(f"{experiment.name}: {experiment.claim}", flush=True)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = experiment.run(quick=args.quick, seeds=seeds)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     print()
     print(result.text())
     print()
@@ -78,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"Published: {experiment.published}")
     for statement, holds in result.checks:
         print(f"Measured here: {statement}: {'holds' if holds else 'does NOT hold'}.")
-    written = write_outputs(experiment, result, out, command=command, seconds=seconds)
-    print(f"Wrote {', '.join(shlex.quote(str(p)) for p in written)} ({seconds:.0f} s).")
+    written = write_outputs(experiment, result, out, command=command, seconds=seconds,
+                            cpu_seconds=cpu)
+    print(f"Wrote {', '.join(shlex.quote(str(p)) for p in written)} ({seconds:.0f} s wall, "
+          f"{cpu:.0f} s CPU).")
     sys.stdout.flush()
     return 0

@@ -162,12 +162,14 @@ def verdict(holds: bool) -> str:
 
 
 def markdown_section(experiment: Experiment, result: Result, *, command: str, seconds: float,
-                     figure_name: str | None) -> str:
+                     figure_name: str | None, cpu_seconds: float | None = None) -> str:
     """A markdown section: claim, sources, command, table, figure, published, verdicts."""
     lines = [f"## {experiment.name}", "", f"**Claim.** {experiment.claim}", "",
              "**Sources.** " + "; ".join(experiment.sources), "",
              f"**Published.** {experiment.published}", "",
-             f"Command: `{command}` ({seconds:.0f} s on this machine"
+             f"Command: `{command}` ({seconds:.0f} s wall"
+             + (f", {cpu_seconds:.0f} s CPU" if cpu_seconds is not None else "")
+             + f", {torch.get_num_threads()} PyTorch threads"
              + (f", {result.seeds} seeds, mean ± std)." if result.seeds > 1 else ")."), "",
              "\n\n".join(t.markdown() for t in result.tables), ""]
     lines += [f"- {note}" for note in result.notes]
@@ -209,7 +211,7 @@ def save_png(fig, path: Path) -> int:
 
 
 def write_outputs(experiment: Experiment, result: Result, out: Path, *, command: str,
-                  seconds: float) -> list[Path]:
+                  seconds: float, cpu_seconds: float | None = None) -> list[Path]:
     """Write ``NAME.md``, ``NAME.json`` and ``NAME.png`` (when there is a figure) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -220,10 +222,13 @@ def write_outputs(experiment: Experiment, result: Result, out: Path, *, command:
         written.append(png)
     md = out / f"{experiment.name}.md"
     md.write_text(markdown_section(experiment, result, command=command, seconds=seconds,
-                                   figure_name=png.name if png else None), encoding="utf-8")
+                                   figure_name=png.name if png else None,
+                                   cpu_seconds=cpu_seconds), encoding="utf-8")
     data = out / f"{experiment.name}.json"
     data.write_text(json.dumps({"name": experiment.name, "command": command,
-                                "seconds": round(seconds, 1), **result.to_json()}, indent=1),
+                                "seconds": round(seconds, 1),
+                                "cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 1),
+                                "threads": torch.get_num_threads(), **result.to_json()}, indent=1),
                     encoding="utf-8")
     return [md, data] + written
 
@@ -369,25 +374,31 @@ def fit(model: nn.Module, data: Data, *, steps: int, batch: int = 64, lr: float 
 
 
 def time_interleaved(functions: dict[str, Callable[[], Any]], rounds: int = 7,
-                     min_seconds: float = 0.005) -> dict[str, float]:
+                     min_seconds: float = 0.005, clock: Callable[[], float] = time.process_time
+                     ) -> dict[str, float]:
     """Median seconds per call of each function, timed in interleaved rounds.
 
     Every function runs once as a warm-up; then each round times every function in turn
     (repeating a call until ``min_seconds`` have passed, so that short calls are not lost
     in the clock's resolution), so a slow-down of the machine during the measurement hits
     all of them alike. Returns the median over rounds.
+
+    The default clock is the CPU time of this process (all its threads): on a machine
+    shared with other processes, time spent waiting for a core is not charged to the
+    function. With one thread on an idle machine it equals the wall time; pass
+    ``clock=time.perf_counter`` for wall time.
     """
     repeats = {}
     for name, fn in functions.items():
-        start = time.perf_counter()
+        start = clock()
         fn()
-        once = max(time.perf_counter() - start, 1e-7)
+        once = max(clock() - start, 1e-7)
         repeats[name] = max(1, min(1000, int(min_seconds / once)))
     samples: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(rounds):
         for name, fn in functions.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(repeats[name]):
                 fn()
-            samples[name].append((time.perf_counter() - start) / repeats[name])
+            samples[name].append((clock() - start) / repeats[name])
     return {name: statistics.median(values) for name, values in samples.items()}

@@ -14,8 +14,9 @@ size in 1-D, 2-D and 3-D, and reports the crossover: the smallest kernel from wh
 wins at every larger size. Part 2 compares a rank-1 separable kernel
 (:func:`cnnkit.functional.separable_kernel_conv`, d one-dimensional passes) with the
 assembled full kernel (one ordinary convolution): parameters and time, in 2-D and 3-D.
-Times are medians over interleaved rounds (every variant timed once per round), so a
-slow-down of the machine hits all variants alike; they are this machine's, not universal.
+Times are the process's CPU time (not charged for waiting on a busy machine), medians
+over interleaved rounds (every variant timed once per round), so a slow-down of the
+machine hits all variants alike; they are this machine's, not universal.
 
 Run: ``cnnkit experiment fft_separable [--quick]``
 """
@@ -57,7 +58,8 @@ def _fft_rows(quick: bool, rounds: int) -> tuple[list[dict], dict]:
                               / conv(x, w, padding="same").abs().max())
                 times = time_interleaved({
                     "direct": lambda: conv(x, w, padding="same"),
-                    "fft": lambda: fft_conv(x, w, padding="same")}, rounds=rounds)
+                    "fft": lambda: fft_conv(x, w, padding="same")}, rounds=rounds,
+                    min_seconds=0.02)
             curves[rank].append((k, times["direct"], times["fft"]))
             rows.append({"rank": f"{rank}-D", "input": "x".join([str(size)] * rank),
                          "kernel": k, "direct": f"{1e3 * times['direct']:.2f}",
@@ -97,7 +99,7 @@ def _separable_rows(quick: bool, rounds: int) -> tuple[list[dict], dict]:
                 times = time_interleaved({
                     "full": lambda: conv(x, full, padding="same"),
                     "separable": lambda: separable_kernel_conv(x, factors, padding="same")},
-                    rounds=rounds)
+                    rounds=rounds, min_seconds=0.02)
             curves[rank].append((k, times["full"], times["separable"]))
             rows.append({"rank": f"{rank}-D", "kernel": k,
                          "params_full": f"{full.numel():,}",
@@ -111,7 +113,7 @@ def _separable_rows(quick: bool, rounds: int) -> tuple[list[dict], dict]:
 def run(quick: bool = False, seeds: int = 1) -> Result:
     """Time direct against FFT convolution, and full against separable kernels."""
     torch.manual_seed(0)
-    rounds = 3 if quick else 9
+    rounds = 3 if quick else 11
     fft_rows, fft_curves = _fft_rows(quick, rounds)
     sep_rows, sep_curves = _separable_rows(quick, rounds)
     crossovers = {rank: crossover(points) for rank, points in fft_curves.items()}
@@ -152,7 +154,8 @@ def run(quick: bool = False, seeds: int = 1) -> Result:
                       for rank, k in crossovers.items())
     notes = [f"FFT crossover (smallest kernel from which FFT wins at every larger one): {cross}.",
              f"Forward pass, no gradient, float32, torch.get_num_threads() = "
-             f"{torch.get_num_threads()}; median of {rounds} interleaved rounds.",
+             f"{torch.get_num_threads()}; CPU time of the process (robust to other processes "
+             f"on a shared machine), median of {rounds} interleaved rounds.",
              "Separable parameters: rank 1, d vectors of length k per (filter, channel) "
              "pair: d*k against k^d."]
     tables = [Table([("rank", "rank"), ("input", "input"), ("kernel", "kernel"),

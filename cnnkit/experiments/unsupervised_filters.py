@@ -39,7 +39,8 @@ POOL = 4
 KINDS = ("random", "gabor", "kmeans", "trained", "pixels")
 
 
-def first_layer(kind: str, x: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def first_layer(kind: str, x: torch.Tensor, seed: int,
+                patches: int = 20_000) -> tuple[torch.Tensor, torch.Tensor]:
     """``(weight, bias)`` of the frozen first convolution for ``kind`` (random, gabor, kmeans)."""
     from ..features import gabor_bank, kmeans_filters, random_filters_
 
@@ -53,7 +54,7 @@ def first_layer(kind: str, x: torch.Tensor, seed: int) -> tuple[torch.Tensor, to
         bank = bank - bank.flatten(1).mean(1).view(-1, 1, 1)
         bank = bank / bank.flatten(1).norm(dim=1).view(-1, 1, 1)
         return bank.unsqueeze(1), torch.zeros(FILTERS)
-    weight, bias = kmeans_filters(x, FILTERS, KERNEL, patches=20_000, seed=seed)
+    weight, bias = kmeans_filters(x, FILTERS, KERNEL, patches=patches, seed=seed)
     scale = weight.flatten(1).norm(dim=1)  # unit-norm kernels, like the other rows
     return weight / scale.view(-1, 1, 1, 1), bias / scale
 
@@ -73,12 +74,12 @@ def _network() -> nn.Module:
         {"maxpool": POOL}, "flatten", {"dense": 10}]})
 
 
-def _readout_data(kind: str, data: Data, seed: int) -> Data:
+def _readout_data(kind: str, data: Data, seed: int, patches: int) -> Data:
     """The frozen features (or pixels) of both splits, standardised per feature."""
     if kind == "pixels":
         train, test = data.x.flatten(1), data.x_test.flatten(1)
     else:
-        weight, bias = first_layer(kind, data.x, seed)
+        weight, bias = first_layer(kind, data.x, seed, patches)
         train, test = _features(data.x, weight, bias), _features(data.x_test, weight, bias)
     mean, std = train.mean(0), train.std(0).clamp_min(1e-6)
     return Data((train - mean) / std, data.y, (test - mean) / std, data.y_test)
@@ -89,7 +90,7 @@ def run(quick: bool = False, seeds: int = 3) -> Result:
     data = load_split("mnist5k")
     if quick:
         data = data.subset(1000)
-    steps = 300 if quick else 2000
+    steps = 200 if quick else 2000
     accuracy = {kind: [] for kind in KINDS}
     trainable = {}
     curves = {kind: [] for kind in KINDS}
@@ -99,7 +100,7 @@ def run(quick: bool = False, seeds: int = 3) -> Result:
             if kind == "trained":
                 model, train = _network(), data
             else:
-                train = _readout_data(kind, data, seed)
+                train = _readout_data(kind, data, seed, 5_000 if quick else 20_000)
                 model = nn.Linear(train.x.shape[1], 10)
             trainable[kind] = sum(p.numel() for p in model.parameters() if p.requires_grad)
             log = fit(model, train, steps=steps, batch=100, lr=1e-3, seed=seed,
