@@ -114,8 +114,15 @@ def run(quick: bool = False, seeds: int = 1) -> Result:
     """Time direct against FFT convolution, and full against separable kernels."""
     torch.manual_seed(0)
     rounds = 3 if quick else 11
-    fft_rows, fft_curves = _fft_rows(quick, rounds)
-    sep_rows, sep_curves = _separable_rows(quick, rounds)
+    # One thread: the CPU time of the process is then the time of the work itself, with no
+    # time spent by a second thread spinning while it waits for a core on a busy machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fft_rows, fft_curves = _fft_rows(quick, rounds)
+        sep_rows, sep_curves = _separable_rows(quick, rounds)
+    finally:
+        torch.set_num_threads(threads)
     crossovers = {rank: crossover(points) for rank, points in fft_curves.items()}
 
     fig = figure(8, 3)
@@ -153,9 +160,8 @@ def run(quick: bool = False, seeds: int = 1) -> Result:
     cross = ", ".join(f"{rank}-D: {k if k is not None else 'none in range'}"
                       for rank, k in crossovers.items())
     notes = [f"FFT crossover (smallest kernel from which FFT wins at every larger one): {cross}.",
-             f"Forward pass, no gradient, float32, torch.get_num_threads() = "
-             f"{torch.get_num_threads()}; CPU time of the process (robust to other processes "
-             f"on a shared machine), median of {rounds} interleaved rounds.",
+             "Forward pass, no gradient, float32, one thread; CPU time of the process "
+             f"(robust to other processes on a shared machine), median of {rounds} interleaved rounds.",
              "Separable parameters: rank 1, d vectors of length k per (filter, channel) "
              "pair: d*k against k^d."]
     tables = [Table([("rank", "rank"), ("input", "input"), ("kernel", "kernel"),
