@@ -246,9 +246,11 @@ class Data:
     x_test: torch.Tensor
     y_test: torch.Tensor
 
-    def subset(self, n: int, seed: int = 0) -> "Data":
+    def subset(self, n: int, seed: int = 0, test: int | None = None) -> "Data":
         """The first ``n`` training samples of a seeded permutation, balanced by class when
-        ``n`` is a multiple of the class count; the test set is kept whole."""
+        ``n`` is a multiple of the class count; the test set is kept whole, or cut to its
+        first ``test`` samples (quick runs, where evaluating would cost more than training).
+        """
         generator = torch.Generator().manual_seed(seed)
         order = torch.randperm(len(self.y), generator=generator)
         classes = int(self.y.max()) + 1
@@ -258,7 +260,8 @@ class Data:
             order = order[torch.randperm(len(order), generator=generator)]
         else:
             order = order[:n]
-        return Data(self.x[order], self.y[order], self.x_test, self.y_test)
+        end = len(self.y_test) if test is None else test
+        return Data(self.x[order], self.y[order], self.x_test[:end], self.y_test[:end])
 
 
 def load_split(name: str, *, standardise_inputs: bool = False) -> Data:
