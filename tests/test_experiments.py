@@ -15,6 +15,18 @@ from cnnkit.experiments._common import Data, fit, time_interleaved
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One PyTorch thread per test: the suite runs one worker per core, and a second thread
+    of each worker would only wait for a core (and spin while it waits)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def run_quick(name, tmp_path, capsys, *extra):
     """Run ``cnnkit experiment NAME --quick`` in-process; returns (stdout, the JSON result)."""
     assert main(["experiment", name, "--quick", "--out", str(tmp_path), *extra]) == 0
@@ -108,6 +120,20 @@ def test_fit_draws_every_sample_once_per_epoch_and_is_reproducible():
 def test_time_interleaved_returns_a_median_per_function():
     times = time_interleaved({"a": lambda: sum(range(100)), "b": lambda: None}, rounds=3)
     assert set(times) == {"a", "b"} and all(t > 0 for t in times.values())
+
+
+def test_the_library_runs_an_experiment_and_writes_its_outputs(tmp_path):
+    from cnnkit.experiments import get_experiment, write_outputs
+
+    experiment = get_experiment("receptive_field")
+    result = experiment.run(quick=True, seeds=0)
+    assert result.seeds == 0 and len(result.tables) == 1 and result.checks
+    assert all(holds for _, holds in result.checks)
+    written = write_outputs(experiment, result, tmp_path, command="cmd", seconds=1.0)
+    assert sorted(p.name for p in written) == ["receptive_field.json", "receptive_field.md",
+                                               "receptive_field.png"]
+    md = (tmp_path / "receptive_field.md").read_text()
+    assert "| stack | layer |" in md and "![receptive_field](receptive_field.png)" in md
 
 
 # --- one quick run per experiment -----------------------------------------------------
@@ -220,3 +246,7 @@ def test_the_docs_collect_every_experiment_with_a_small_figure():
         assert f"## {name}" in doc, name
         png = ROOT / "docs" / "experiments" / f"{name}.png"
         assert f"experiments/{name}.png" in doc and png.stat().st_size < 100_000, name
+        # A section that shows a quick run says so.
+        data = json.loads((ROOT / "docs" / "experiments" / f"{name}.json").read_text())
+        section = doc.split(f"## {name}\n", 1)[1].split("\n## ", 1)[0]
+        assert ("--quick" in data["command"]) == ("shows the `--quick` run" in section), name
