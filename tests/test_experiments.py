@@ -144,8 +144,10 @@ def test_mnist1d_benchmark(tmp_path, capsys):
     # The paper's four models, parameter for parameter.
     assert {k: v["params"] for k, v in table.items()} == {
         "logistic regression": "410", "MLP": "15,210", "GRU": "5,134", "CNN": "5,210"}
-    # The wide margin of the claim: the CNN far above logistic regression (chance is 10 %).
-    assert mean(table["CNN"]["test_accuracy"]) > mean(table["logistic regression"]["test_accuracy"]) + 0.2
+    # The wide margins of the claim, even after 400 steps (3 seeds: CNN 84-87 %, MLP 57-62 %,
+    # logistic regression 31-32 %; chance is 10 %).
+    acc = {k: mean(v["test_accuracy"]) for k, v in table.items()}
+    assert acc["CNN"] > acc["MLP"] + 0.1 and acc["MLP"] > acc["logistic regression"] + 0.1
 
 
 def test_equivariance(tmp_path, capsys):

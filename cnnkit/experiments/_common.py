@@ -169,7 +169,8 @@ def markdown_section(experiment: Experiment, result: Result, *, command: str, se
              f"**Published.** {experiment.published}", "",
              f"Command: `{command}` ({seconds:.0f} s wall"
              + (f", {cpu_seconds:.0f} s CPU" if cpu_seconds is not None else "")
-             + f", {torch.get_num_threads()} PyTorch threads"
+             + f", {torch.get_num_threads()} PyTorch thread"
+             + ("s" if torch.get_num_threads() != 1 else "")
              + (f", {result.seeds} seeds, mean ± std)." if result.seeds > 1 else ")."), "",
              "\n\n".join(t.markdown() for t in result.tables), ""]
     lines += [f"- {note}" for note in result.notes]
