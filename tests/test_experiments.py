@@ -218,8 +218,12 @@ def test_regularisers(tmp_path, capsys):
     table = {r["kind"]: r for r in rows(result)}
     assert list(table) == ["none", "dropout", "DropConnect", "stochastic pooling", "augmentation",
                            "weight decay", "max-norm", "early stopping"]
-    # The small set is memorised without regularisation: a wide train-test gap.
-    assert mean(table["none"]["gap"]) > 0.05
+    # The small set is memorised without regularisation: a wide train-test gap, which
+    # dropout and augmentation narrow (3 seeds: none 15-17 points, dropout 10-12,
+    # augmentation 4-7).
+    gap = {k: mean(v["gap"]) for k, v in table.items()}
+    assert gap["none"] > 0.08
+    assert gap["dropout"] < gap["none"] and gap["augmentation"] < gap["none"] - 0.05
 
 
 def test_padding(tmp_path, capsys):
