@@ -11,12 +11,27 @@ from cnnkit import ArgumentError
 from cnnkit.data import DataFileError, Dataset, dataset_info, list_datasets, load_dataset
 from cnnkit.data import datasets as registry
 
-SHAPES = {"mnist5k": (1, 28, 28), "digits": (1, 8, 8), "mnist1d": (1, 40)}
-SIZES = {"mnist5k": (4000, 1000), "digits": (1438, 359), "mnist1d": (4000, 1000)}
+SHAPES = {"mnist5k": (1, 28, 28), "digits": (1, 8, 8), "mnist1d": (1, 40),
+          "scenes_segment": (1, 48, 48), "scenes_detect": (1, 48, 48),
+          "scenes_multilabel": (1, 48, 48), "locate": (1, 48, 48),
+          "clips_digit": (1, 8, 32, 32), "clips_motion": (1, 8, 32, 32)}
+SIZES = {"mnist5k": (4000, 1000), "digits": (1438, 359), "mnist1d": (4000, 1000),
+         "scenes_segment": (3000, 600), "scenes_detect": (3000, 600),
+         "scenes_multilabel": (3000, 600), "locate": (2000, 500),
+         "clips_digit": (2000, 500), "clips_motion": (2000, 500)}
+# Kind of target, its dtype and the shape of one sample's target.
+TARGETS = {"mnist5k": ("class", torch.int64, ()), "digits": ("class", torch.int64, ()),
+           "mnist1d": ("class", torch.int64, ()),
+           "scenes_segment": ("segmentation", torch.int64, (48, 48)),
+           "scenes_detect": ("detection", torch.float32, (4, 5)),
+           "scenes_multilabel": ("multilabel", torch.float32, (10,)),
+           "locate": ("regression", torch.float32, (4,)),
+           "clips_digit": ("class", torch.int64, ()), "clips_motion": ("class", torch.int64, ())}
 
 
 def test_list_datasets():
-    assert list_datasets() == ["digits", "mnist1d", "mnist5k"]
+    others = ["alsa_speech", "fortunes", "go19", "go9"]  # text, Go, audio: own test files
+    assert list_datasets() == sorted(list(SHAPES) + others)
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
@@ -31,15 +46,19 @@ def test_splits_shapes_types_and_range(name):
     train, test, every = (load_dataset(name, s) for s in ("train", "test", "all"))
     n_train, n_test = SIZES[name]
     assert (len(train), len(test), len(every)) == (n_train, n_test, n_train + n_test)
+    kind, dtype, target_shape = TARGETS[name]
     for ds in (train, test, every):
         assert isinstance(ds, Dataset)
         assert ds.input_shape == SHAPES[name] == dataset_info(name).input_shape
-        assert ds.x.dtype == torch.float32 and ds.y.dtype == torch.int64
-        assert ds.classes == tuple("0123456789")
-        assert float(ds.x.min()) >= 0.0 and float(ds.x.max()) <= 1.0
+        assert ds.x.dtype == torch.float32 and ds.y.dtype == dtype
+        assert ds.target == kind == dataset_info(name).target
+        assert ds.target_shape == target_shape
+        assert ds.classes == dataset_info(name).classes
+        if name != "mnist1d":  # images: 8-bit pixels / 255 (digits: 0..16 / 16)
+            assert float(ds.x.min()) >= 0.0 and float(ds.x.max()) <= 1.0
     # Every sample is distinct in these sets, so comparing rows as sets shows that
     # train and test are disjoint and together make up the whole set.
-    rows = lambda d: {tuple(r) for r in d.x.flatten(1).mul(4096).round().int().tolist()}
+    rows = lambda d: {r.tobytes() for r in d.x.flatten(1).numpy()}  # exact, and fast
     assert len(rows(every)) == len(every)
     assert not rows(train) & rows(test)
     assert rows(train) | rows(test) == rows(every)
@@ -76,15 +95,18 @@ def test_digits_scaled_by_16_and_stratified():
     assert (train.y.bincount() + test.y.bincount()).tolist() == counts.tolist()
 
 
-def test_mnist1d_minmax_scaling_is_shared_and_invertible():
+def test_mnist1d_keeps_the_generators_signed_values():
     every, train = load_dataset("mnist1d", "all"), load_dataset("mnist1d", "train")
-    assert float(every.x.min()) == 0.0 and float(every.x.max()) == 1.0
-    low, high = every.info["min"], every.info["max"]
-    assert (low, high) == (train.info["min"], train.info["max"])
-    raw = every.x * (high - low) + low
+    arrays = registry._read_verified(registry._FILES_DIR / "mnist1d.npz",
+                                     dataset_info("mnist1d").sha256, "mnist1d")
+    # Exactly the stored float32 values: no min-max or other rescaling.
+    assert torch.equal(every.x[:, 0], torch.from_numpy(arrays["x"]))
+    assert torch.equal(train.x[:, 0], torch.from_numpy(arrays["x"][arrays["train"]]))
+    assert float(every.x.min()) < -4.0 and float(every.x.max()) > 4.0
     # The generator standardised the whole set: mean 0, standard deviation 1.
-    assert abs(float(raw.mean())) < 1e-4 and abs(float(raw.std()) - 1.0) < 1e-3
+    assert abs(float(every.x.mean())) < 1e-4 and abs(float(every.x.std()) - 1.0) < 1e-3
     assert every.y.bincount().tolist() == [500] * 10
+    assert every.info["scale"].startswith("none")
 
 
 def test_loading_twice_gives_equal_independent_tensors():
@@ -100,8 +122,10 @@ def test_device_argument():
 
 
 def test_unknown_name_lists_bundled_and_suggests():
-    with pytest.raises(ArgumentError, match=r"Unknown data set 'mnist_5k'.*'digits', "
-                                            r"'mnist1d', 'mnist5k'.*Did you mean 'mnist5k'"):
+    with pytest.raises(ArgumentError, match=r"Unknown data set 'mnist_5k'.*'alsa_speech', "
+                                            r"'clips_digit', .*'digits', 'fortunes', 'go19', "
+                                            r"'go9', 'locate', 'mnist1d', 'mnist5k', "
+                                            r"'scenes_detect'.*Did you mean 'mnist5k'"):
         load_dataset("mnist_5k")
 
 
@@ -160,6 +184,16 @@ def test_licences_and_provenance_are_shipped():
     assert "0.0.2.post1" in readme and '"seed": 42' in readme
 
 
+def test_readme_lists_the_pinned_checksums():
+    import re
+
+    readme = (registry._FILES_DIR / "README.md").read_text()
+    listed = dict((f, d) for d, f in re.findall(r"^([0-9a-f]{64})  (\S+\.(?:npz|xz))$", readme,
+                                                  re.M))
+    pinned = {dataset_info(n).file: dataset_info(n).sha256 for n in list_datasets()}
+    assert listed == pinned
+
+
 def test_package_data_globs_cover_every_shipped_file():
     # A wheel (non-editable install) carries only what pyproject's package-data lists.
     import fnmatch
@@ -172,6 +206,7 @@ def test_package_data_globs_cover_every_shipped_file():
     package = root / "cnnkit"
     shipped = [p for p in registry._FILES_DIR.iterdir() if p.is_file()]
     assert {p.name for p in shipped} >= {"mnist5k.npz", "digits.npz", "mnist1d.npz",
+                                          "scenes.npz", "locate.npz", "clips.npz",
                                           "LICENSES.md", "README.md"}
     for path in shipped:
         relative = path.relative_to(package).as_posix()

@@ -50,21 +50,30 @@ def test_as_dataset_input_shape_mismatch():
 def test_scaling_auto_number_and_none():
     assert float(as_dataset(np.full((1, 4), 255, np.uint8), [0]).x.max()) == 1.0
     assert float(as_dataset(np.full((1, 4), 65535, np.uint16), [0]).x.max()) == 1.0
+    assert as_dataset(np.full((1, 4), 32768, np.uint16), [0]).x[0, 0, 0].item() == \
+        pytest.approx(32768 / 65535)
     assert float(as_dataset(np.full((1, 4), 0.25), [0]).x.max()) == 0.25
-    assert float(as_dataset(np.full((1, 4), 51.0), [0]).x.max()) == pytest.approx(0.2)
+    # Floats keep their values, whatever their range: no min-max or /255 guess.
+    assert float(as_dataset(np.full((1, 4), 51.0), [0]).x.max()) == 51.0
+    assert float(as_dataset(np.array([[-1.5, 2.5]]), [0]).x.min()) == -1.5
+    # Integers 0..255 in a wider type are 8-bit pixels.
+    assert float(as_dataset(np.full((1, 4), 51, np.int64), [0]).x.max()) == pytest.approx(0.2)
     assert float(as_dataset(np.full((1, 4), 16), [0], scale=16).x.max()) == 1.0
     assert float(as_dataset(np.full((1, 4), -3.0), [0], scale=None).x.min()) == -3.0
+    assert float(as_dataset(np.full((1, 4), 300), [0], scale=None).x.min()) == 300.0
 
 
-def test_scaling_auto_refuses_unknown_range():
-    with pytest.raises(ArgumentError, match=r"x has values in \[-1, 2.5\], which scale='auto' "
-                                            r"cannot map to \[0, 1\].*Pass scale="):
-        as_dataset(np.array([[-1.0, 2.5]]), [0])
+def test_scaling_auto_refuses_unknown_integer_range():
+    with pytest.raises(ArgumentError, match=r"x holds integers in \[-1, 300\], which "
+                                            r"scale='auto' does not know how to read.*Pass "
+                                            r"scale=<the largest possible value>.*"
+                                            r"scale='tokens' for token ids"):
+        as_dataset(np.array([[-1, 300]]), [0])
 
 
 def test_bad_scale():
-    with pytest.raises(ArgumentError, match=r"scale must be 'auto', None or a positive number. "
-                                            r"Received: scale=0"):
+    with pytest.raises(ArgumentError, match=r"scale must be 'auto', 'tokens', None or a "
+                                            r"positive number. Received: scale=0"):
         as_dataset(np.zeros((1, 4)), [0], scale=0)
 
 
@@ -81,15 +90,16 @@ def test_negative_and_fractional_and_one_hot_labels():
         as_dataset(np.zeros((3, 4)), [0, 1, -1])
     with pytest.raises(ArgumentError, match=r"whole-number class indices. Received: y with "
                                             r"value 0.5"):
-        as_dataset(np.zeros((2, 4)), [0.0, 0.5])
-    with pytest.raises(ShapeError, match=r"one label per sample, shape \(N,\). Received: y of "
-                                         r"shape \(2, 3\).*argmax"):
-        as_dataset(np.zeros((2, 4)), np.eye(3)[:2])
+        as_dataset(np.zeros((2, 4)), [0.0, 0.5], target="class")
+    with pytest.raises(ShapeError, match=r"one label per sample, shape \(N,\), for "
+                                         r"target='class'. Received: y of shape \(2, 3\).*argmax"):
+        as_dataset(np.zeros((2, 4)), np.eye(3)[:2], target="class")
 
 
 def test_string_labels_ask_for_indices():
-    with pytest.raises(ArgumentTypeError, match=r"y must hold integer class indices. Received: "
-                                                r"y of dtype <U3 .*'cat'.*Map names to indices"):
+    with pytest.raises(ArgumentTypeError, match=r"y must hold numbers \(class indices or target "
+                                                r"values\). Received: y of dtype <U3 \(first "
+                                                r"value 'cat'\).*Map names to indices"):
         as_dataset(np.zeros((2, 4)), ["cat", "dog"])
 
 
@@ -201,7 +211,8 @@ def test_load_csv_errors(tmp_path):
 def test_load_csv_labels_out_of_range(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("3,0,0\n1,0,0\n")
-    with pytest.raises(ArgumentError, match=r"labels outside 0..2 for num_classes=3: found 3"):
+    with pytest.raises(ArgumentError, match=r"t.csv: y has labels outside 0..2 for "
+                                            r"num_classes=3: found 3"):
         load_csv(path, num_classes=3)
 
 

@@ -1,6 +1,7 @@
 """ONNX export: every exported file is run in onnxruntime and compared with PyTorch at a batch
 size other than the one it was exported with."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,7 @@ def test_zoo_lenet5_and_resnet18_on_a_small_input(tmp_path):
     lenet = create_model("lenet5")
     to_onnx(lenet, tmp_path / "lenet.onnx")
     assert_matches(lenet, tmp_path / "lenet.onnx", lenet.input_shape, batch=4)
-    resnet = create_model("resnet18", num_classes=10, input=(3, 64, 64))
+    resnet = create_model("resnet18", num_classes=10, input_shape=(3, 64, 64))
     report = to_onnx(resnet, tmp_path / "resnet.onnx")
     assert report.input_shapes == [("batch", 3, 64, 64)]
     assert report.output_shapes == [("batch", 10)]
@@ -152,6 +153,48 @@ def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ArgumentError, match=r"input_shape must be one sample's shape.*"
                                             r"Received: input_shape=\(0, 28\)"):
         to_onnx(net, tmp_path / "n.onnx", input_shape=(0, 28))
+    with pytest.raises(ArgumentError, match=r"opset must be an ONNX opset version from 18 to \d+ "
+                                            r"\(older ones only where the ONNX version converter "
+                                            r"translates every operator of the model\), or None"):
+        to_onnx(net, tmp_path / "n.onnx", opset=500)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_opset_the_exporter_falls_back_from_is_an_error(tmp_path):
+    # torch.onnx cannot convert this graph down to opset 3; it used to write opset 18 instead
+    # and the export "succeeded".
+    net = build(EXAMPLES / "lenet5.yaml")
+    with pytest.raises(ExportError, match=r"cannot write this Network in ONNX opset 3 .* it fell "
+                                          r"back to opset 18\)\. Received: opset=3\. Use an opset "
+                                          r"from 18 to"):
+        to_onnx(net, tmp_path / "n.onnx", opset=3)
+    assert not list(tmp_path.iterdir())  # neither the file nor its temporary
+    assert to_onnx(net, tmp_path / "n.onnx", opset=20).opset == 20
+
+
+def test_an_existing_file_is_kept_without_overwrite(tmp_path):
+    net = build(EXAMPLES / "lenet5.yaml")
+    path = tmp_path / "n.onnx"
+    path.write_text("keep me")
+    with pytest.raises(ArgumentError, match=r"path '.*n\.onnx' exists already\. Received: "
+                                            r"path='.*', overwrite=False"):
+        to_onnx(net, path, overwrite=False)
+    assert path.read_text() == "keep me"
+    to_onnx(net, path)  # the library default replaces it, as open(path, "w") would
+    assert path.stat().st_size > 1000
+
+
+def test_the_file_has_the_mode_of_any_file_the_user_writes(tmp_path):
+    from cnnkit._files import default_file_mode
+
+    net = build(EXAMPLES / "lenet5.yaml")
+    old = os.umask(0o022)
+    try:
+        to_onnx(net, tmp_path / "n.onnx", check=False)
+        assert default_file_mode() == 0o644
+    finally:
+        os.umask(old)
+    assert (tmp_path / "n.onnx").stat().st_mode & 0o777 == 0o644  # mkstemp alone gives 0600
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +212,7 @@ def tiny_run(tmp_path_factory):
 
 
 def test_cli_exports_a_trained_run(tiny_run, tmp_path, capsys):
-    from cnnkit.train.api import load_run_model
+    from cnnkit.runs import load_run_model
 
     out = tmp_path / "model.onnx"
     assert main(["export", str(tiny_run), "--out", str(out)]) == 0

@@ -12,6 +12,7 @@ from PIL import Image
 
 from cnnkit.cli.main import main
 from cnnkit.data import load_dataset
+from cnnkit import train_and_report
 from cnnkit.train.api import train
 
 SPEC = """
@@ -150,8 +151,8 @@ def test_report_of_a_1d_network_skips_the_image_figures(tmp_path):
     spec = {"name": "seq", "input": [1, 40], "layers": [
         {"conv": {"filters": 4, "kernel": 5, "activation": "relu"}}, "global_maxpool",
         {"dense": 10}]}
-    result = train(spec, "mnist1d", dict(epochs=1, progress=False, threads=1),
-                   runs_root=tmp_path)
+    result = train_and_report(spec, "mnist1d", dict(epochs=1, progress=False, threads=1),
+                              runs_root=tmp_path)
     page = (result.run_dir / "report" / "index.html").read_text()
     assert "confusion matrix" in page and "drawn for 2-D image networks" in page
     count = json.loads((result.run_dir / "results.json").read_text())["test"]["count"]

@@ -19,7 +19,8 @@ from cnnkit.inspect import (capture, conv_filters, default_layers, gradient, rec
                             summary)
 from cnnkit.inspect.plots import colorize
 from cnnkit.serve import MAX_UPLOAD_BYTES, make_server
-from cnnkit.train.api import load_run_model, train
+from cnnkit.runs import load_run_model
+from cnnkit.train.api import train
 
 GREY = {"name": "digits_viewer", "input": [1, 8, 8], "layers": [
     {"conv": {"filters": 6, "kernel": 3, "padding": "same", "activation": "relu"}},

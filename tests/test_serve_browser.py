@@ -97,7 +97,7 @@ def _dataset(page, key):
 
 def test_draw_predict_click_a_unit(server, browser, run, tmp_path):
     from cnnkit.inspect import receptive_field
-    from cnnkit.train.api import load_run_model
+    from cnnkit.runs import load_run_model
 
     page = browser.new_page()
     errors = []

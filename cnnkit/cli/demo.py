@@ -50,7 +50,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..inspect import summary
     from ..models import create_model
-    from ..train.api import train
+    from ..workflow import train_and_report
 
     if args.epochs < 1:
         raise ArgumentError(f"--epochs must be a positive int. Received: --epochs {args.epochs}.")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     print(summary(network))
     print()
     started = time.perf_counter()
-    result = train(network.spec(), "mnist5k", dict(DEMO_CONFIG, epochs=args.epochs, seed=args.seed),
+    result = train_and_report(network.spec(), "mnist5k", dict(DEMO_CONFIG, epochs=args.epochs, seed=args.seed),
                    runs_root=args.runs, name="lenet5-demo")
     wall = time.perf_counter() - started
     test = result.test

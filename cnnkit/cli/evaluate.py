@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["add_parser", "run"]
+__all__ = ["FLAGS", "add_parser", "run"]
+
+# Python argument -> the flag a user of this command types (see cnnkit.cli.main).
+FLAGS = {"run_dir": "RUN", "data": "--data", "which": "--which"}
 
 
 def add_parser(subparsers) -> None:
@@ -19,22 +22,36 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import api
-    from ..train.metrics import evaluate
-    from ..train.run import RunFolder
+    from .._validation import ArgumentError
+    from ..data.source import check_fits, check_same_data, data_identity, load_data
     from ..functional.losses import loss_function
+    from ..runs import RunFolder, load_run_model
+    from ..train.metrics import evaluate
 
-    network = api.load_run_model(args.run_dir, args.which)
+    network = load_run_model(args.run_dir, args.which)
     recorded = RunFolder(args.run_dir).read_yaml("config.yaml")
-    source = args.data or recorded["data"]["source"]
-    _, test = api.load_data(source, network.input_shape, seed=recorded["train"]["seed"])
-    api.check_fits(network, test, "evaluation data")
+    info = recorded.get("data") or {}
+    if args.data:
+        source = args.data  # other data, on purpose: scored as given
+    else:
+        source = info.get("source")
+        if source is None:
+            raise ArgumentError(f"run {args.run_dir} was trained on data held in memory, which "
+                                f"it cannot load again. Give the data to evaluate on with "
+                                f"--data.")
+        # The run's own data: it must still be what the run was trained on.
+        check_same_data(info.get("identity"), data_identity(source), run=args.run_dir,
+                        argument=None)
+    seed = int((recorded.get("train") or {}).get("seed", 0))
+    _, test = load_data(source, network.input_shape, seed=seed)
+    check_fits(network, test, "evaluation data")
     loss = loss_function(network.loss or "softmax_cross_entropy")
     metrics = evaluate(network, test.x, test.y, loss)
     if args.json:
         print(json.dumps(metrics))
     else:
+        shown = args.data or info.get("source_as_given") or source
         acc = f"accuracy {100 * metrics['accuracy']:.2f}%, " if "accuracy" in metrics else ""
         print(f"{args.run_dir}: {acc}loss {metrics['loss']:.4f} on {metrics['count']} test samples "
-              f"of {source}")
+              f"of {shown}")
     return 0

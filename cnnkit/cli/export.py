@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_parser", "run", "load_model"]
+__all__ = ["FLAGS", "add_parser", "run", "load_model"]
+
+# Python argument -> the flag a user of this command types (see cnnkit.cli.main).
+FLAGS = {"path": "--out", "opset": "--opset", "atol": "--atol", "input_shape": "--input",
+         "overwrite": {"False": "no --force", "True": "--force"}, "run_dir": "RUN",
+         "which": "--which"}
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -33,6 +38,8 @@ def add_parser(subparsers) -> None:
                         help="largest difference the check accepts (default 1e-4)")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="do not run the file in onnxruntime")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the --out file if it exists")
     parser.set_defaults(run=run)
 
 
@@ -44,10 +51,10 @@ def load_model(source: str, which: str = "best"):
     """
     from .._validation import ArgumentError, did_you_mean
     from ..models import create_model, list_models
-    from ..train import api
+    from ..runs import load_run_model
 
     if Path(source).is_dir():
-        return api.load_run_model(source, which)
+        return load_run_model(source, which)
     if source in list_models():
         return create_model(source).eval()
     raise ArgumentError(
@@ -62,6 +69,6 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args.source, args.which)
     out = args.out or f"{Path(args.source).name or 'model'}.onnx"
     report = to_onnx(model, out, input_shape=args.input, opset=args.opset, check=args.check,
-                     atol=args.atol)
+                     atol=args.atol, overwrite=args.force)
     print(report)
     return 0

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_parser", "run"]
+__all__ = ["FLAGS", "add_parser", "run"]
+
+# Python argument -> the flag a user of this command types (see cnnkit.cli.main).
+FLAGS = {"run_dir": "RUN", "image": "--input", "layer": "--layer", "which": "--which"}
 
 
 def add_parser(subparsers) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_parser", "run", "predict_files"]
+__all__ = ["FLAGS", "add_parser", "run", "predict_files"]
+
+# Python argument -> the flag a user of this command types (see cnnkit.cli.main).
+FLAGS = {"run_dir": "RUN", "image": "IMAGE", "top": "--top"}
 
 
 def add_parser(subparsers) -> None:
@@ -24,10 +27,9 @@ def predict_files(run_dir, images, top: int = 3):
 
     from .._validation import ArgumentError, ShapeError
     from ..data.sources import read_images
-    from ..train import api
-    from ..train.run import RunFolder
+    from ..runs import RunFolder, load_run_model
 
-    network = api.load_run_model(run_dir)
+    network = load_run_model(run_dir)
     shape = network.input_shape
     if len(shape) != 3 or shape[0] not in (1, 3):
         raise ShapeError(f"predict reads images, but this run's input is {list(shape)} "
@@ -35,11 +37,12 @@ def predict_files(run_dir, images, top: int = 3):
     paths = [Path(p) for p in images]
     for path in paths:
         if not path.is_file():
-            raise ArgumentError(f"image {str(path)!r} does not exist. Received: {str(path)!r}.")
+            raise ArgumentError(f"image {str(path)!r} does not exist. Received: "
+                                f"image={str(path)!r}.", argument="image")
     array, _, _ = read_images(paths, size=shape[1:], mode="L" if shape[0] == 1 else "RGB")
-    classes = RunFolder(run_dir).read_yaml("config.yaml")["data"]["classes"]
+    classes = (RunFolder(run_dir).read_yaml("config.yaml").get("data") or {}).get("classes") or []
     with torch.no_grad():
-        probs = torch.softmax(network(torch.from_numpy(array).float() / 255.0), dim=1)
+        probs = torch.softmax(network(torch.from_numpy(array)), dim=1)
     k = max(1, min(top, probs.shape[1]))
     values, indices = probs.topk(k, dim=1)
     return [(str(path), [(classes[i] if i < len(classes) else str(i), float(v))

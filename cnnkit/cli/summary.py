@@ -7,7 +7,10 @@ import os
 
 from .._validation import ArgumentError, did_you_mean
 
-__all__ = ["add_parser", "parse_shape", "run"]
+__all__ = ["FLAGS", "add_parser", "parse_shape", "run"]
+
+# Python argument -> the flag a user of this command types (see cnnkit.cli.main).
+FLAGS = {"input_shape": "--input"}
 
 
 def parse_shape(text: str, name: str = "--input") -> tuple[int, ...]:

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
+import shlex
 import sys
+import tempfile
+import warnings
 from pathlib import Path
 
 import yaml
 
 from .._validation import ArgumentError
 
-__all__ = ["add_parser", "run"]
+__all__ = ["FLAGS", "add_parser", "run"]
 
 # Command-line flags that set a TrainConfig field directly.
 _FLAGS = {"epochs": int, "batch_size": int, "lr": float, "seed": int, "optimizer": str,
           "schedule": str, "device": str, "threads": int}
+
+# Python argument -> the flag a user of this command types (see cnnkit.cli.main).
+FLAGS = {"runs_root": "--runs", "name": "--name", "data": "--data", "config": "--config",
+         "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"}}
 
 
 def add_parser(subparsers) -> None:
@@ -37,7 +43,7 @@ def add_parser(subparsers) -> None:
                         help="fine-tune: keep parameters matching PATTERN fixed (repeatable)")
     parser.add_argument("--runs", default="runs", help="folder for new runs (default: runs)")
     parser.add_argument("--name", help="run name (default: the spec's name)")
-    parser.add_argument("--run-dir", help="exact run folder to write")
+    parser.add_argument("--run-dir", help="exact run folder to write (new or empty)")
     parser.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     parser.add_argument("--nproc", type=int, default=1,
                         help="processes for distributed data parallel through torchrun")
@@ -52,7 +58,12 @@ def _overrides(args) -> dict:
         if "=" not in item:
             raise ArgumentError(f"--set takes KEY=VALUE. Received: --set {item}.")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise ArgumentError(f"--set {item}: the value is not valid YAML ({problem}). Quote "
+                                f"text values, e.g. --set 'device=cuda:0'.") from None
     if args.init_from:
         out["init_from"] = args.init_from
     if args.freeze:
@@ -68,41 +79,182 @@ def _spec_source(spec: str):
     return spec
 
 
-def _launch(args, argv) -> int:
-    """Re-run this command under torchrun with ``--nproc`` processes sharing one run folder."""
-    from ..train.run import new_run_dir
+def _flags(args) -> dict:
+    return dict(getattr(args, "flags", FLAGS), run_dir="--resume" if args.resume else "--run-dir")
+
+
+def _given(args) -> list[str]:
+    """Flags that set up a new run, as typed."""
+    given = [f"--{name.replace('_', '-')}" for name in _FLAGS if getattr(args, name) is not None]
+    given += ["--set"] * bool(args.set) + ["--config"] * bool(args.config)
+    given += ["--init-from"] * bool(args.init_from) + ["--freeze"] * bool(args.freeze)
+    given += ["--name"] * bool(args.name) + ["--run-dir"] * bool(args.run_dir)
+    given += ["--runs"] * (args.runs != "runs") + ["--skip-bad-images"] * args.skip_bad_images
+    return given
+
+
+def _check(args):
+    """Every check that needs no data loaded, done once before any process starts.
+
+    Returns the TrainConfig the run will have.
+    """
+    from ..data.source import check_source
+    from ..runs import RunFolder, check_new_run_dir, run_name
+    from ..train import TrainConfig, load_config
 
     if args.nproc < 1:
         raise ArgumentError(f"--nproc must be at least 1. Received: --nproc {args.nproc}.")
-    run_dir = args.resume or args.run_dir or str(new_run_dir(args.runs, args.name or Path(args.spec).stem))
-    child = [a for a in argv if not a.startswith("--nproc")]
-    if "--nproc" in argv:
-        index = argv.index("--nproc")
-        child = argv[:index] + argv[index + 2:]
-    if not (args.resume or args.run_dir):
+    if args.resume:
+        extra = _given(args)
+        if extra:
+            raise ArgumentError(
+                f"--resume continues a run with the settings it recorded; {', '.join(extra)} "
+                f"would change them. Received: --resume {args.resume} with {' '.join(extra)}. "
+                f"Drop them, or start a new run (cnnkit train SPEC --data ...).")
+        if args.data:
+            check_source(args.data)
+        run = RunFolder(args.resume).require("run_dir")
+        recorded = run.read_yaml("config.yaml")
+        config = TrainConfig.from_dict(recorded.get("train") or {}, "config.yaml train")
+        _check_processes(args, config)
+        return config
+    if not args.spec or not args.data:
+        missing = " and ".join(w for w, v in (("SPEC", args.spec), ("--data", args.data)) if not v)
+        raise ArgumentError(f"train needs a spec and --data; {missing} missing. Example: "
+                            "cnnkit train examples/lenet5.yaml --data mnist5k (or --resume RUN "
+                            "to continue a run).")
+    config = load_config(args.config)
+    overrides = _overrides(args)
+    if overrides:
+        config = config.replace(**overrides)
+    if args.name is not None:
+        run_name(args.name, explicit=True)
+    if args.run_dir:
+        check_new_run_dir(args.run_dir)
+    elif Path(args.runs).exists() and not Path(args.runs).is_dir():
+        raise ArgumentError(f"--runs must be a folder, but {args.runs!r} is a file. Received: "
+                            f"--runs {args.runs}. Give a folder (it is created if missing).")
+    _check_processes(args, config)
+    check_source(args.data)
+    return config
+
+
+def _check_processes(args, config) -> None:
+    """--nproc against the batch and the machine, before torchrun starts anything."""
+    if args.nproc == 1 or "WORLD_SIZE" in os.environ:
+        return
+    if args.nproc > config.batch_size:
+        raise ArgumentError(
+            f"--nproc {args.nproc} is more than the batch size {config.batch_size}: each process "
+            f"takes its share of every batch, and {args.nproc - config.batch_size} would get "
+            f"none. Received: --nproc {args.nproc}, batch_size={config.batch_size}. Use "
+            f"--batch-size {args.nproc} or more (a multiple of {args.nproc} splits evenly), or "
+            f"fewer processes.")
+    device = config.device
+    import torch
+
+    if device.startswith("cuda") or (device == "auto" and torch.cuda.is_available()):
+        gpus = torch.cuda.device_count()
+        if args.nproc > gpus:
+            raise ArgumentError(f"--nproc {args.nproc} is more than the {gpus} GPU(s): each "
+                                f"process needs its own. Received: --nproc {args.nproc}. Use "
+                                f"--nproc {gpus} or less.")
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cores and args.nproc > cores:
+        warnings.warn(f"--nproc {args.nproc} is more than the {cores} CPU cores this process may "
+                      f"use: the processes share cores and train slower than {cores} would.",
+                      RuntimeWarning, stacklevel=2)
+
+
+def _child_argv(argv: list[str]) -> list[str]:
+    """The arguments after ``train``, without --nproc."""
+    rest = argv[argv.index("train") + 1:] if "train" in argv else list(argv)
+    out, skip = [], False
+    for item in rest:
+        if skip:
+            skip = False
+            continue
+        if item == "--nproc":
+            skip = True
+            continue
+        if item.startswith("--nproc="):
+            continue
+        out.append(item)
+    return out
+
+
+def _launch(args, config) -> int:
+    """Run this command under torchrun with ``--nproc`` processes sharing one run folder.
+
+    torchrun runs in this process with its own log quiet; each worker hands its one-line
+    errors to a shared folder (``CNNKIT_ERROR_DIR``) and each distinct line is printed
+    once here, instead of once per worker followed by torchrun's report.
+    """
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser
+    from torch.distributed.run import run as torchrun
+
+    from ..runs import new_run_dir
+    from ..train.api import TrainingInterrupted
+
+    child = _child_argv(args.argv)
+    run_dir = args.resume or args.run_dir
+    if not run_dir:
+        run_dir = str(new_run_dir(args.runs, args.name or Path(args.spec).stem))
         child += ["--run-dir", run_dir]
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={args.nproc}", "-m", "cnnkit", "train", *child]
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    return subprocess.call(command, env=env)
+    launcher = get_args_parser().parse_args(
+        ["--standalone", f"--nproc_per_node={args.nproc}", "--module", "cnnkit", "train", *child])
+    saved = {k: os.environ.get(k) for k in ("CNNKIT_ERROR_DIR", "OMP_NUM_THREADS")}
+    quiet = logging.getLogger("torch.distributed.elastic")
+    level = quiet.level
+    with tempfile.TemporaryDirectory(prefix="cnnkit-workers-") as errors:
+        os.environ["CNNKIT_ERROR_DIR"] = errors
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            torchrun(launcher)
+            return 0
+        except ChildFailedError as failure:
+            lines: list[str] = []
+            for file in sorted(Path(errors).glob("rank*.txt")):
+                lines += [line for line in file.read_text().splitlines() if line not in lines]
+            for line in lines or [f"cnnkit train: error: a training process failed "
+                                  f"({failure.get_first_failure()[1].message or 'no message'})."]:
+                print(line, file=sys.stderr)
+            code = failure.get_first_failure()[1].exitcode
+            return code if code > 0 else 1
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(run_dir) from None
+        finally:
+            quiet.setLevel(level)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import api
+    from ..workflow import resume_and_report, train_and_report
 
-    argv = sys.argv[sys.argv.index("train") + 1:] if "train" in sys.argv else []
-    if args.nproc != 1 and "WORLD_SIZE" not in os.environ:
-        return _launch(args, argv)
+    args.flags = _flags(args)
+    if not hasattr(args, "argv"):
+        args.argv = sys.argv[1:]
+    worker = "WORLD_SIZE" in os.environ
+    if not worker:
+        config = _check(args)
+        if args.nproc != 1:
+            return _launch(args, config)
     if args.resume:
-        result = api.resume(args.resume, spec=args.spec, data=args.data)
+        result = resume_and_report(args.resume, spec=args.spec, data=args.data)
     else:
-        if not args.spec or not args.data:
-            raise ArgumentError("train needs a spec and --data. Received: "
-                                f"spec={args.spec!r}, --data={args.data!r}. Example: "
-                                "cnnkit train examples/lenet5.yaml --data mnist5k")
-        result = api.train(_spec_source(args.spec), args.data, args.config, runs_root=args.runs,
-                           run_dir=args.run_dir, name=args.name,
-                           on_error="skip" if args.skip_bad_images else "raise", **_overrides(args))
+        result = train_and_report(_spec_source(args.spec), args.data, args.config,
+                                  runs_root=args.runs, run_dir=args.run_dir, name=args.name,
+                                  on_error="skip" if args.skip_bad_images else "raise",
+                                  **_overrides(args))
     if result.run_dir is not None and os.environ.get("RANK", "0") == "0":
         test = result.test
         acc = f"{100 * test['accuracy']:.2f}%" if "accuracy" in test else "n/a"
@@ -112,4 +264,5 @@ def run(args: argparse.Namespace) -> int:
         report = Path(result.run_dir) / "report" / "index.html"
         if report.exists():
             print(f"report:     {report}")
+        print(f"next:       cnnkit eval {shlex.quote(str(result.run_dir))}")
     return 0

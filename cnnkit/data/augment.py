@@ -55,7 +55,7 @@ def _check_batch(x, who: str, ranks: Sequence[int] = (1, 2, 3)) -> int:
     if not x.is_floating_point():
         raise ArgumentTypeError(
             f"{who} works on floating-point batches. Received: dtype {x.dtype}. Convert "
-            f"with x.float() (cnnkit's loaders already give float32 in [0, 1])."
+            f"with x.float() (cnnkit's loaders already give float32)."
         )
     return n
 

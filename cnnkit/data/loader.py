@@ -343,8 +343,7 @@ class ImageFolderShard:
     def load(self) -> tuple[torch.Tensor, torch.Tensor]:
         array, kept, skipped = read_images(self.files, root=self.root, **self._options)
         self.skipped = skipped
-        x = torch.from_numpy(array).to(torch.float32).div_(255.0)
-        return x, torch.from_numpy(self.labels[kept])
+        return torch.from_numpy(array), torch.from_numpy(self.labels[kept])
 
     def __repr__(self) -> str:
         return f"ImageFolderShard({len(self.files)} files under {str(self.root)!r})"

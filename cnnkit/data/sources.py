@@ -1,14 +1,18 @@
 """Loaders for a user's own data: NumPy arrays and ``.npz`` files, CSV tables and
 folders of images with one sub-folder per class.
 
-Every loader returns a ``Dataset`` (float32 ``x`` in [0, 1], int64 ``y``). Unreadable
+Every loader returns a ``Dataset``: float32 ``x`` with the values the files hold (8-bit
+pixels / 255, 16-bit / 65535, floats as they are) and ``y`` of any kind of target
+(``cnnkit.data.targets``). Unreadable
 images are reported by file name; ``on_error="skip"`` leaves them out, lists them in
 ``Dataset.skipped`` and warns once at the end with the count.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import gzip
 import io
 import os
@@ -22,6 +26,7 @@ import torch
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, to_tuple
 from .dataset import DataFileError, Dataset, as_dataset
+from .targets import IGNORE_INDEX
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -37,7 +42,9 @@ IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".t
                     ".tiff", ".webp")
 _MODES = ("L", "RGB")
 _ON_ERROR = ("raise", "skip")
-_GREY = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "La"}
+_GREY = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "La"}
+# Modes with more than 8 bits per pixel: read as arrays, never through convert("L").
+_WIDE = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
 class SkippedFilesWarning(UserWarning):
@@ -53,27 +60,46 @@ def _path(value, name: str) -> Path:
     return Path(value)
 
 
+@contextlib.contextmanager
+def _naming(path: Path):
+    """Prefix the checks' messages ("y has labels outside ...") with the file they are about."""
+    try:
+        yield
+    except (ArgumentError, ArgumentTypeError, ShapeError) as error:
+        raise type(error)(f"{path}: {error}") from None
+
+
 # ----------------------------------------------------------------------------- npz
 
+NPZ_SPLITS = ("train", "val", "test")
 
-def load_npz(path, *, x_key: str = "x", y_key: str = "y", num_classes: int | None = None,
-             classes=None, input_shape=None, channels_last: bool = False,
-             scale="auto") -> Dataset:
-    """Load samples and labels from a NumPy ``.npz`` file.
+
+def load_npz(path, *, x_key: str = "x", y_key: str = "y", split: str | None = None,
+             target: str | None = None, num_classes: int | None = None, classes=None,
+             input_shape=None, channels_last: bool = False, scale="auto",
+             ignore_index: int = IGNORE_INDEX) -> Dataset:
+    """Load samples and targets from a NumPy ``.npz`` file.
+
+    Besides ``x_key`` and ``y_key`` the file may hold row-index arrays ``train``, ``val``
+    and ``test`` (a split fixed by whoever made the file) and ``classes`` (an array of
+    class names). ``y`` can be any kind of target (``cnnkit.data.targets``).
 
     Args:
         path: the ``.npz`` file.
         x_key: name of the samples array in the file.
-        y_key: name of the labels array.
-        num_classes, classes, input_shape, channels_last, scale: as for ``as_dataset``.
+        y_key: name of the targets array.
+        split: ``None`` or ``"all"`` for every row; ``"train"``, ``"val"`` or ``"test"``
+            for the rows that the file's index array of that name lists.
+        target, num_classes, classes, input_shape, channels_last, scale, ignore_index:
+            as for ``as_dataset``; ``classes`` defaults to the file's ``classes`` array.
 
     Shape:
-        ``x`` -> ``(N, C, *spatial)`` float32 in [0, 1]; ``y`` -> ``(N,)`` int64.
+        ``x`` -> ``(N, C, *spatial)`` float32; ``y`` -> as ``target`` says.
 
     Raises:
         DataFileError: the file is missing or not a readable ``.npz``.
-        ArgumentError: ``x_key`` / ``y_key`` not in the file (lists its keys); labels
-            out of range for ``num_classes``.
+        ArgumentError: ``x_key`` / ``y_key`` / ``split`` not in the file (lists its
+            keys); an index array with rows outside the file; labels out of range.
 
     Example:
         >>> import numpy as np, tempfile, os
@@ -81,31 +107,82 @@ def load_npz(path, *, x_key: str = "x", y_key: str = "y", num_classes: int | Non
         >>> np.savez(path, images=np.zeros((3, 5, 5), np.uint8), labels=[0, 1, 0])
         >>> load_npz(path, x_key="images", y_key="labels").input_shape
         (1, 5, 5)
+        >>> np.savez(path, x=np.zeros((4, 6), np.float32), y=np.random.rand(4, 2),
+        ...          train=[0, 1, 2], test=[3])
+        >>> ds = load_npz(path, split="test")
+        >>> len(ds), ds.target, ds.y.shape
+        (1, 'regression', torch.Size([1, 2]))
     """
     path = _path(path, "path")
-    x, y = read_npz(path, x_key, y_key)
-    return as_dataset(x, y, num_classes=num_classes, classes=classes, input_shape=input_shape,
-                      channels_last=channels_last, scale=scale, name=str(path))
+    if split is not None and split != "all":
+        one_of(split, NPZ_SPLITS + ("all",), "split")
+    extras = tuple(k for k in NPZ_SPLITS + ("classes",))
+    arrays = read_npz_arrays(path, {"x_key": x_key, "y_key": y_key}, optional=extras)
+    x, y = arrays[x_key], arrays[y_key]
+    if classes is None and "classes" in arrays:
+        names = arrays["classes"]
+        if names.dtype.kind not in "US" or names.ndim != 1:
+            raise ArgumentError(
+                f"the array 'classes' in {path} must be a 1-D array of names (strings). "
+                f"Received: dtype {names.dtype}, shape {names.shape}."
+            )
+        classes = [str(n) for n in names.tolist()]
+    with _naming(path):
+        full = as_dataset(x, y, target=target, num_classes=num_classes, classes=classes,
+                          input_shape=input_shape, channels_last=channels_last, scale=scale,
+                          ignore_index=ignore_index, name=str(path), split=split or "")
+    found = [k for k in NPZ_SPLITS if k in arrays]
+    info = {"splits": found}
+    if split is None or split == "all":
+        return dataclasses.replace(full, info=info)
+    if split not in arrays:
+        listed = ", ".join(repr(k) for k in found) or "none"
+        raise ArgumentError(
+            f"split={split!r} needs an index array {split!r} in {path}; the file's splits: "
+            f"{listed}. Pass split=None for every row, or add the array."
+        )
+    rows = arrays[split]
+    if rows.ndim != 1 or rows.dtype.kind not in "iu":
+        raise ArgumentError(
+            f"the split {split!r} in {path} must be a 1-D array of row indices. Received: "
+            f"dtype {rows.dtype}, shape {rows.shape}."
+        )
+    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= len(full)):
+        bad = int(rows.min()) if int(rows.min()) < 0 else int(rows.max())
+        raise ArgumentError(
+            f"the split {split!r} in {path} lists the row {bad}, but the file holds "
+            f"{len(full)} samples (rows 0..{len(full) - 1}). Fix the index array."
+        )
+    subset = full[torch.from_numpy(rows.astype(np.int64))]
+    return dataclasses.replace(subset, info=info)
 
 
-def read_npz(path: Path, x_key: str = "x", y_key: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    """The two arrays ``x_key`` and ``y_key`` of an ``.npz`` file, checked."""
+def read_npz_arrays(path: Path, required: dict[str, str], optional=()) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file: ``required`` (argument name -> key) and those of
+    ``optional`` that it holds; a missing required key lists the file's keys."""
     if not path.is_file():
         raise DataFileError(f"No such .npz file: {path}. Received: path={str(path)!r}.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.files)
-            for key, name in ((x_key, "x_key"), (y_key, "y_key")):
+            for name, key in required.items():
                 if key not in keys:
                     raise ArgumentError(
                         f"{name}={key!r} is not an array in {path}. The file holds: "
                         f"{', '.join(repr(k) for k in keys)}. Pass {name}=<one of these>."
                     )
-            return archive[x_key], archive[y_key]
+            wanted = list(required.values()) + [k for k in optional if k in keys]
+            return {key: archive[key] for key in wanted}
     except ArgumentError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise DataFileError(f"Cannot read {path} as an .npz file: {error}.") from error
+
+
+def read_npz(path: Path, x_key: str = "x", y_key: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """The two arrays ``x_key`` and ``y_key`` of an ``.npz`` file, checked."""
+    arrays = read_npz_arrays(path, {"x_key": x_key, "y_key": y_key})
+    return arrays[x_key], arrays[y_key]
 
 
 # ----------------------------------------------------------------------------- csv
@@ -125,30 +202,73 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def load_csv(path, *, label_column=0, input_shape=None, header="auto", delimiter: str = ",",
+def _column_index(column, names, n_cols: int, path: Path, arg: str) -> int:
+    """The index of a column given by index (negative from the end) or header name."""
+    if isinstance(column, str):
+        if names is None or column not in names:
+            hint = (f" The header names: {', '.join(repr(n) for n in names)}." if names else
+                    " The file has no header row; pass the column index instead.")
+            raise ArgumentError(f"{arg}={column!r} is not a column of {path}.{hint}")
+        return names.index(column)
+    if isinstance(column, int) and not isinstance(column, bool):
+        if not -n_cols <= column < n_cols:
+            raise ArgumentError(
+                f"{arg} must index one of the {n_cols} columns of {path}. "
+                f"Received: {arg}={column}."
+            )
+        return column % n_cols
+    raise ArgumentTypeError(f"{arg} must be a column index or name. Received: {arg}={column!r}.")
+
+
+def _first_non_finite(values: np.ndarray, columns: list[str], path: Path, what: str) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise ArgumentError(
+            f"{path}: data row {row + 1}, column {columns[col]!r} holds "
+            f"{float(values[row, col])!r}: {what} must be finite numbers. Fill the missing value "
+            f"or remove the row."
+        )
+
+
+def load_csv(path, *, target_columns=None, label_column=None, target: str | None = None,
+             input_shape=None, header="auto", delimiter: str = ",",
              num_classes: int | None = None, classes=None, channels_last: bool = False,
              scale="auto") -> Dataset:
-    """Load a CSV table with one sample per row: a label column and pixel columns.
+    """Load a CSV table with one sample per row: target columns and feature columns.
+
+    Every column that is not a target is a feature (a pixel, or a value of a signal).
 
     Args:
         path: the ``.csv`` (or ``.csv.gz``) file.
-        label_column: index of the label column (negative counts from the end, ``-1`` is
-            the last), or its name when the file has a header.
+        target_columns: the target column, or a list of them (indices, negative from the
+            end, or header names); default: column 0.
+        label_column: one target column (the same as ``target_columns=[label_column]``).
+        target: the kind of target; ``None`` infers it: one column of names or whole
+            numbers is ``"class"``, one of other numbers ``"regression"``; several
+            columns holding only 0 and 1 are ``"multilabel"``, other several columns
+            ``"regression"``.
         input_shape: ``(C, *spatial)`` of one sample, e.g. ``(1, 28, 28)`` for 784 pixel
             columns; without it each row is a 1-D signal ``(1, L)``.
         header: ``True``, ``False`` or ``"auto"`` (a first row with a non-numeric field
             is a header).
         delimiter: the field separator.
-        num_classes, classes, channels_last, scale: as for ``as_dataset``. Labels that
-            are not numbers are class names: they are sorted and numbered from 0.
+        num_classes, classes, channels_last: as for ``as_dataset``. Class labels that
+            are not numbers are class names: they are sorted and numbered from 0. For
+            several target columns the class (or value) names default to the header's.
+        scale: ``"auto"``: features that are all whole numbers in 0..255 are 8-bit pixels
+            (divided by 255), other numbers are kept as they are; a number divides;
+            ``None`` keeps every value.
 
     Shape:
-        ``x`` -> ``(N, *input_shape)`` float32 in [0, 1]; ``y`` -> ``(N,)`` int64.
+        ``x`` -> ``(N, *input_shape)`` float32; ``y`` -> ``(N,)`` int64 classes or
+        ``(N, K)`` float32 (multi-label or regression).
 
     Raises:
         DataFileError: the file is missing, empty or has a malformed row (row named).
-        ArgumentError: unknown ``label_column``; labels out of range for ``num_classes``.
-        ShapeError: ``input_shape`` does not match the number of pixel columns.
+        ArgumentError: unknown target column; labels out of range for ``num_classes``;
+            a NaN, infinite or non-numeric target (row and column named).
+        ShapeError: ``input_shape`` does not match the number of feature columns.
 
     Example:
         >>> import tempfile, os
@@ -157,12 +277,23 @@ def load_csv(path, *, label_column=0, input_shape=None, header="auto", delimiter
         >>> ds = load_csv(path, label_column="label", input_shape=(1, 2, 2))
         >>> ds.input_shape, ds.y.tolist(), ds.x[0, 0].tolist()
         ((1, 2, 2), [1, 0], [[0.0, 1.0], [0.0, 1.0]])
+        >>> _ = open(path, "w").write("a,b,height,weight\\n0.5,-1,1.62,55.1\\n2,0.25,1.80,71.0\\n")
+        >>> ds = load_csv(path, target_columns=["height", "weight"])
+        >>> ds.target, ds.classes, ds.x[:, 0].tolist()
+        ('regression', ('height', 'weight'), [[0.5, -1.0], [2.0, 0.25]])
     """
     path = _path(path, "path")
     if not path.is_file():
         raise DataFileError(f"No such CSV file: {path}. Received: path={str(path)!r}.")
     if header not in (True, False, "auto"):
         raise ArgumentError(f"header must be True, False or 'auto'. Received: header={header!r}.")
+    if target_columns is not None and label_column is not None:
+        raise ArgumentError(
+            f"pass target_columns or label_column, not both. Received: "
+            f"target_columns={target_columns!r}, label_column={label_column!r}."
+        )
+    if target is not None:
+        one_of(target, ("class", "multilabel", "regression"), "target")
     try:
         with _open_text(path) as handle:
             first = next(csv.reader(handle, delimiter=delimiter), None)
@@ -174,46 +305,48 @@ def load_csv(path, *, label_column=0, input_shape=None, header="auto", delimiter
                   (header == "auto" and not all(_is_number(f) for f in first)))
     names = [f.strip() for f in first] if has_header else None
     n_cols = len(first)
-    if isinstance(label_column, str):
-        if names is None or label_column not in names:
-            hint = (f" The header names: {', '.join(repr(n) for n in names)}." if names else
-                    " The file has no header row; pass the column index instead.")
-            raise ArgumentError(
-                f"label_column={label_column!r} is not a column of {path}.{hint}"
-            )
-        label_index = names.index(label_column)
-    elif isinstance(label_column, int) and not isinstance(label_column, bool):
-        if not -n_cols <= label_column < n_cols:
-            raise ArgumentError(
-                f"label_column must index one of the {n_cols} columns of {path}. "
-                f"Received: label_column={label_column}."
-            )
-        label_index = label_column % n_cols
+    if target_columns is None:
+        arg, wanted = "label_column", [0 if label_column is None else label_column]
+    elif isinstance(target_columns, (str, int)):
+        arg, wanted = "target_columns", [target_columns]
     else:
-        raise ArgumentTypeError(
-            f"label_column must be a column index or name. Received: "
-            f"label_column={label_column!r}."
+        arg, wanted = "target_columns", list(target_columns)
+        if not wanted:
+            raise ArgumentError("target_columns must name at least one column. Received: [].")
+    target_idx = [_column_index(c, names, n_cols, path, arg) for c in wanted]
+    if len(set(target_idx)) != len(target_idx):
+        raise ArgumentError(
+            f"{arg} names a column twice. Received: {arg}={target_columns!r}."
         )
-    pixel_cols = [k for k in range(n_cols) if k != label_index]
+    column_names = names or [f"column {k}" for k in range(n_cols)]
+    feature_idx = [k for k in range(n_cols) if k not in target_idx]
+    if not feature_idx:
+        raise ArgumentError(
+            f"every column of {path} is a target ({arg}={wanted!r}); the samples need at "
+            f"least one feature column."
+        )
     skip = 1 if has_header else 0
     try:
         with _open_text(path) as handle:
             text = handle.read()
-        # Two vectorised passes over the text: labels as strings, pixels as float32.
+        # Two vectorised passes over the text: targets as strings, features as float32.
         labels = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=skip,
-                            usecols=[label_index], dtype=str, ndmin=1)
+                            usecols=target_idx, dtype=str, ndmin=2)
         pixels = np.loadtxt(io.StringIO(text), delimiter=delimiter, skiprows=skip,
-                            usecols=pixel_cols, dtype=np.float32, ndmin=2)
+                            usecols=feature_idx, dtype=np.float32, ndmin=2)
     except ValueError as error:
         raise DataFileError(
             f"Cannot parse {path}: {error}. Every row needs {n_cols} fields separated by "
             f"{delimiter!r}; pass delimiter=... if the file uses another separator."
         ) from error
     labels = np.char.strip(labels)
-    if all(_is_number(v) for v in labels[:1000]) and all(_is_number(v) for v in labels):
-        y = labels.astype(np.float64)
-    else:
-        names_found = sorted(set(labels.tolist()))
+    _first_non_finite(pixels, [column_names[k] for k in feature_idx], path, "features")
+    target_names = [column_names[k] for k in target_idx]
+    numeric = all(_is_number(v) for v in labels.ravel().tolist())
+    if len(target_idx) == 1 and not numeric and target in (None, "class"):
+        # Class names: sorted and numbered, or looked up in the given classes.
+        values = labels[:, 0]
+        names_found = sorted(set(values.tolist()))
         if classes is None:
             classes = names_found
         unknown = sorted(set(names_found) - set(map(str, classes)))
@@ -223,10 +356,42 @@ def load_csv(path, *, label_column=0, input_shape=None, header="auto", delimiter
                 f"Add them to classes or leave classes=None to use the sorted label names."
             )
         lookup = {str(c): k for k, c in enumerate(classes)}
-        y = np.array([lookup[v] for v in labels.tolist()], dtype=np.int64)
-    return as_dataset(pixels, y, num_classes=num_classes, classes=classes,
-                      input_shape=input_shape, channels_last=channels_last, scale=scale,
-                      name=str(path))
+        y = np.array([lookup[v] for v in values.tolist()], dtype=np.int64)
+        kind = "class"
+    else:
+        if not numeric:
+            row, col = next((r, c) for r in range(labels.shape[0])
+                            for c in range(labels.shape[1]) if not _is_number(labels[r, c]))
+            raise ArgumentError(
+                f"{path}: data row {row + 1}, column {target_names[col]!r} holds "
+                f"{str(labels[row, col])!r}, not a number; "
+                f"{'several target columns' if len(target_idx) > 1 else f'target={target!r}'} "
+                f"need numbers. Fix the value or remove the row."
+            )
+        values = labels.astype(np.float64)
+        _first_non_finite(values, target_names, path, "targets")
+        whole = bool((values == np.round(values)).all())
+        zero_one = bool(((values == 0) | (values == 1)).all())
+        kind = target or ("multilabel" if len(target_idx) > 1 and zero_one else
+                          "class" if len(target_idx) == 1 and whole else "regression")
+        if kind == "class":
+            if len(target_idx) > 1:
+                raise ArgumentError(
+                    f"target='class' takes one label column; {arg} names {len(target_idx)}. "
+                    f"Use target='multilabel' for several 0/1 columns."
+                )
+            y = values[:, 0]
+        else:
+            y = values if len(target_idx) > 1 or kind == "multilabel" else values[:, 0]
+            if classes is None and (len(target_idx) > 1 or names):
+                classes = target_names
+    if scale == "auto" and pixels.size and bool((pixels == np.round(pixels)).all()) and \
+            float(pixels.min()) >= 0 and float(pixels.max()) <= 255:
+        pixels = pixels.astype(np.uint8)  # whole numbers 0..255: 8-bit pixel values
+    with _naming(path):
+        return as_dataset(pixels, y, target=kind, num_classes=num_classes, classes=classes,
+                          input_shape=input_shape, channels_last=channels_last, scale=scale,
+                          name=str(path))
 
 
 # ----------------------------------------------------------------------------- images
@@ -284,13 +449,69 @@ def _describe(size, channels) -> str:
     return f"{channels}x{size[1]}x{size[0]} ({'grey' if channels == 1 else 'RGB'})"
 
 
+def _pixels(image, mode, target) -> np.ndarray:
+    """One opened image as float32 ``(C, H, W)``: 8-bit / 255, 16-bit / 65535, float kept.
+
+    Pillow's ``convert("L")`` clips 16-bit values to 255 (a 16-bit image comes out
+    white), so 16-bit and float images are read as arrays, resized in Pillow's float
+    mode ``"F"`` and given channels here.
+    """
+    from PIL import Image
+
+    native = image.mode
+    if native in _WIDE:
+        values = np.asarray(image)
+        if native == "F":
+            values = values.astype(np.float32)
+        else:
+            values = values.astype(np.float32)
+            if native == "I" and values.size and (values.min() < 0 or values.max() > 65535):
+                raise ValueError(
+                    f"32-bit integer pixels in [{values.min():g}, {values.max():g}]; cnnkit "
+                    f"reads integer images of 8 or 16 bits: save it as a 16-bit PNG or TIFF"
+                )
+            values = values / np.float32(65535.0)
+        if target is not None and values.shape != target:
+            resized = Image.fromarray(values, "F").resize((target[1], target[0]),
+                                                          Image.BILINEAR)
+            values = np.asarray(resized, dtype=np.float32)
+        values = values[None]
+        return np.repeat(values, 3, axis=0) if mode == "RGB" else values
+    if mode is not None:
+        converted = image.convert(mode)
+    else:
+        converted = image.convert("L" if _channels(native) == 1 else "RGB")
+    if target is not None and converted.size != (target[1], target[0]):
+        converted = converted.resize((target[1], target[0]), Image.BILINEAR)
+    array = np.asarray(converted, dtype=np.uint8)
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return array.astype(np.float32) / np.float32(255.0)
+
+
 def read_images(files: Sequence[Path], *, size=None, mode=None, input_shape=None,
                 on_error: str = "raise", root=None):
-    """Read image files into one uint8 array ``(N, C, H, W)``.
+    """Read image files into one float32 array ``(N, C, H, W)``.
+
+    Values are kept as the files hold them: 8-bit images divided by 255, 16-bit images
+    (PNG / TIFF ``I;16``) by 65535, float images (TIFF ``F``) as they are.
 
     Returns ``(array, kept, skipped)``: ``kept`` are the indices into ``files`` that were
     read, ``skipped`` is a list of ``(file, reason)``. Sizes and channel counts must
-    agree with each other (or with ``input_shape``); ``size`` resizes, ``mode`` converts.
+    agree with each other (or with ``input_shape``); ``size`` resizes (bilinear),
+    ``mode`` converts (``"L"`` grey, ``"RGB"``).
+
+    Raises:
+        DataFileError: an unreadable image with ``on_error="raise"``.
+        ShapeError: images that disagree in size or channels, or with ``input_shape``.
+
+    Example:
+        >>> import numpy as np, tempfile, pathlib
+        >>> from PIL import Image
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "deep.png"
+        >>> Image.fromarray(np.array([[0, 32768, 65535]], np.uint16)).save(path)
+        >>> array, kept, skipped = read_images([path])
+        >>> array.shape, array.round(4).tolist()
+        ((1, 1, 1, 3), [[[[0.0, 0.5, 1.0]]]])
     """
     one_of(on_error, _ON_ERROR, "on_error")
     if mode is not None:
@@ -324,13 +545,7 @@ def read_images(files: Sequence[Path], *, size=None, mode=None, input_shape=None
         try:
             with Image.open(path) as image:
                 image.load()
-                native = image.mode
-                if mode is not None:
-                    converted = image.convert(mode)
-                else:
-                    converted = image.convert("L" if _channels(native) == 1 else "RGB")
-                if target is not None and converted.size != (target[1], target[0]):
-                    converted = converted.resize((target[1], target[0]), Image.BILINEAR)
+                array = _pixels(image, mode, target)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
             reason = f"{type(error).__name__}: {error}"
             if on_error == "raise":
@@ -340,8 +555,6 @@ def read_images(files: Sequence[Path], *, size=None, mode=None, input_shape=None
                 ) from error
             skipped.append((name_of(path), reason))
             continue
-        array = np.asarray(converted, dtype=np.uint8)
-        array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
         c, h, w = array.shape
         if expect_c is not None and (c, (h, w)) != (expect_c, expect_hw):
             fixes = []
@@ -355,7 +568,7 @@ def read_images(files: Sequence[Path], *, size=None, mode=None, input_shape=None
                 f"{' and '.join(fixes)} every image."
             )
         if out is None:
-            out = np.empty((len(files), c, h, w), dtype=np.uint8)
+            out = np.empty((len(files), c, h, w), dtype=np.float32)
             first_name = path
         elif out.shape[1:] != (c, h, w):
             fc, fh, fw = out.shape[1:]
@@ -372,7 +585,7 @@ def read_images(files: Sequence[Path], *, size=None, mode=None, input_shape=None
         out[len(kept)] = array
         kept.append(index)
     if out is None:
-        out = np.empty((0, expect_c or 1, *(expect_hw or target or (0, 0))), dtype=np.uint8)
+        out = np.empty((0, expect_c or 1, *(expect_hw or target or (0, 0))), dtype=np.float32)
     return out[:len(kept)], kept, skipped
 
 
@@ -406,7 +619,8 @@ def load_image_folder(root, *, size=None, mode=None, input_shape=None,
         num_classes: declared number of classes; the folder must not have more.
 
     Shape:
-        ``x`` -> ``(N, C, H, W)`` float32 in [0, 1]; ``y`` -> ``(N,)`` int64.
+        ``x`` -> ``(N, C, H, W)`` float32: 8-bit images / 255, 16-bit / 65535, float
+        images as they are; ``y`` -> ``(N,)`` int64.
 
     Raises:
         ArgumentError: no images; only one class; more classes than ``num_classes``.
@@ -438,7 +652,7 @@ def load_image_folder(root, *, size=None, mode=None, input_shape=None,
             f"{skipped[0][0]}: {skipped[0][1]}). Check that the files are images."
         )
     warn_skipped(skipped, len(files), root)
-    x = torch.from_numpy(array).to(torch.float32).div_(255.0)
+    x = torch.from_numpy(array)
     y = torch.from_numpy(labels[kept])
     names = classes
     if num_classes is not None and num_classes > len(classes):

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .._files import default_file_mode, writing
 from .._validation import ArgumentError, ArgumentTypeError, CnnkitError
 from ..layers import AdaptiveAvgPool, Layer
 
@@ -45,6 +46,15 @@ def unsupported_layers() -> dict[str, str]:
 UNSUPPORTED_LAYERS = unsupported_layers()
 
 _INSTALL = 'pip install "cnnkit[export]"'
+
+# The oldest opset torch.onnx.export(dynamo=True) writes by itself; an older one goes
+# through the ONNX version converter, which translates some graphs and not others.
+NATIVE_OPSET = 18
+
+
+def _opset_range(onnx) -> str:
+    return (f"{NATIVE_OPSET} to {onnx.defs.onnx_opset_version()} (older ones only where the "
+            f"ONNX version converter translates every operator of the model)")
 
 
 class ExportError(CnnkitError, ValueError):
@@ -315,7 +325,8 @@ def compare_onnx(path, model: nn.Module, *, input_shape=None, batch_size: int = 
 
 
 def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
-            opset: int | None = None, check: bool = True, atol: float = 1e-4) -> ExportReport:
+            opset: int | None = None, check: bool = True, atol: float = 1e-4,
+            overwrite: bool = True) -> ExportReport:
     """Export ``model`` to an ONNX file with a dynamic batch dimension, and check it.
 
     The model is exported in eval mode (dropout off, batch norm on its running statistics)
@@ -330,18 +341,23 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
             Module, and for a Network it replaces the spatial size it was built for.
         batch_size: the batch size traced at export (at least 2: torch.export fixes a size
             of 1); the batch dimension of the file stays dynamic.
-        opset: the ONNX opset version; default the exporter's.
+        opset: the ONNX opset version; default the exporter's. A version the exporter
+            cannot write for this model is an error (it never falls back silently).
         check: run the file in onnxruntime on a random batch of ``batch_size + 1`` samples
             and compare with PyTorch.
         atol: the largest absolute difference the check accepts.
+        overwrite: replace an existing file at ``path`` (False: refuse).
 
     Shape:
         the graph maps ``(batch, *input_shape)`` to the model's output(s).
 
     Raises:
         ExportError: a layer with no ONNX equivalent (named by its path, ``layers[3]
-            (FFTConv2d)``), an exporter failure, or a check that fails.
-        ArgumentError: no ``input_shape`` for a plain Module, a bad ``batch_size`` or ``atol``.
+            (FFTConv2d)``), an exporter failure, an opset it cannot write, or a check that
+            fails.
+        ArgumentError: no ``input_shape`` for a plain Module, a bad ``batch_size``, ``atol``
+            or ``opset``; an existing ``path`` with ``overwrite=False``.
+        FileWriteError: the folder of ``path`` cannot be written (full, read-only).
         MissingDependencyError: onnx, onnxruntime or onnxscript is not installed.
 
     Example:
@@ -366,9 +382,11 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
             f"file would then only take batches of 1). Received: batch_size={batch_size!r}.")
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not atol >= 0:
         raise ArgumentError(f"atol must be a number >= 0. Received: atol={atol!r}.")
-    if opset is not None and (isinstance(opset, bool) or not isinstance(opset, int) or opset < 1):
-        raise ArgumentError(f"opset must be a positive int (an ONNX opset version such as 18) or "
-                            f"None for the exporter's default. Received: opset={opset!r}.")
+    if opset is not None and (isinstance(opset, bool) or not isinstance(opset, int) or opset < 1
+                              or opset > onnx.defs.onnx_opset_version()):
+        raise ArgumentError(f"opset must be an ONNX opset version from {_opset_range(onnx)}, "
+                            f"or None for the exporter's default. Received: opset={opset!r}.",
+                            argument="opset")
     bad = _unsupported(model)
     if bad:
         where, kind, why = bad
@@ -379,11 +397,17 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
     path = Path(path)
     if path.is_dir():
         raise ArgumentError(f"path must be a file to write, not a folder. Received: "
-                            f"path={str(path)!r}. Give a name such as {str(path / 'model.onnx')!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+                            f"path={str(path)!r}. Give a name such as {str(path / 'model.onnx')!r}.",
+                            argument="path")
+    if path.exists() and not overwrite:
+        raise ArgumentError(f"path {str(path)!r} exists already. Received: path={str(path)!r}, "
+                            f"overwrite=False. Give another path, or pass overwrite=True to "
+                            f"replace it.", argument="path")
     x = _example_input(model, batch_size, shape)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
     try:
         with _eval(model):
             with torch.no_grad():
@@ -400,18 +424,27 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
                     f"torch.onnx.export could not export this {type(model).__name__}: "
                     f"{type(root).__name__}: {first}. A layer in it has no ONNX translation; "
                     f"docs/export.md lists the layers that export.") from None
+        graph_model = onnx.load(temp, load_external_data=False)
+        opset_version = next((o.version for o in graph_model.opset_import
+                              if o.domain in ("", "ai.onnx")), 0)
+        if opset is not None and opset_version != opset:
+            # torch.onnx falls back to its own opset when the conversion fails: say so.
+            raise ExportError(
+                f"the exporter cannot write this {type(model).__name__} in ONNX opset {opset} "
+                f"(the ONNX version converter does not translate all of its operators; it "
+                f"fell back to opset {opset_version}). Received: opset={opset}. Use an opset "
+                f"from {_opset_range(onnx)}, or None for the exporter's default.")
         diff = None
         if check:
             diff = compare_onnx(temp, model, input_shape=shape, batch_size=batch_size + 1,
                                 atol=atol)
-        os.replace(temp, path)
+        # mkstemp made the file 0600: give it the mode of any file this user writes.
+        with writing(path):
+            os.chmod(temp, default_file_mode())
+            os.replace(temp, path)
     finally:
         if os.path.exists(temp):
             os.remove(temp)
-
-    graph_model = onnx.load(str(path), load_external_data=False)
-    opset_version = next((o.version for o in graph_model.opset_import if o.domain in ("", "ai.onnx")),
-                         0)
 
     def dims(value):
         return tuple(d.dim_param if d.dim_param else d.dim_value

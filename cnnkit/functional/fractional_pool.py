@@ -31,7 +31,7 @@ import torch
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError
 from . import shapes
-from .pool import _rank
+from .conv import spatial_rank
 
 __all__ = ["fractional_max_pool", "fractional_regions"]
 
@@ -187,7 +187,7 @@ def fractional_max_pool(x, ratio=None, output_size=None, *, overlapping: bool = 
         >>> fractional_max_pool(x, output_size=3, regions=[torch.tensor([0, 2, 4, 5])])
         tensor([[[1., 3., 4.]]])
     """
-    n = _rank(x, "fractional_max_pool")
+    n = spatial_rank(x, "fractional_max_pool")
     size = tuple(x.shape[2:])
     out = shapes.fractional_pool_output_shape(size, ratio, output_size, overlapping)
     batch = x.shape[0]

@@ -38,7 +38,7 @@ from torch.autograd.function import once_differentiable
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, positive_int, to_tuple
 from . import shapes
 from .shapes import locally_connected_transpose_sizes
-from .conv import check_input, check_same_dtype_device, conv_arguments, pad
+from .conv import check_input, check_same_dtype_device, conv_arguments, pad, spatial_rank
 
 __all__ = ["locally_connected", "locally_connected_transpose"]
 
@@ -243,14 +243,6 @@ def _split_weight(weight: torch.Tensor, n: int, who: str):
     return tuple(weight.shape[:n]), weight.shape[n], weight.shape[n + 1], tuple(weight.shape[n + 2:])
 
 
-def _rank_of_input(x: torch.Tensor, who: str) -> int:
-    n = x.dim() - 2
-    if n not in (1, 2, 3):
-        raise ShapeError(
-            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions. "
-            f"Received: input of shape {tuple(x.shape)}."
-        )
-    return n
 
 
 def _check_bias(bias, out_channels, spatial, who, what="output location"):
@@ -301,7 +293,7 @@ def locally_connected(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor 
         torch.Size([2, 8, 4, 4])
     """
     who = "locally_connected"
-    n = _rank_of_input(x, who)
+    n = spatial_rank(x, who)
     out_w, out_channels, in_per_group, kernel = _split_weight(weight, n, who)
     _check_dtypes(x, weight, who)
     _, stride, dilation, pairs, out = conv_arguments(
@@ -355,7 +347,7 @@ def locally_connected_transpose(y: torch.Tensor, weight: torch.Tensor,
         torch.Size([2, 3, 6, 6])
     """
     who = "locally_connected_transpose"
-    n = _rank_of_input(y, who)
+    n = spatial_rank(y, who)
     out_w, out_channels, in_per_group, kernel = _split_weight(weight, n, who)
     positive_int(groups, "groups")
     check_input(y, n, out_channels, who)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, to_tuple
 from . import shapes
-from .conv import pad
+from .conv import pad, spatial_rank
 
 __all__ = [
     "adaptive_avg_pool",
@@ -35,19 +35,9 @@ _ADAPTIVE_MAX = {1: F.adaptive_max_pool1d, 2: F.adaptive_max_pool2d, 3: F.adapti
 _ADAPTIVE_AVG = {1: F.adaptive_avg_pool1d, 2: F.adaptive_avg_pool2d, 3: F.adaptive_avg_pool3d}
 
 
-def _rank(x: torch.Tensor, who: str) -> int:
-    n = x.dim() - 2
-    if n not in (1, 2, 3):
-        raise ShapeError(
-            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions. "
-            f"Received: input of shape {tuple(x.shape)}."
-        )
-    return n
-
-
 def pool_geometry(x, kernel, stride, padding, dilation, ceil_mode=False, who="pool"):
     """Check and resolve a pooling window: returns (n, kernel, stride, pairs, dilation, out)."""
-    n = _rank(x, who)
+    n = spatial_rank(x, who)
     kernel = to_tuple(kernel, n, "kernel")
     stride = kernel if stride is None else to_tuple(stride, n, "stride")
     dilation = to_tuple(dilation, n, "dilation")
@@ -210,7 +200,7 @@ def _root(total, p):
 
 
 def _spatial_dims(x, who):
-    return tuple(range(2, 2 + _rank(x, who)))
+    return tuple(range(2, 2 + spatial_rank(x, who)))
 
 
 def global_max_pool(x, keepdim=False):
@@ -258,7 +248,7 @@ def global_lp_pool(x, p=2.0, keepdim=False):
 
 
 def _adaptive(table, x, output_size, who):
-    n = _rank(x, who)
+    n = spatial_rank(x, who)
     output_size = to_tuple(output_size, n, "output_size")
     return table[n](x, output_size)
 

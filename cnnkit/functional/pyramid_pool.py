@@ -16,7 +16,8 @@ import torch
 
 from .._validation import one_of
 from . import shapes
-from .pool import _ADAPTIVE_AVG, _ADAPTIVE_MAX, _rank
+from .conv import spatial_rank
+from .pool import _ADAPTIVE_AVG, _ADAPTIVE_MAX
 
 __all__ = ["PYRAMID_MODES", "spatial_pyramid_pool"]
 
@@ -47,7 +48,7 @@ def spatial_pyramid_pool(x, levels=(1, 2, 4), mode: str = "max"):
         torch.Size([2, 168])
     """
     one_of(mode, PYRAMID_MODES, "mode")
-    n = _rank(x, "spatial_pyramid_pool")
+    n = spatial_rank(x, "spatial_pyramid_pool")
     levels = shapes.normalize_levels(levels, n)
     table = _ADAPTIVE_MAX if mode == "max" else _ADAPTIVE_AVG
     parts = []

@@ -44,7 +44,7 @@ import math
 import torch
 
 from .._validation import ArgumentError, ArgumentTypeError, ShapeError, one_of, to_tuple
-from .pool import _rank
+from .conv import spatial_rank
 
 __all__ = ["ROI_BINS", "roi_bins", "roi_max_pool"]
 
@@ -240,7 +240,7 @@ def roi_max_pool(x, boxes, output_size, spatial_scale: float = 1.0, bins: str = 
         >>> roi_max_pool(x, torch.tensor([[0., 1, 2, 2, 3]]), 1)   # x 1..2, y 2..3
         tensor([[[[14.]]]])
     """
-    d = _rank(x, "roi_max_pool")
+    d = spatial_rank(x, "roi_max_pool")
     output_size = to_tuple(output_size, d, "output_size")
     size = tuple(x.shape[2:])
     index, starts, ends = roi_bins(boxes, size, output_size, spatial_scale, bins, x.shape[0])

@@ -12,8 +12,9 @@ it as well.
 :func:`inspect_image` writes the pictures of one input image to a folder
 (``cnnkit inspect RUN --input IMAGE``).
 
-The run folder is read through :mod:`cnnkit.train` (weights only through its safetensors
-checkpoints); training calls :func:`build_report` at the end of a run.
+The run folder is read through :mod:`cnnkit.runs` (weights only through its safetensors
+checkpoints); ``cnnkit train`` and :func:`cnnkit.train_and_report` call :func:`build_report`
+at the end of a run.
 """
 
 from __future__ import annotations
@@ -99,9 +100,8 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     Raises:
         ArgumentError: not a run folder, or no readable checkpoint.
     """
-    from ..train.api import load_data, load_run_model
-    from ..train.metrics import MetricsLog
-    from ..train.run import RunFolder
+    from ..data.source import load_data
+    from ..runs import RunFolder, load_run_model, read_metrics
 
     run = RunFolder(run_dir)
     if not run.exists():
@@ -121,7 +121,7 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     classes = data.get("classes") or []
     if not classes and len(tuple(network.output_shape)) == 1:
         classes = [str(i) for i in range(int(network.output_shape[0]))]
-    records = MetricsLog(run.metrics).records()
+    records = read_metrics(run.metrics)
     results_path = run.path / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     if test is None and load_test and data.get("source"):
@@ -411,7 +411,7 @@ def read_image(path, input_shape) -> torch.Tensor:
     if not path.is_file():
         raise ArgumentError(f"image {str(path)!r} does not exist. Received: --input {path}.")
     array, _, _ = read_images([path], size=shape[1:], mode="L" if shape[0] == 1 else "RGB")
-    return torch.from_numpy(array[0]).float() / 255.0
+    return torch.from_numpy(array[0])  # read_images already scaled 8- and 16-bit pixels
 
 
 def inspect_image(run_dir, image, out_dir=None, *, layer=None, which: str | None = None) -> Path:

@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import math
 import pathlib
+import warnings
 from fractions import Fraction
 
 import torch
 import torch.nn as nn
 
+from .._memory import BYTES_PER_VALUE, available_memory, format_bytes
 from .._validation import ArgumentError, ArgumentTypeError, SpecError
 from ..functional import shapes
 from ..functional.shapes import Geometry
 from ..layers import Layer
+from ..layers.pool import AdaptivePool
 from ..spec import Network, Spec, load
 from ..spec._catalogue import format_shape
 from ..spec._engine import Engine
@@ -47,13 +50,17 @@ class Summary:
             ``depth`` (nesting level; a container's row counts what is inside it).
         total_params, total_flops: totals over the top-level rows.
         source: ``"spec"`` (shape inference) or ``"hooks"`` (one forward pass).
+        notes: ``(layer name, text)`` for what is not an error but a person should know:
+            input rows that a window never reads, fields unknown after a function call
+            that changed the shape between layers.
 
     ``str()`` gives the aligned table.
     """
 
     def __init__(self, name: str, input_shape: tuple, output_shape: tuple, rows: list[dict],
-                 source: str, total_params: int | None = None):
+                 source: str, total_params: int | None = None, notes: list | None = None):
         self.name = name
+        self.notes = list(notes or [])
         self.input_shape = tuple(input_shape)
         self.output_shape = tuple(output_shape)
         self.rows = rows
@@ -78,7 +85,9 @@ class Summary:
         rule = "-" * len(line(header))
         title = (f"{self.name}: input {format_shape(self.input_shape)} -> output "
                  f"{format_shape(self.output_shape)}")
-        return "\n".join([title, rule, line(header), rule, *map(line, body), rule, line(total)])
+        lines = [title, rule, line(header), rule, *map(line, body), rule, line(total)]
+        lines += [f"note: {name}: {text}" for name, text in self.notes]
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return str(self)
@@ -128,7 +137,27 @@ def _from_spec(spec: Spec) -> Summary:
     rows = [{"name": row.path, "type": row.type, "output_shape": row.output_shape,
              **_geometry_cells(row.geometry), "params": row.params, "flops": row.flops,
              "depth": row.depth} for row in spec.rows]
-    return Summary(spec.name, spec.input, spec.output_shape, rows, "spec")
+    notes = [(row.path, text) for row in spec.rows for text in row.notes]
+    table = Summary(spec.name, spec.input, spec.output_shape, rows, "spec", notes=notes)
+    _warn_if_too_large(table)
+    return table
+
+
+def _warn_if_too_large(table: Summary) -> None:
+    """Warn when the weights alone exceed the memory available: such a spec summarises
+    (nothing is allocated) but can be neither built nor trained here."""
+    weights = table.total_params * BYTES_PER_VALUE
+    free = available_memory("cpu")
+    if free is None or weights <= free:
+        return
+    top = [row for row in table.rows if row["depth"] == 0]
+    largest = max(top, key=lambda row: row["params"]) if top else None
+    culprit = (f" {largest['name']} ({largest['type']}) holds {largest['params']:,} of them."
+               if largest and largest["params"] > table.total_params / 2 else "")
+    warnings.warn(
+        f"{table.name} has {table.total_params:,} parameters, {format_bytes(weights)} of float32 "
+        f"weights: more than the {format_bytes(free)} of memory available here, so it can be "
+        f"neither built nor trained on this machine.{culprit}", UserWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------
@@ -179,6 +208,11 @@ def _module_geometry(module, in_shape: tuple, out_shape: tuple, geometry, rank: 
             return shapes.compose_transpose_geometry(geometry, kernel, stride, dilation,
                                                      [lo for lo, _ in pairs])
         return shapes.compose_geometry(geometry, kernel, stride, dilation, [lo for lo, _ in pairs])
+    adaptive = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
+                nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
+    if isinstance(module, adaptive) and len(in_shape) == rank + 1:
+        return AdaptivePool.receptive_field({"output_size": tuple(out_shape[1:])}, in_shape,
+                                            geometry)
     if isinstance(module, nn.Flatten) and len(in_shape) == rank + 1:
         spatial = tuple(in_shape[1:])
         ones = (1,) * rank
@@ -209,8 +243,9 @@ def _from_hooks(model: nn.Module, input_shape: tuple, name: str) -> Summary:
                     device=param.device if param is not None else "cpu")
     geometries = {id(x): Geometry.identity(rank)}
     keep = [x]  # tensors stay alive so that their ids stay unique during the pass
-    last = [Geometry.identity(rank)]
+    last = [Geometry.identity(rank), tuple(input_shape)]   # geometry and shape of the last output
     rows: list[dict] = []
+    notes: list[tuple[str, str]] = []
 
     def hook(module, inputs, output, path):
         if not isinstance(output, torch.Tensor):
@@ -218,13 +253,27 @@ def _from_hooks(model: nn.Module, input_shape: tuple, name: str) -> Summary:
         first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
         in_shape = tuple(first.shape[1:]) if first is not None else tuple(output.shape[1:])
         out_shape = tuple(output.shape[1:])
-        # A tensor made by a function call (torch.cat, +) has no recorded geometry; take the
-        # last layer's, which is right for a chain of layers.
-        geometry = geometries.get(id(first), last[0]) if first is not None else last[0]
+        # A tensor made by a function call between layers (F.relu, F.max_pool2d, torch.cat)
+        # has no recorded geometry. Where it has the last output's spatial size the last
+        # layer's geometry still holds (F.relu, x + y); where the call changed the size, no
+        # module explains how, so the field is unknown rather than wrong.
+        if first is None or id(first) in geometries:
+            geometry = geometries.get(id(first), last[0]) if first is not None else last[0]
+        elif tuple(first.shape[2:]) == tuple(last[1][1:]):
+            geometry = last[0]
+        else:
+            geometry = None
+            notes.append((path, f"its input ({format_shape(in_shape)}) comes from a function "
+                                f"call that changed the last layer's output "
+                                f"({format_shape(last[1])}); fields after it are unknown. Make "
+                                f"that call a module (nn.MaxPool2d for F.max_pool2d) to see "
+                                f"them."))
         new = _module_geometry(module, in_shape, out_shape, geometry, rank)
+        if isinstance(module, Layer) and len(in_shape) == rank + 1:
+            notes.extend((path, text) for text in type(module).notes(module.settings(), in_shape))
         geometries[id(output)] = new
         keep.append(output)
-        last[0] = new
+        last[0], last[1] = new, out_shape
         rows.append({"name": path, "type": type(module).__name__, "output_shape": out_shape,
                      **_geometry_cells(new),
                      "params": sum(p.numel() for p in module.parameters()),
@@ -245,7 +294,7 @@ def _from_hooks(model: nn.Module, input_shape: tuple, name: str) -> Summary:
             handle.remove()
     total = sum(p.numel() for p in model.parameters())
     out_shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else ()
-    return Summary(name, input_shape, out_shape, rows, "hooks", total_params=total)
+    return Summary(name, input_shape, out_shape, rows, "hooks", total_params=total, notes=notes)
 
 
 def _leaves(module: nn.Module, prefix: str):

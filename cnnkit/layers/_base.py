@@ -35,10 +35,11 @@ from typing import Any, ClassVar
 import torch.nn as nn
 
 from .._validation import ArgumentError, ArgumentTypeError, CnnkitError, did_you_mean
+from ..functional import shapes
 from ..functional.shapes import Geometry, InputSource
 from .kinds import Kind
 
-__all__ = ["FROM_INPUT", "REQUIRED", "Layer", "is_default", "rank_alias"]
+__all__ = ["FROM_INPUT", "REQUIRED", "Layer", "is_default", "SlidingWindow", "rank_alias"]
 
 REQUIRED = inspect.Parameter.empty   # a setting without a default
 FROM_INPUT = InputSource()           # "the input": where a layer's input comes from by default
@@ -235,6 +236,12 @@ class Layer(nn.Module):
         return geometry
 
     @classmethod
+    def notes(cls, settings: dict, shape: tuple) -> list[str]:
+        """Warnings about this layer on an input ``shape`` that are not errors (input rows a
+        window never reaches). None by default."""
+        return []
+
+    @classmethod
     def param_count(cls, settings: dict, shape: tuple, out: tuple) -> int:
         """Learned parameters for an input ``shape`` and output ``out``."""
         return 0
@@ -248,6 +255,64 @@ class Layer(nn.Module):
         """Spatial output size for a spatial input ``size`` (raises if it cannot work)."""
         channels = self._settings.get("in_channels", 1)
         return tuple(type(self).output_shape(self._settings, (channels, *size))[1:])
+
+
+_AXES = {1: ("position",), 2: ("row", "column"), 3: ("depth slice", "row", "column")}
+
+
+class SlidingWindow(Layer):
+    """What every layer that slides a window over a volume shares, weights or not: the
+    (lo, hi) padding of each axis, the receptive-field geometry (Goodfellow et al. 2016,
+    eq. 9.8) and the note when ``(W - K + 2P) / S + 1`` is not a whole number. Settings it
+    reads: ``kernel``, ``stride`` and, where the layer has them, ``padding``, ``dilation``
+    and ``ceil_mode``."""
+
+    @classmethod
+    def padding_pairs(cls, settings, shape) -> tuple[tuple[int, int], ...]:
+        """The (lo, hi) padding for an input ``shape``."""
+        n = len(shape) - 1
+        return shapes.padding_pairs(settings.get("padding", ((0, 0),) * n), settings["kernel"],
+                                    settings["stride"], settings.get("dilation", (1,) * n),
+                                    tuple(shape[1:]))
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        pairs = cls.padding_pairs(settings, shape)
+        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
+                                       settings.get("dilation", (1,) * len(pairs)),
+                                       [lo for lo, _ in pairs])
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return _window_notes(settings, shape, cls.padding_pairs(settings, shape))
+
+
+def _window_notes(settings: dict, shape: tuple, pairs) -> list[str]:
+    """A note for a sliding window whose output-size formula ``(W - K + 2P) / S + 1`` is
+    not a whole number: the output floors, and the input rows (columns, ...) at the high end
+    that no window reads are named."""
+    spatial = tuple(shape[1:])
+    dilation = settings.get("dilation", (1,) * len(spatial))
+    unseen = shapes.unseen_positions(spatial, settings["kernel"], settings["stride"], pairs,
+                                     dilation, ceil_mode=settings.get("ceil_mode", False))
+    formulas, missed, extra = [], [], []
+    for axis, (edge, w, k, s, (lo, hi), d) in enumerate(zip(
+            unseen, spatial, settings["kernel"], settings["stride"], pairs, dilation)):
+        if edge is None:
+            continue
+        span = shapes.effective_kernel(k, d)
+        formulas.append(f"({w} - {span} + {lo + hi}) / {s} + 1 = {(w - span + lo + hi) / s + 1:g}")
+        name, (first, last) = _AXES[len(spatial)][axis], edge
+        missed.append(f"{name} {first}" if first == last else f"{name}s {first} to {last}")
+        extra.append(s - (w - span + lo + hi) % s)
+    if not missed:
+        return []
+    formulas = list(dict.fromkeys(formulas))
+    pad = shapes.format_spatial(extra) if len(set(extra)) > 1 else str(extra[0])
+    return [f"(W - K + 2P) / S + 1 is not a whole number ({', '.join(formulas)}): "
+            f"{' and '.join(missed)} of its {shapes.format_spatial(spatial)} input "
+            f"{'is' if len(missed) == 1 and ' to ' not in missed[0] else 'are'} never seen. "
+            f"Pad by {pad} more, or change the stride or the window, to use them."]
 
 
 def rank_alias(base: type[Layer], n: int, doc: str | None = None) -> type[Layer]:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from .._validation import ArgumentError, ShapeError
 from ..functional import shapes
 from ..functional.conv import PADDING_MODES, check_input, conv_transpose, pad
-from ._base import FROM_INPUT, Layer, rank_alias
+from ._base import FROM_INPUT, Layer, SlidingWindow, rank_alias
 from .kinds import Choice, Count, Flag, Padding, PerDim, collapse, plain_padding
 
 __all__ = [
@@ -33,7 +33,7 @@ def uniform_(tensor: torch.Tensor | None, bound: float) -> None:
         nn.init.uniform_(tensor, -bound, bound)
 
 
-class SlidingKernel(Layer):
+class SlidingKernel(SlidingWindow):
     """What every layer that slides a kernel over a volume shares: the settings
     ``in_channels``, ``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``,
     ``groups`` and ``padding_mode``, their checks, and the window geometry
@@ -51,12 +51,6 @@ class SlidingKernel(Layer):
                             settings.get("groups", 1), source)
 
     @classmethod
-    def padding_pairs(cls, settings, shape) -> tuple[tuple[int, int], ...]:
-        """The (lo, hi) padding for an input ``shape``."""
-        return shapes.padding_pairs(settings["padding"], settings["kernel"], settings["stride"],
-                                    settings["dilation"], tuple(shape[1:]))
-
-    @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):
         spatial = tuple(shape[1:])
         out = shapes.conv_output_shape(spatial, settings["kernel"], settings["stride"],
@@ -65,12 +59,6 @@ class SlidingKernel(Layer):
                                   settings.get("padding_mode", "zeros"),
                                   plain_padding(settings["padding"]), source)
         return (settings["out_channels"], *out)
-
-    @classmethod
-    def receptive_field(cls, settings, shape, geometry):
-        pairs = cls.padding_pairs(settings, shape)
-        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
-                                       settings["dilation"], [lo for lo, _ in pairs])
 
     @classmethod
     def flop_count(cls, settings, shape, out):
@@ -261,6 +249,10 @@ class ConvTranspose(SlidingKernel):
                         f"a kernel of {k} with stride {s} leaves gaps. Received: padding='same', "
                         f"kernel={collapse(kernel)}, stride={collapse(stride)}. Use a kernel of "
                         f"at least {s}, or padding: valid.", argument="padding")
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return []
 
     @classmethod
     def transpose_pairs(cls, settings, shape):

@@ -155,6 +155,10 @@ class LocallyConnectedTranspose(SlidingKernel):
         check_output_padding(settings)
 
     @classmethod
+    def notes(cls, settings, shape):
+        return []  # its windows are the forward map's
+
+    @classmethod
     def sizes(cls, settings, spatial) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
         """(output size, forward padding pairs) for a spatial input size."""
         kernel, stride, dilation = settings["kernel"], settings["stride"], settings["dilation"]

@@ -382,7 +382,9 @@ class LayerRule:
         engine.full_settings[id(node)] = settings
         geo = self.geometry(settings, shape, geometry)
         params, flops = self.counts(settings, shape, out)
-        return out, geo, [engine.row(node, path, depth, shape, out, geo, params, flops)]
+        row = engine.row(node, path, depth, shape, out, geo, params, flops)
+        row.notes = list(self.layer.notes(settings, shape))
+        return out, geo, [row]
 
     def _build(self, node: Node, shape: tuple, path: str, engine) -> nn.Module:
         return self.build(engine.full_settings[id(node)])

@@ -11,7 +11,7 @@ paths (``layers[5]``), which are the indices of ``Network.layers``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch.nn as nn
 
@@ -38,6 +38,7 @@ class LayerRow:
         flops: multiply-adds per sample (a container: of everything inside it).
         depth: nesting level, 0 for the top-level layers.
         node: the Node.
+        notes: warnings that are not errors (input rows a window never reads).
     """
 
     path: str
@@ -50,6 +51,7 @@ class LayerRow:
     flops: int
     depth: int
     node: Node
+    notes: list = field(default_factory=list)
 
 
 class Engine:

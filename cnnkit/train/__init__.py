@@ -1,4 +1,4 @@
-"""Training: a typed config, the Trainer, regularisers, checkpoints and run folders.
+"""Training: a typed config, the Trainer, regularisers; run folders are :mod:`cnnkit.runs`.
 
 Example:
     >>> from cnnkit.train import TrainConfig
@@ -6,12 +6,12 @@ Example:
     2
 """
 
-from .checkpoint import CheckpointError
+from ..runs import CheckpointError, RunFolder, RunLockedError
 from .config import TrainConfig, load_config
 from .regularizers import apply_max_norm, weight_penalty
-from .run import RunFolder
 from .schedules import lr_at
-from .trainer import TrainResult, Trainer, TrainingDiverged
+from .trainer import NothingToResume, TrainResult, Trainer, TrainingDiverged
 
-__all__ = ["CheckpointError", "RunFolder", "TrainConfig", "TrainResult", "Trainer",
-           "TrainingDiverged", "apply_max_norm", "load_config", "lr_at", "weight_penalty"]
+__all__ = ["CheckpointError", "NothingToResume", "RunFolder", "RunLockedError", "TrainConfig",
+           "TrainResult", "Trainer", "TrainingDiverged", "apply_max_norm", "load_config", "lr_at",
+           "weight_penalty"]

@@ -1,87 +1,52 @@
 """One call from a spec and a data source to a finished, resumable run folder.
 
-``train(spec, data, config)`` builds the network, checks that the data fits it, writes
-the run folder (spec.yaml, config.yaml with provenance), trains, evaluates on the test
-split and writes ``results.json``. ``resume(run_dir)`` continues a killed run.
+``train(spec, data, config)`` builds the network (after checking that it fits in memory),
+checks that the data fits it, writes the run folder (spec.yaml, config.yaml with
+provenance and the data's identity), trains, evaluates on the test split and writes
+``results.json``. ``resume(run_dir)`` continues a stopped run on the same data.
+
+Neither draws the report: that is :func:`cnnkit.inspect.report.build_report`, which
+``cnnkit train`` and :func:`cnnkit.train_and_report` call after training. The result
+carries the trained model and the test split (``result.model``, ``result.test_set``), so
+the report needs to load nothing again::
+
+    from cnnkit.inspect.report import build_report
+    result = train("examples/lenet5.yaml", "mnist5k", {"epochs": 10})
+    build_report(result.run_dir, network=result.model, test=result.test_set)
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .._validation import ArgumentError, ShapeError
+from .._validation import ArgumentError
+from ..data.source import (check_fits, check_same_data, check_trainable, data_identity,
+                           load_data, resolve_source)
+from ..runs.folder import RunFolder, check_new_run_dir, new_run_dir, provenance, run_name
+from ..runs.model import load_run_model
 from .config import TrainConfig, load_config
+from .memory import check_memory
 from .metrics import evaluate
-from .run import RunFolder, new_run_dir, provenance
-from .trainer import TrainResult, Trainer
+from .trainer import TrainResult, Trainer, resolve_device
 
-__all__ = ["check_fits", "finetune_model", "init_distributed", "load_data", "load_run_model",
-           "resume", "train"]
+__all__ = ["TrainingInterrupted", "finetune_model", "init_distributed", "resume", "train"]
 
 
-def load_data(source, input_shape=None, *, on_error: str = "raise", seed: int = 0,
-              test_fraction: float = 0.2):
-    """(train, test) Datasets from a bundled name, a folder of images, a .npz or a .csv."""
-    from .. import data as D
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C); ``run_dir`` resumes from its last checkpoint.
 
-    if isinstance(source, tuple) and len(source) == 2:
-        return source
-    if hasattr(source, "x") and hasattr(source, "y"):
-        return D.train_test_split(source, test_fraction, seed=seed)
-    text = str(source)
-    if text in D.list_datasets():
-        return D.load_dataset(text, "train"), D.load_dataset(text, "test")
-    path = Path(text)
-    if not path.exists():
-        from .._validation import did_you_mean
+    A KeyboardInterrupt still, so that code that stops on Ctrl-C keeps stopping.
+    """
 
-        raise ArgumentError(
-            f"data {text!r} is neither a bundled data set nor an existing path. Received: "
-            f"data={text!r}.{did_you_mean(text, D.list_datasets())} Bundled data sets: "
-            f"{', '.join(D.list_datasets())}; or give a folder "
-            f"of images (one sub-folder per class), a .npz or a .csv file."
-        )
-    size = tuple(input_shape[1:]) if input_shape is not None and len(input_shape) == 3 else None
-    mode = {1: "L", 3: "RGB"}.get(input_shape[0]) if input_shape is not None else None
-    if path.is_dir():
-        full = D.load_image_folder(path, size=size, mode=mode, on_error=on_error)
-    elif path.suffix == ".npz":
-        full = D.load_npz(path, input_shape=input_shape)
-    elif path.name.endswith((".csv", ".csv.gz")):
-        full = D.load_csv(path, input_shape=input_shape)
-    else:
-        raise ArgumentError(f"data file {text!r} has an unknown type. Received: data={text!r}. "
-                            "Use a folder of images, a .npz or a .csv file.")
-    return D.train_test_split(full, test_fraction, seed=seed)
-
-
-def check_fits(network, dataset, where: str = "data") -> None:
-    """The data's sample shape and labels must fit the network's input and outputs."""
-    expected = tuple(network.input_shape)
-    got = tuple(dataset.x.shape[1:])
-    if got != expected:
-        hint = ""
-        if len(got) == len(expected) and got[0] != expected[0]:
-            hint = f" Convert the images to {expected[0]} channel(s) (grey: 1, RGB: 3)"
-        if got[1:] != expected[1:]:
-            hint += f"{' and' if hint else ''} resize them to {'x'.join(map(str, expected[1:]))}"
-        raise ShapeError(
-            f"{where} samples have shape {got} but the spec's input is {list(expected)}."
-            f"{hint or ' Change the spec input'}, or change `input:` in the spec to {list(got)}."
-        )
-    outputs = network.output_shape[0] if getattr(network, "output_shape", None) else None
-    if outputs is not None and dataset.y.numel() and int(dataset.y.max()) >= outputs:
-        raise ShapeError(
-            f"{where} has labels up to {int(dataset.y.max())} ({int(dataset.y.max()) + 1} classes) but "
-            f"the network has {outputs} outputs. Received: {len(dataset.classes)} class names. Make "
-            f"the last dense layer {int(dataset.y.max()) + 1} units wide."
-        )
+    def __init__(self, run_dir):
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        super().__init__(f"training interrupted; the run in {self.run_dir} continues from its "
+                         f"last checkpoint with resume({str(self.run_dir)!r}).")
 
 
 def _augmenter(items: list):
@@ -90,31 +55,6 @@ def _augmenter(items: list):
     from ..data import augment as A
 
     return A.from_config(items)
-
-
-def load_run_model(run_dir, which: str = "best"):
-    """The Network of a run with its ``best`` (or ``last``) weights, in eval mode."""
-    from ..spec import build
-    from . import checkpoint as ckpt
-
-    run = RunFolder(run_dir)
-    if not run.exists():
-        raise ArgumentError(f"{run_dir} is not a run folder (it has no spec.yaml). Received: "
-                            f"run={str(run_dir)!r}. Give a folder under runs/ made by `cnnkit train`.")
-    network = build(run.read_yaml("spec.yaml"))
-    checkpoint = None
-    if which == "best" and (run.checkpoints / "best.json").exists():
-        try:
-            checkpoint = ckpt.read_checkpoint(run.checkpoints / "best.json")
-        except ckpt.CheckpointError:
-            checkpoint = None
-    if checkpoint is None:
-        checkpoint = ckpt.load_latest(run.checkpoints)
-    if checkpoint is None:
-        raise ArgumentError(f"run {run_dir} has no readable checkpoint yet. Resume it with "
-                            f"`cnnkit train --resume {run_dir}`.")
-    network.load_state_dict(checkpoint.prefixed("model"))
-    return network.eval()
 
 
 def finetune_model(network, source_run, *, freeze=()):
@@ -148,6 +88,18 @@ def init_distributed() -> tuple[int, int]:
     return dist.get_rank(), world
 
 
+def _build(spec, config: TrainConfig):
+    """The Network of ``spec``, after checking that training it fits in memory."""
+    from ..spec import Network, load
+
+    if isinstance(spec, Network):  # trained as it is, its weights kept
+        check_memory(load(spec.spec()), config, resolve_device(config.device))
+        return spec
+    loaded = load(spec)
+    check_memory(loaded, config, resolve_device(config.device))
+    return loaded.build()
+
+
 def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
           on_error: str = "raise", **overrides) -> TrainResult:
     """Train ``spec`` on ``data`` and leave a run folder; returns the TrainResult.
@@ -156,54 +108,132 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
         spec: a spec file, YAML text, dict, or Network.
         data: a bundled data set name, a path, a Dataset or a (train, test) pair.
         config: a TrainConfig, a dict or a YAML file; ``overrides`` change single settings.
-        runs_root: where new run folders go; ``run_dir`` names one exactly.
-    """
-    from ..spec import Network, build
+        runs_root: where new run folders go (``runs_root/<name>-<timestamp>``).
+        run_dir: the exact run folder instead: it must be new or empty.
+        name: the run's name (one folder name; default: the spec's name).
+        on_error: ``"skip"`` leaves unreadable images of a folder out.
 
+    Returns:
+        The :class:`TrainResult`, with the trained ``model`` and the ``test_set``.
+
+    Raises:
+        ArgumentError: a run_dir that already holds files, a runs_root that is a file, a
+            name that is a path, data that cannot train (see :func:`cnnkit.data.load_data`),
+            a network too large for the memory available.
+        RunLockedError: another process writes the run folder.
+        TrainingDiverged: the loss became NaN or infinite, or grew without bound.
+        TrainingInterrupted: Ctrl-C; the run resumes from its last checkpoint.
+    """
     config = load_config(config)
     if overrides:
         config = config.replace(**overrides)
     rank, _ = init_distributed()
+    if name is not None:
+        name = run_name(name, explicit=True)
+    if rank == 0 and run_dir is not None:
+        check_new_run_dir(run_dir)  # before the slow part; again under the lock below
+    elif rank == 0:
+        root = Path(runs_root)
+        if root.exists() and not root.is_dir():
+            raise ArgumentError(f"runs_root must be a folder, but {str(root)!r} is a file. "
+                                f"Received: runs_root={str(root)!r}. Give a folder (it is "
+                                f"created if missing).", argument="runs_root")
     torch.manual_seed(config.seed)  # every process builds the same initial weights
-    # A built Network is trained as it is (its weights kept); anything else is built here.
-    network = spec if isinstance(spec, Network) else build(spec)
+    network = _build(spec, config)
     canonical = network.spec()
     train_set, test_set = load_data(data, network.input_shape, on_error=on_error, seed=config.seed)
     check_fits(network, train_set, "training data")
+    check_trainable(train_set, network.loss)
     fresh = []
     if config.init_from:
         fresh = finetune_model(network, config.init_from)
-    run_path = Path(run_dir) if run_dir else new_run_dir(runs_root, name or network.name or "run")
-    if rank == 0:
-        _prepare_run(run_path, canonical, config, data, train_set, fresh)
-    trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run_path, spec=canonical,
-                      loss=network.loss or "softmax_cross_entropy", augment=_augmenter(config.augment))
-    result = trainer.fit()
-    return _finish(trainer, result, test_set)
+    if run_dir is not None:
+        run_path = Path(run_dir)
+    elif rank == 0:
+        run_path = new_run_dir(runs_root, name or network.name or "run")
+    else:
+        run_path = None  # only rank 0 writes; torchrun users name the folder for every rank
+    held = RunFolder(run_path).lock() if rank == 0 else contextlib.nullcontext()
+    with held:
+        if rank == 0:
+            check_new_run_dir(run_path)
+            _prepare_run(run_path, canonical, config, data, train_set, fresh)
+        trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run_path,
+                          spec=canonical, loss=network.loss or "softmax_cross_entropy",
+                          augment=_augmenter(config.augment))
+        try:
+            result = trainer.fit()
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(run_path) from None
+        return _finish(trainer, result, test_set)
 
 
 def resume(run_dir, *, spec=None, data=None) -> TrainResult:
     """Continue a run from its last good checkpoint (the same weights as if never stopped).
 
-    ``spec`` (optional) must be the run's own: a changed spec is refused.
-    """
-    from ..spec import build
+    Args:
+        run_dir: the run folder.
+        spec: optional; must be the run's own: a changed spec is refused.
+        data: optional; must be the data the run recorded (its SHA-256 is compared). By
+            default the run's own source: its bundled name or absolute path.
 
-    run = RunFolder(run_dir)
-    if not run.exists():
-        raise ArgumentError(f"{run_dir} is not a run folder (no spec.yaml). Received: --resume {run_dir}.")
-    recorded = run.read_yaml("config.yaml")
-    config = TrainConfig.from_dict(recorded["train"])
-    init_distributed()
-    torch.manual_seed(config.seed)
-    network = build(spec if spec is not None else run.read_yaml("spec.yaml"))
-    source = data if data is not None else recorded["data"]["source"]
-    train_set, test_set = load_data(source, network.input_shape, seed=config.seed)
-    trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run.path,
-                      spec=network.spec(),
-                      loss=network.loss or "softmax_cross_entropy", augment=_augmenter(config.augment))
-    result = trainer.fit(resume=True)
-    return _finish(trainer, result, test_set)
+    Raises:
+        ArgumentError: not a run folder, no ``config.yaml``, data other than the run's.
+        RunLockedError: another process writes the run folder.
+        NothingToResume: every checkpoint is damaged.
+        TrainingInterrupted: Ctrl-C; the run resumes again from its last checkpoint.
+    """
+    from ..spec import load
+
+    run = RunFolder(run_dir).require("run_dir")
+    rank, _ = init_distributed()
+    held = run.lock() if rank == 0 else contextlib.nullcontext()
+    with held:
+        recorded = run.read_yaml("config.yaml")
+        if not isinstance(recorded.get("train"), dict):
+            raise ArgumentError(f"{run.path / 'config.yaml'} has no train: section of settings, "
+                                f"so the run cannot continue. Start a new run from its spec.yaml.")
+        config = TrainConfig.from_dict(recorded["train"], "config.yaml train")
+        info = recorded.get("data") or {}
+        source = data if data is not None else info.get("source")
+        if source is None:
+            raise ArgumentError(
+                f"run {run.path} was trained on data held in memory "
+                f"({info.get('name') or 'unnamed'}), which it cannot load again. Pass the same "
+                f"data as data=.", argument="data")
+        if info.get("identity"):
+            check_same_data(info["identity"], data_identity(source), run=run.path,
+                            argument="data" if data is not None else None, given=data)
+        torch.manual_seed(config.seed)
+        loaded = load(spec if spec is not None else run.read_yaml("spec.yaml"))
+        check_memory(loaded, config, resolve_device(config.device))
+        network = loaded.build()
+        train_set, test_set = load_data(source, network.input_shape, seed=config.seed)
+        trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run.path,
+                          spec=network.spec(), loss=network.loss or "softmax_cross_entropy",
+                          augment=_augmenter(config.augment))
+        try:
+            result = trainer.fit(resume=True)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(run.path) from None
+        return _finish(trainer, result, test_set)
+
+
+def _data_record(data, train_set) -> dict:
+    """The ``data:`` section of config.yaml."""
+    in_memory = not isinstance(data, (str, Path))
+    record: dict[str, Any] = {
+        # What resume and eval load: a bundled name, or the path made absolute.
+        "source": None if in_memory else resolve_source(data),
+        # What the user typed, for the reader (a relative path stays relative here).
+        "source_as_given": None if in_memory else str(data),
+    }
+    if in_memory:
+        record["name"] = getattr(data, "name", "") or "memory"
+    record.update({"identity": data_identity(data), "train_samples": len(train_set),
+                   "classes": list(train_set.classes),
+                   "input_shape": list(train_set.input_shape)})
+    return record
 
 
 def _prepare_run(run_path, canonical, config, data, train_set, fresh):
@@ -211,9 +241,7 @@ def _prepare_run(run_path, canonical, config, data, train_set, fresh):
     run.write_yaml("spec.yaml", canonical)
     run.write_yaml("config.yaml", {
         "train": config.to_dict(),
-        "data": {"source": str(data) if not hasattr(data, "x") else getattr(data, "name", "array"),
-                 "train_samples": len(train_set), "classes": list(train_set.classes),
-                 "input_shape": list(train_set.input_shape)},
+        "data": _data_record(data, train_set),
         "finetune": {"from": config.init_from, "fresh_tensors": fresh} if config.init_from else None,
         "provenance": provenance(),
     })
@@ -223,29 +251,12 @@ def _finish(trainer: Trainer, result: TrainResult, test_set) -> TrainResult:
     test = evaluate(trainer.model, test_set.x.to(trainer.device), test_set.y.to(trainer.device),
                     trainer.loss, topk=trainer.config.topk, device=trainer.device)
     result.test = test
+    result.model = trainer.model
+    result.test_set = test_set
+    result.config = trainer.config
     if trainer.writer_enabled:
-        payload: dict[str, Any] = {"test": test, "val": result.val, "epochs": result.epochs_run,
-                                   "steps": result.steps, "train_seconds": result.train_seconds,
-                                   "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
-        tmp = trainer.run.path / ".results.json.tmp"
-        tmp.write_text(json.dumps(payload, indent=1))
-        os.replace(tmp, trainer.run.path / "results.json")
-        if trainer.config.report:
-            _write_report(trainer, test_set)
+        trainer.run.write_json("results.json", {
+            "test": test, "val": result.val, "epochs": result.epochs_run, "steps": result.steps,
+            "train_seconds": result.train_seconds, "best_epoch": result.best_epoch,
+            "stopped_early": result.stopped_early})
     return result
-
-
-def _write_report(trainer: Trainer, test_set) -> None:
-    """report/index.html of the finished run (cnnkit.inspect.report).
-
-    The run is complete and saved before this; a report that cannot be drawn is a warning,
-    not a failed run, and ``cnnkit report RUN`` rebuilds it.
-    """
-    from ..inspect.report import build_report
-
-    try:
-        build_report(trainer.run.path, network=trainer.model, test=test_set)
-    except Exception as error:  # noqa: BLE001 - see the docstring
-        warnings.warn(f"the run in {trainer.run.path} finished, but its report could not be "
-                      f"written ({type(error).__name__}: {error}). Rebuild it with "
-                      f"`cnnkit report {trainer.run.path}`.", RuntimeWarning, stacklevel=3)

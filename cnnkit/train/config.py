@@ -85,7 +85,7 @@ class TrainConfig:
     checkpoint_every: int = 0             # steps between checkpoints (0: at the end of each epoch)
     keep_checkpoints: int = 2             # step checkpoints kept (older ones are deleted)
     progress: bool = True                 # progress bar
-    report: bool = True                   # write report/index.html at the end (cnnkit.inspect)
+    report: bool = True                   # `cnnkit train` / cnnkit.train_and_report: write report/index.html
 
     def __post_init__(self) -> None:
         self.validate()
@@ -94,12 +94,26 @@ class TrainConfig:
         """Check every setting; errors name the setting and say the fix."""
         _int(self, "epochs", 1)
         _int(self, "batch_size", 1)
+        _int(self, "seed", 0)
         _int(self, "patience", 1)
         _int(self, "topk", 1)
         _int(self, "log_every", 1)
         _int(self, "checkpoint_every", 0)
         _int(self, "keep_checkpoints", 1)
         _int(self, "step_epochs", 1)
+        if self.threads is not None:
+            _int(self, "threads", 1)
+        for name in ("nesterov", "early_stopping", "amp", "channels_last", "compile", "progress",
+                     "report"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ArgumentTypeError(f"config.{name} must be true or false. Received: "
+                                        f"{name}={value!r} ({type(value).__name__}).")
+        for name in ("optimizer", "schedule", "monitor", "device"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ArgumentTypeError(f"config.{name} must be a string. Received: "
+                                        f"{name}={value!r} ({type(value).__name__}).")
         one_of(self.optimizer, OPTIMIZERS, "config.optimizer")
         one_of(self.schedule, SCHEDULES, "config.schedule")
         one_of(self.monitor, ("val_accuracy", "val_loss"), "config.monitor")
@@ -111,9 +125,9 @@ class TrainConfig:
         for name in ("momentum", "weight_decay", "l1", "l2", "label_smoothing", "gamma",
                      "warmup_epochs", "final_lr_fraction", "min_delta"):
             value = getattr(self, name)
-            if not _number(value) or value < 0:
+            if not _number(value) or not value >= 0 or not math.isfinite(value):
                 raise ArgumentError(f"config.{name} must be a non-negative number. Received: {name}={value!r}.")
-        if not 0 <= self.val_fraction < 1:
+        if not _number(self.val_fraction) or not 0 <= self.val_fraction < 1:
             raise ArgumentError(f"config.val_fraction must be in [0, 1). Received: val_fraction={self.val_fraction!r}.")
         if self.early_stopping and self.val_fraction == 0:
             raise ArgumentError("config.early_stopping needs a validation split. Received: val_fraction=0. "
@@ -124,7 +138,54 @@ class TrainConfig:
                 raise ArgumentError(f"config.{name} must be positive or null. Received: {name}={value!r}.")
         if not 0 <= self.label_smoothing < 1:
             raise ArgumentError(f"config.label_smoothing must be in [0, 1). Received: label_smoothing={self.label_smoothing!r}.")
-        self.betas = tuple(self.betas)
+        self._check_optimizer_settings()
+        self._check_collections()
+
+    def _check_optimizer_settings(self) -> None:
+        betas = self.betas
+        if (isinstance(betas, (str, bytes)) or not isinstance(betas, (list, tuple))
+                or len(betas) != 2 or not all(_number(b) and 0 <= b < 1 for b in betas)):
+            raise ArgumentError(f"config.betas must be two numbers in [0, 1), such as [0.9, 0.999]. "
+                                f"Received: betas={betas!r}.")
+        self.betas = tuple(float(b) for b in betas)
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        # A setting the chosen optimiser ignores is a mistake in the config, not a no-op.
+        if self.optimizer == "sgd" and self.betas != defaults["betas"]:
+            raise ArgumentError(
+                f"config.betas is a setting of adam and adamw; optimizer is 'sgd', which has no "
+                f"betas. Received: betas={list(self.betas)!r}, optimizer='sgd'. Set optimizer: "
+                f"adam (or adamw), or remove betas (sgd takes momentum).")
+        if self.optimizer != "sgd":
+            for name in ("momentum", "nesterov"):
+                if getattr(self, name) != defaults[name]:
+                    raise ArgumentError(
+                        f"config.{name} is a setting of sgd; optimizer is {self.optimizer!r}, "
+                        f"which has none. Received: {name}={getattr(self, name)!r}, "
+                        f"optimizer={self.optimizer!r}. Set optimizer: sgd, or remove {name} "
+                        f"({self.optimizer} takes betas).")
+        if self.nesterov and not self.momentum:
+            raise ArgumentError("config.nesterov needs momentum. Received: nesterov=True, "
+                                "momentum=0. Set momentum (e.g. 0.9), or nesterov: false.")
+
+    def _check_collections(self) -> None:
+        for name in ("augment", "freeze"):
+            value = getattr(self, name)
+            if not isinstance(value, list):
+                raise ArgumentTypeError(f"config.{name} must be a list. Received: {name}={value!r} "
+                                        f"({type(value).__name__}).")
+        if not all(isinstance(p, str) for p in self.freeze):
+            raise ArgumentTypeError(f"config.freeze must be a list of parameter-name patterns "
+                                    f"(strings). Received: freeze={self.freeze!r}.")
+        if not isinstance(self.penalty_multipliers, dict) or not all(
+                isinstance(k, str) and _number(v) and v >= 0
+                for k, v in self.penalty_multipliers.items()):
+            raise ArgumentTypeError(
+                f"config.penalty_multipliers must map parameter-name patterns to non-negative "
+                f"numbers, such as {{'layers.0.*': 0.5}}. Received: "
+                f"penalty_multipliers={self.penalty_multipliers!r}.")
+        if self.init_from is not None and not isinstance(self.init_from, str):
+            raise ArgumentTypeError(f"config.init_from must be a run folder (a string) or null. "
+                                    f"Received: init_from={self.init_from!r}.")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], path: str = "config") -> "TrainConfig":
@@ -133,24 +194,29 @@ class TrainConfig:
             values = {}
         if not isinstance(values, dict):
             raise SpecError(f"a config must be a mapping of settings. Received: {type(values).__name__}.", path)
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in values:
-            if key not in known:
-                hint = f" Did you mean {_ALIASES[key]!r}?" if key in _ALIASES else did_you_mean(key, known)
-                raise SpecError(
-                    f"unknown setting.{hint} Valid settings: {', '.join(known)}.",
-                    f"{path}.{key}",
-                )
+        _check_keys(values, path)
         return cls(**values)
 
     def replace(self, **changes) -> "TrainConfig":
-        """A copy with some settings changed (checked again)."""
+        """A copy with some settings changed (checked again); unknown names are refused
+        as in :meth:`from_dict`."""
+        _check_keys(changes, "config")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["betas"] = list(self.betas)
         return out
+
+
+def _check_keys(values: dict, path: str) -> None:
+    known = [f.name for f in dataclasses.fields(TrainConfig)]
+    for key in values:
+        if key not in known:
+            hint = (f" Did you mean {_ALIASES[key]!r}?" if key in _ALIASES
+                    else did_you_mean(str(key), known))
+            raise SpecError(f"unknown setting.{hint} Valid settings: {', '.join(known)}.",
+                            f"{path}.{key}")
 
 
 def _number(value) -> bool:
@@ -174,7 +240,20 @@ def load_config(source: str | Path | dict | None) -> TrainConfig:
     if isinstance(source, dict):
         return TrainConfig.from_dict(source)
     path = Path(source)
-    text = path.read_text() if path.suffix in (".yaml", ".yml") or path.exists() else str(source)
+    text = str(source)
+    looks_like_file = isinstance(source, Path) or (
+        "\n" not in text and (path.suffix in (".yaml", ".yml") or ":" not in text))
+    if path.is_file() or looks_like_file:
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise ArgumentError(f"config file {text!r} does not exist. Received: config={text!r}. "
+                                f"Give a YAML file of TrainConfig settings.",
+                                argument="config") from None
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise ArgumentError(f"config file {text!r} cannot be read: {reason}. Received: "
+                                f"config={text!r}.", argument="config") from None
     try:
         values = yaml.safe_load(text)
     except yaml.YAMLError as error:

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import torch
 
+from .._files import atomic_write_text, writing
+from ..runs.metrics import read_metrics
+
 __all__ = ["MetricsLog", "evaluate", "topk_correct"]
 
 
@@ -33,6 +36,11 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
         labels, so with per-pixel targets (structured outputs, ``(N, H, W)``) it is the
         share of pixels labelled right.
     """
+    if len(x) == 0:
+        from .._validation import ArgumentError
+
+        raise ArgumentError("evaluate needs at least one sample: accuracy over 0 samples means "
+                            "nothing. Received: x with 0 samples.", argument="x")
     was_training = model.training
     model.eval()
     device = device or next(model.parameters()).device
@@ -73,24 +81,17 @@ class MetricsLog:
         self.path = Path(path)
 
     def append(self, record: dict) -> None:
-        with open(self.path, "a") as handle:
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        with writing(self.path):
+            with open(self.path, "a") as handle:
+                handle.write(json.dumps(record, sort_keys=True) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def records(self) -> list[dict]:
-        if not self.path.exists():
-            return []
-        out = []
-        for line in self.path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                break  # a line cut short by a kill: everything before it is intact
-        return out
+        """Every record so far (a line cut short by a kill ends the list)."""
+        return read_metrics(self.path)
 
     def truncate_after(self, step: int) -> None:
+        """Drop the records logged after ``step`` (and any line cut short by a kill)."""
         kept = [r for r in self.records() if r.get("step", 0) <= step]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))

@@ -10,8 +10,10 @@ epoch and every random state, and data order and learning rate are pure function
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fnmatch
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,24 +25,40 @@ import torch.nn as nn
 from .._validation import ArgumentError, CnnkitError, ShapeError
 from ..data.loader import BatchLoader, seed_for
 from ..functional.losses import loss_function
-from . import checkpoint as ckpt
+from ..runs import checkpoint as ckpt
+from ..runs.folder import RunFolder, spec_digest
 from .config import TrainConfig
 from .metrics import MetricsLog, evaluate
 from .regularizers import apply_max_norm, penalized_weights, weight_penalty
-from .run import RunFolder, spec_digest
 from .schedules import lr_at
 from .tensorboard import EventWriter
 
-__all__ = ["TrainResult", "Trainer", "TrainingDiverged", "resolve_device"]
+__all__ = ["DIVERGENCE_FACTOR", "NothingToResume", "TrainResult", "Trainer", "TrainingDiverged",
+           "resolve_device"]
+
+
+# A logged loss above this many times the first one (or above it, when the first is below 1)
+# means the run has diverged: Goodfellow et al. (2016, sec. 8.2.4) on exploding gradients.
+DIVERGENCE_FACTOR = 1e4
 
 
 class TrainingDiverged(CnnkitError, RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss became NaN or infinite, or grew without bound; the last good checkpoint is
+    kept."""
+
+
+class NothingToResume(CnnkitError, RuntimeError):
+    """A run's checkpoints exist but none can be read, so it cannot continue."""
 
 
 @dataclass
 class TrainResult:
-    """What a finished (or stopped) run reached."""
+    """What a finished (or stopped) run reached.
+
+    ``model`` is the trained network, ``test_set`` the test split it was scored on and
+    ``config`` the TrainConfig (:func:`cnnkit.train.api.train` fills them), for a report
+    built from memory.
+    """
 
     run_dir: Path | None
     epochs_run: int
@@ -52,6 +70,9 @@ class TrainResult:
     val: dict = field(default_factory=dict)
     history: list = field(default_factory=list)
     test: dict = field(default_factory=dict)
+    model: Any = field(default=None, repr=False)
+    test_set: Any = field(default=None, repr=False)
+    config: Any = field(default=None, repr=False)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -136,6 +157,15 @@ class Trainer:
         self.bad_epochs = 0
         self.history: list[dict] = []
         self.train_seconds = 0.0
+        self.first_loss: float | None = None  # the first logged loss: divergence is measured to it
+        self._reset_running()
+
+    def _reset_running(self) -> None:
+        # Sums since the last metrics line; in checkpoints, so that the first line after a
+        # resume averages the same steps as it would have without the interruption.
+        self._losses: list[torch.Tensor] = []
+        self._correct = torch.zeros((), device=self.device)
+        self._seen = 0
 
     # ----------------------------------------------------------------- set-up
     def _split(self, train, val):
@@ -145,11 +175,25 @@ class Trainer:
         elif self.config.val_fraction > 0:
             # A fixed, seeded split: the same samples are held out on every resume.
             order = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.config.seed))
-            cut = int(round(len(x) * self.config.val_fraction))
+            n = len(x)
+            cut = int(round(n * self.config.val_fraction))
             vx, vy = x[order[:cut]], y[order[:cut]]
             x, y = x[order[cut:]], y[order[cut:]]
+            if cut == 0 or cut == n:
+                raise ArgumentError(
+                    f"config.val_fraction {self.config.val_fraction:g} of {n} training samples "
+                    f"leaves {cut} for validation and {n - cut} for training; both need at "
+                    f"least one. Received: val_fraction={self.config.val_fraction!r}. Set "
+                    f"val_fraction: 0 (no validation), or give more data.")
         else:
             vx = vy = None
+        if self.world > self.config.batch_size:
+            raise ArgumentError(
+                f"config.batch_size {self.config.batch_size} is smaller than the {self.world} "
+                f"processes: each process takes its share of a batch, and some would get none. "
+                f"Received: batch_size={self.config.batch_size} with {self.world} processes. "
+                f"Use a batch_size of at least {self.world} (a multiple of it splits evenly), or "
+                f"fewer processes.")
         if len(x) < self.config.batch_size:
             raise ArgumentError(
                 f"config.batch_size {self.config.batch_size} is larger than the {len(x)} training "
@@ -227,6 +271,9 @@ class Trainer:
                               for i, e in opt["state"].items()},
             "spec_digest": spec_digest(self.spec) if self.spec else None,
             "config": self.config.to_dict(),
+            "first_loss": self.first_loss,
+            "running": {"losses": [float(v) for v in self._losses], "correct": int(self._correct),
+                        "seen": self._seen},
         }
         return tensors, state
 
@@ -255,12 +302,21 @@ class Trainer:
                 f"Received: a spec whose digest {spec_digest(self.spec)[:12]} differs from the "
                 f"run's {state['spec_digest'][:12]}. Start a new run, or restore the run's spec.yaml."
             )
-        self.model.load_state_dict(checkpoint.prefixed("model"))
+        ckpt.load_state(self.model, checkpoint.prefixed("model"), checkpoint.path)
+        own = {i: p for i, p in enumerate(p for group in self.optimizer.param_groups
+                                           for p in group["params"])}
         opt_state: dict[int, dict[str, Any]] = {}
         for index, scalars in state.get("optim_scalars", {}).items():
             opt_state[int(index)] = dict(scalars)
         for key, value in checkpoint.prefixed("optim").items():
             index, name = key.split(".", 1)
+            param = own.get(int(index))
+            if param is None or (value.dim() > 0 and tuple(value.shape) != tuple(param.shape)):
+                raise ckpt.CheckpointError(
+                    f"checkpoint {checkpoint.path} holds optimiser state optim.{key} of shape "
+                    f"{tuple(value.shape)}, which fits no parameter of the network"
+                    f"{f' (shape {tuple(param.shape)})' if param is not None else ''}. It "
+                    f"belongs to another configuration, or was edited.")
             opt_state.setdefault(int(index), {})[name] = value.to(self.device)
         self.optimizer.load_state_dict({"state": opt_state, "param_groups": state["optim_groups"]})
         torch.set_rng_state(checkpoint.tensors["rng.torch"])
@@ -269,18 +325,41 @@ class Trainer:
         for name in ("epoch", "batch", "step", "best_metric", "best_epoch", "bad_epochs",
                      "history", "train_seconds"):
             setattr(self, name, state[name])
+        self.first_loss = state.get("first_loss")
+        running = state.get("running") or {}
+        self._reset_running()
+        self._losses = [torch.tensor(v, dtype=torch.float32, device=self.device)
+                        for v in running.get("losses", [])]
+        self._correct = torch.tensor(float(running.get("correct", 0)), device=self.device)
+        self._seen = int(running.get("seen", 0))
 
     # -------------------------------------------------------------- training
     def fit(self, resume: bool = False) -> TrainResult:
-        """Train for ``config.epochs`` (or until early stopping); returns a TrainResult."""
+        """Train for ``config.epochs`` (or until early stopping); returns a TrainResult.
+
+        The run folder is locked meanwhile (:mod:`cnnkit.runs.lock`): a second process
+        writing it stops with the first one's process id.
+
+        Raises:
+            RunLockedError: another process writes the run folder.
+            NothingToResume: ``resume`` and every checkpoint is damaged.
+            TrainingDiverged: the loss became NaN or infinite, or grew without bound.
+        """
+        held = self.run.lock() if self.writer_enabled else contextlib.nullcontext()
+        with held:
+            return self._fit(resume)
+
+    def _fit(self, resume: bool) -> TrainResult:
         cfg = self.config
         log = MetricsLog(self.run.metrics) if self.writer_enabled else None
         if resume and self.run is not None:
-            latest = ckpt.load_latest(self.run.checkpoints)
-            if latest is not None:
-                self.restore(latest)
-                if log is not None:
-                    log.truncate_after(self.step)
+            self._resume(log)
+        elif log is not None and (log.records() or ckpt.find_checkpoints(self.run.checkpoints)):
+            raise ArgumentError(
+                f"run_dir {str(self.run.path)!r} already holds a run's checkpoints and metrics; "
+                f"a new run there would mix with them. Received: run_dir="
+                f"{str(self.run.path)!r}, resume=False. Continue it with fit(resume=True), or "
+                f"give another run_dir.", argument="run_dir")
         writer = EventWriter(self.run.path / "tb") if self.writer_enabled else None
         try:
             self._loop(log, writer)
@@ -299,6 +378,24 @@ class Trainer:
                            self.bad_epochs >= cfg.patience and cfg.early_stopping, val, self.history)
 
     _best_weights = None
+
+    def _resume(self, log: MetricsLog | None) -> None:
+        errors: list[str] = []
+        latest = ckpt.load_latest(self.run.checkpoints, errors)
+        if latest is not None:
+            self.restore(latest)
+        elif errors:
+            # Starting again from step 0 would append a second run to metrics.jsonl and
+            # leave the damaged files in place: refuse, and say what was found.
+            raise NothingToResume(
+                f"run {self.run.path} cannot be resumed: every checkpoint is damaged "
+                f"({len(errors)} found; newest: {errors[0].rstrip('.')}). Start a new run from its "
+                f"spec.yaml, or move checkpoints/ and metrics.jsonl away to train this folder "
+                f"again from step 0.")
+        if log is not None:
+            # Lines logged after the checkpoint are logged again (all of them when the run
+            # stopped before its first checkpoint): the file reads as one run.
+            log.truncate_after(self.step)
 
     def train_epochs(self, count: int = 1) -> int:
         """Run ``count`` more epochs without logging or checkpoints; returns images seen.
@@ -336,7 +433,8 @@ class Trainer:
             self.net.train()
             self.loader.set_epoch(self.epoch, self.batch)
             bar = self._progress(self.epoch)
-            losses, correct, seen = [], torch.zeros((), device=self.device), 0
+            if self.batch == 0:
+                self._reset_running()
             started = time.perf_counter()
             for xb, yb in self.loader:
                 if self.world > 1:  # each process takes its share of the global batch
@@ -364,17 +462,17 @@ class Trainer:
                 self.optimizer.step()
                 if cfg.max_norm:
                     apply_max_norm(self.weights, cfg.max_norm)
-                losses.append(loss.detach())
+                self._losses.append(loss.detach())
                 if out.dim() >= 2 and not yb.dtype.is_floating_point:
-                    correct += (out.detach().argmax(1) == yb).sum()
-                seen += yb.numel()  # labels, not samples: per-pixel targets count each pixel
+                    self._correct += (out.detach().argmax(1) == yb).sum()
+                self._seen += yb.numel()  # labels, not samples: per-pixel targets count each pixel
                 self.step += 1
                 self.batch += 1
                 if bar is not None:
                     bar.update(cfg.batch_size)
                 if self.step % cfg.log_every == 0 or self.batch == self.steps_per_epoch:
-                    self._log_train(losses, correct, seen, lr, log, writer, bar)
-                    losses, correct, seen = [], torch.zeros((), device=self.device), 0
+                    self._log_train(self._losses, self._correct, self._seen, lr, log, writer, bar)
+                    self._reset_running()
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.train_seconds += time.perf_counter() - started
                     started = time.perf_counter()
@@ -398,6 +496,17 @@ class Trainer:
                 f"set grad_clip, or check the data for NaN or infinite values."
             )
         mean_loss = float(values.mean())
+        if self.first_loss is None:
+            self.first_loss = mean_loss
+        limit = DIVERGENCE_FACTOR * max(self.first_loss, 1.0)
+        if not math.isfinite(mean_loss) or mean_loss > limit:
+            last = ckpt.find_checkpoints(self.run.checkpoints) if self.run else []
+            kept = f" The last good checkpoint is {last[0]}." if last else ""
+            raise TrainingDiverged(
+                f"the loss grew from {self.first_loss:.4g} (first logged) to {mean_loss:.4g} by "
+                f"step {self.step} (epoch {self.epoch + 1}): training diverged and stopped.{kept} "
+                f"Lower the learning rate (lr={lr:g}), set grad_clip, or normalise the inputs "
+                f"and targets.")
         accuracy = float(correct) / max(seen, 1)
         if bar is not None:
             bar.set_postfix(loss=f"{mean_loss:.4f}", acc=f"{accuracy:.3f}", lr=f"{lr:.3g}")
