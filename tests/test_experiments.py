@@ -210,7 +210,9 @@ def test_pooling(tmp_path, capsys):
     assert table["max"]["params"] == table["average"]["params"] == table["stride in conv"]["params"]
     extra = int(table["strided conv"]["params"].replace(",", "")) - int(table["max"]["params"].replace(",", ""))
     assert extra == 2 * (32 * 32 * 9 + 32)
-    assert all(mean(r["accuracy"]) > 0.3 for r in table.values())
+    # 3 seeds: max 84-86 %, average 80-81 %, the others 82-84 % (300 test digits).
+    acc = {k: mean(v["accuracy"]) for k, v in table.items()}
+    assert all(a > 0.7 for a in acc.values()) and acc["max"] > acc["average"]
 
 
 def test_regularisers(tmp_path, capsys):
