@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ._weights import add_weights_argument, choose_weights
+
 __all__ = ["FLAGS", "add_parser", "run"]
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
@@ -13,10 +15,11 @@ FLAGS = {"run_dir": "RUN", "data": "--data", "which": "--which"}
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("eval", help="evaluate a run on its test data",
-                                   description="Evaluate RUN's best (or last) weights.")
+                                   description="Evaluate RUN's weights (by default those training ended "
+                                               "with: the same test figure `cnnkit train` printed).")
     parser.add_argument("run_dir", metavar="RUN")
     parser.add_argument("--data", help="data to evaluate on (default: the run's data set)")
-    parser.add_argument("--which", choices=("best", "last"), default="best")
+    add_weights_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.set_defaults(run=run)
 
@@ -28,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from ..runs import RunFolder, load_run_model
     from ..train.metrics import evaluate
 
-    network = load_run_model(args.run_dir, args.which)
+    choice = choose_weights(args.run_dir, args.which)
+    network = load_run_model(args.run_dir, choice.which)
     recorded = RunFolder(args.run_dir).read_yaml("config.yaml")
     info = recorded.get("data") or {}
     if args.data:
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     loss = loss_function(network.loss or "softmax_cross_entropy")
     metrics = evaluate(network, test.x, test.y, loss)
     if args.json:
-        print(json.dumps(metrics))
+        print(json.dumps(dict(metrics, weights=choice.which)))
     else:
         shown = args.data or info.get("source_as_given") or source
         acc = f"accuracy {100 * metrics['accuracy']:.2f}%, " if "accuracy" in metrics else ""

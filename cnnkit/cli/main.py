@@ -35,7 +35,7 @@ import warnings
 from .._validation import CnnkitError
 from .._version import __version__
 
-__all__ = ["COMMANDS", "COMMON_FLAGS", "build_parser", "cli_message", "main"]
+__all__ = ["COMMANDS", "COMMON_FLAGS", "DefaultsHelpFormatter", "build_parser", "cli_message", "main"]
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "experiment", "report", "inspect",
@@ -64,7 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
         for added in set(subparsers.choices) - before:
             subparsers.choices[added].set_defaults(
                 flags={**COMMON_FLAGS, **getattr(module, "FLAGS", {})})
+            subparsers.choices[added].formatter_class = DefaultsHelpFormatter
     return parser
+
+
+class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` that shows each option's default, unless its help already says it or
+    there is none to show (None, False, an empty list)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text.lower() or default in (None, False, argparse.SUPPRESS)
+                or default == [] or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
 
 
 def _as_typed(value: str) -> str:

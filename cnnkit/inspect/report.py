@@ -80,10 +80,6 @@ class RunView:
         return str(self.classes[index]) if index < len(self.classes) else str(index)
 
 
-def _default_which(config: dict) -> str:
-    # results.json holds the test metrics of the weights training ended with: the best
-    # checkpoint under early stopping, the last one otherwise.
-    return "best" if (config.get("train") or {}).get("early_stopping") else "last"
 
 
 def load_run(run_dir, *, which: str | None = None, network=None, test=None,
@@ -101,7 +97,7 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
         ArgumentError: not a run folder, or no readable checkpoint.
     """
     from ..data.source import load_data
-    from ..runs import RunFolder, load_run_model, read_metrics
+    from ..runs import RunFolder, default_weights, load_run_model, read_metrics
 
     run = RunFolder(run_dir)
     if not run.exists():
@@ -111,7 +107,8 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     config = run.read_yaml("config.yaml") if (run.path / "config.yaml").is_file() else {}
     config = config or {}
     if which is None:
-        which = _default_which(config)
+        # The weights training ended with, as every command defaults to (runs.weights).
+        which = default_weights(run.path)
     if which not in ("best", "last"):
         raise ArgumentError(f"which must be 'best' or 'last'. Received: which={which!r}.")
     if network is None:

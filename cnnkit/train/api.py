@@ -29,10 +29,11 @@ from ..data.source import (check_fits, check_same_data, check_trainable, data_id
                            load_data, resolve_source)
 from ..runs.folder import RunFolder, check_new_run_dir, new_run_dir, provenance, run_name
 from ..runs.model import load_run_model
+from ..runs.weights import warn_small_validation
 from .config import TrainConfig, load_config
 from .memory import check_memory
 from .metrics import evaluate
-from .trainer import TrainResult, Trainer, resolve_device
+from .trainer import TrainResult, Trainer, ended_with, resolve_device
 
 __all__ = ["TrainingInterrupted", "finetune_model", "init_distributed", "resume", "train"]
 
@@ -254,9 +255,15 @@ def _finish(trainer: Trainer, result: TrainResult, test_set) -> TrainResult:
     result.model = trainer.model
     result.test_set = test_set
     result.config = trainer.config
+    # The weights the test figure belongs to: every reader of the run defaults to them.
+    weights = ended_with(trainer.config, result)
+    result.weights = weights
+    if weights == "best":
+        warn_small_validation(result.val.get("count"))
     if trainer.writer_enabled:
         trainer.run.write_json("results.json", {
             "test": test, "val": result.val, "epochs": result.epochs_run, "steps": result.steps,
             "train_seconds": result.train_seconds, "best_epoch": result.best_epoch,
-            "stopped_early": result.stopped_early})
+            "stopped_early": result.stopped_early, "weights": weights,
+            "val_count": result.val.get("count")})
     return result

@@ -66,6 +66,7 @@ class TrainConfig:
     augment: list = field(default_factory=list)   # e.g. [{translate: 2}, {elastic: {alpha: 8, sigma: 3}}]
     # validation and early stopping
     val_fraction: float = 0.1             # share of the training set held out for validation
+    test_fraction: float = 0.2            # share of a file or folder held out for testing (not bundled sets)
     early_stopping: bool = False
     patience: int = 5                     # epochs without improvement before stopping
     monitor: str = "val_accuracy"         # val_accuracy | val_loss
@@ -84,7 +85,8 @@ class TrainConfig:
     log_every: int = 20                   # steps between metrics.jsonl lines
     checkpoint_every: int = 0             # steps between checkpoints (0: at the end of each epoch)
     keep_checkpoints: int = 2             # step checkpoints kept (older ones are deleted)
-    progress: bool = True                 # progress bar
+    progress: bool = True                 # progress bar within each epoch (on a terminal only)
+    quiet: bool = False                   # no line per epoch on stderr (RUN/train.log still gets them)
     report: bool = True                   # `cnnkit train` / cnnkit.train_and_report: write report/index.html
 
     def __post_init__(self) -> None:
@@ -104,7 +106,7 @@ class TrainConfig:
         if self.threads is not None:
             _int(self, "threads", 1)
         for name in ("nesterov", "early_stopping", "amp", "channels_last", "compile", "progress",
-                     "report"):
+                     "report", "quiet"):
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise ArgumentTypeError(f"config.{name} must be true or false. Received: "
@@ -129,6 +131,10 @@ class TrainConfig:
                 raise ArgumentError(f"config.{name} must be a non-negative number. Received: {name}={value!r}.")
         if not _number(self.val_fraction) or not 0 <= self.val_fraction < 1:
             raise ArgumentError(f"config.val_fraction must be in [0, 1). Received: val_fraction={self.val_fraction!r}.")
+        if not _number(self.test_fraction) or not 0 < self.test_fraction < 1:
+            raise ArgumentError(f"config.test_fraction must be in (0, 1). Received: "
+                                f"test_fraction={self.test_fraction!r}. Give separate test data "
+                                f"(test_data) to use all of the data for training.")
         if self.early_stopping and self.val_fraction == 0:
             raise ArgumentError("config.early_stopping needs a validation split. Received: val_fraction=0. "
                                 "Set val_fraction (e.g. 0.1).")
