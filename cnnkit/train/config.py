@@ -16,7 +16,7 @@ import yaml
 
 from .._validation import ArgumentError, ArgumentTypeError, SpecError, did_you_mean, one_of
 
-__all__ = ["TrainConfig", "load_config"]
+__all__ = ["TrainConfig", "load_config", "setting_help"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 # Names other libraries use for the same setting, so that the error can point at ours.
@@ -267,3 +267,21 @@ def load_config(source: str | Path | dict | None) -> TrainConfig:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError(f"invalid YAML{where}: {getattr(error, 'problem', error)}.", str(source)) from error
     return TrainConfig.from_dict(values or {})
+
+
+def setting_help(name: str) -> str:
+    """The comment beside setting ``name`` in :class:`TrainConfig` (its one documentation,
+    shown by ``cnnkit train --help`` and docs/train.md).
+
+    Example:
+        >>> setting_help("epochs")
+        'passes over the training set'
+    """
+    import inspect
+    import re
+
+    for line in inspect.getsource(TrainConfig).splitlines():
+        match = re.match(rf"\s+{re.escape(name)}:[^#]*#\s*(.*)$", line)
+        if match:
+            return match.group(1).strip()
+    return ""
