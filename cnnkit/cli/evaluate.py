@@ -26,7 +26,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .._validation import ArgumentError
-    from ..data.source import check_fits, check_same_data, data_identity, load_data
+    from ..data.source import check_fits, check_same_data, data_identity
+    from ..data.splits import recorded_splits
     from ..functional.losses import loss_function
     from ..runs import RunFolder, load_run_model
     from ..train.metrics import evaluate
@@ -46,11 +47,14 @@ def run(args: argparse.Namespace) -> int:
         # The run's own data: it must still be what the run was trained on.
         check_same_data(info.get("identity"), data_identity(source), run=args.run_dir,
                         argument=None)
-    seed = int((recorded.get("train") or {}).get("seed", 0))
-    _, test = load_data(source, network.input_shape, seed=seed)
+    # The run's own splits again (its test fraction, seed, test folder): the figure
+    # `cnnkit train` printed.
+    settings = recorded.get("train") or {}
+    _, _, test = recorded_splits(info, settings, tuple(network.input_shape),
+                                 data=args.data or None)
     check_fits(network, test, "evaluation data")
     loss = loss_function(network.loss or "softmax_cross_entropy")
-    metrics = evaluate(network, test.x, test.y, loss)
+    metrics = evaluate(network, test.x, test.y, loss, topk=int(settings.get("topk", 5)))
     if args.json:
         print(json.dumps(dict(metrics, weights=choice.which)))
     else:

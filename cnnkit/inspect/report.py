@@ -96,7 +96,7 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     Raises:
         ArgumentError: not a run folder, or no readable checkpoint.
     """
-    from ..data.source import load_data
+    from ..data.splits import recorded_splits
     from ..runs import RunFolder, default_weights, load_run_model, read_metrics
 
     run = RunFolder(run_dir)
@@ -122,9 +122,9 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     results_path = run.path / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     if test is None and load_test and data.get("source"):
-        seed = int((config.get("train") or {}).get("seed", 0))
-        try:
-            _, test = load_data(data["source"], tuple(network.input_shape), seed=seed)
+        try:  # the run's own test split (its fraction, seed or test folder)
+            _, _, test = recorded_splits(data, config.get("train") or {},
+                                         tuple(network.input_shape))
         except Exception:  # noqa: BLE001 - the data moved or was in memory: no data figures
             test = None
     return RunView(run.path, network, which, classes, config, records, results, test)
