@@ -22,13 +22,14 @@ def add_weights_argument(parser) -> None:
                         default=None, help=WEIGHTS_HELP)
 
 
-def choose_weights(run_dir, which, *, stream=None):
-    """Resolve ``which`` for ``run_dir``, print ``weights: ...`` on ``stream`` (default
-    stderr, so that --json output stays clean) and warn about a small validation split;
-    returns the :class:`~cnnkit.runs.weights.WeightsChoice`."""
+def choose_weights(run_dir, which, *, show: bool = True):
+    """Resolve ``which`` for ``run_dir``, print ``weights: ...`` on stdout (unless ``show``
+    is False: JSON output carries the choice itself) and warn about a small validation
+    split; returns the :class:`~cnnkit.runs.weights.WeightsChoice`."""
     from ..runs.weights import resolve_weights, warn_small_validation
 
     choice = resolve_weights(run_dir, which)
-    print(f"weights: {choice}", file=stream or sys.stderr, flush=True)
+    if show:
+        print(f"weights: {choice}", file=sys.stdout, flush=True)
     warn_small_validation(choice.val_count, which=choice.which)
     return choice

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..runs import RunFolder, load_run_model
     from ..train.metrics import evaluate
 
-    choice = choose_weights(args.run_dir, args.which)
+    choice = choose_weights(args.run_dir, args.which, show=not args.json)
     network = load_run_model(args.run_dir, choice.which)
     recorded = RunFolder(args.run_dir).read_yaml("config.yaml")
     info = recorded.get("data") or {}

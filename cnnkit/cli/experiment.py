@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("name", nargs="?", choices=sorted(EXPERIMENTS),
                         help="the experiment to run; without one, list them")
     parser.add_argument("--epochs", type=int, default=8, help="epochs per row (default 8)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of data order and weights")
     parser.set_defaults(run=run)
 
 

@@ -93,7 +93,7 @@ def predict_files(run_dir, images, top: int = 3, which: str | None = None):
 
 
 def run(args: argparse.Namespace) -> int:
-    which = choose_weights(args.run_dir, args.which).which
+    which = choose_weights(args.run_dir, args.which, show=not args.json).which
     for path, ranked in predict_files(args.run_dir, args.images, args.top, which):
         best, p = ranked[0]
         if args.json:

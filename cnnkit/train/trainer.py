@@ -172,10 +172,12 @@ class Trainer:
             self.train_x, self.train_y, self.val_x, self.val_y = self._split(
                 train, None if self.val_batches is not None else val)
             # The order of epoch e is a pure function of (seed, e): resuming needs no RNG
-            # state. The last, smaller batch is trained too, except across processes (each
-            # takes a share of every batch, and a share must not be empty).
+            # state. The last, smaller batch is trained too, unless it has fewer samples
+            # than there are processes (each takes a share, and none may be empty).
+            rest = len(self.train_x) % self.batch_size
             self.loader = BatchLoader(self.train_x, self.train_y, batch_size=self.batch_size,
-                                      shuffle=True, drop_last=self.world > 1, seed=config.seed)
+                                      shuffle=True, drop_last=0 < rest < self.world,
+                                      seed=config.seed)
         self._apply_freeze()
         self.weights = penalized_weights(self.model, config.penalty_multipliers)
         self.optimizer = self._make_optimizer()
