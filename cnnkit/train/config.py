@@ -67,11 +67,11 @@ class TrainConfig:
     # validation and early stopping
     val_fraction: float = 0.1             # share of the training set held out for validation
     test_fraction: float = 0.2            # share of a file or folder held out for testing (not bundled sets)
-    early_stopping: bool = False
+    early_stopping: bool = False          # stop when monitor has not improved for patience epochs; keep the best weights
     patience: int = 5                     # epochs without improvement before stopping
     monitor: str = "val_accuracy"         # val_accuracy | val_loss
     min_delta: float = 0.0                # smallest change that counts as an improvement
-    topk: int = 5                         # also report top-k accuracy
+    topk: int = 5                         # also report top-k accuracy (when k < classes)
     # fine-tuning (Wikipedia, "Convolutional neural network")
     init_from: str | None = None          # a run folder whose weights start this run
     freeze: list = field(default_factory=list)    # parameter-name patterns kept fixed ("layers.0.*")
