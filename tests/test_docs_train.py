@@ -3,6 +3,7 @@ tables name every setting and every augmentation."""
 
 import contextlib
 import dataclasses
+import functools
 import io
 import re
 from pathlib import Path
@@ -60,7 +61,12 @@ def test_the_console_examples_parse(line):
     runs and folders they name)."""
     import shlex
 
+    argv = shlex.split(line[2:].split("  #")[0])[1:]
+    _parser().parse_args(argv)
+
+
+@functools.lru_cache(maxsize=1)
+def _parser():
     from cnnkit.cli.main import build_parser
 
-    argv = shlex.split(line[2:].split("  #")[0])[1:]
-    build_parser().parse_args(argv)
+    return build_parser()

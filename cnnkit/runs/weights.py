@@ -164,7 +164,8 @@ def warn_small_validation(count, *, which: str = "best") -> None:
     warnings.warn(
         f"the best weights were chosen on {count} validation samples: one sample moves accuracy "
         f"by {100 / count:.1f} points, so the best epoch may be chance. Hold out at least "
-        f"{SMALL_VALIDATION} (val_fraction, or separate val_data), or use the last weights.",
+        f"{SMALL_VALIDATION} validation samples (val_fraction or val_data; --val-fraction or "
+        f"--val-data on the command line), or use the last weights (--weights last).",
         UserWarning, stacklevel=2)
 
 
