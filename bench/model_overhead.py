@@ -117,14 +117,29 @@ def to_torch(module: nn.Module) -> nn.Module:
 
 
 def _model(name: str):
+    """The zoo model ``name`` at a small input: 32x32 for 3-channel image models, else the
+    factory's own default shape."""
     factory = cnnkit.models.model_entrypoint(name)
     params = inspect.signature(factory).parameters
     kwargs = {}
     if "input_shape" in params:
-        kwargs["input_shape"] = SMALL_INPUT if name != "lenet5" else (1, 28, 28)
+        default = params["input_shape"].default
+        if isinstance(default, tuple) and len(default) == 3 and default[0] == 3:
+            kwargs["input_shape"] = SMALL_INPUT
     if "num_classes" in params:
         kwargs["num_classes"] = 10
     return cnnkit.create_model(name, **kwargs)
+
+
+def _why_skipped(name: str, model=None) -> str | None:
+    """Why ``name`` is left out of a 2-D bench (None: it is timed)."""
+    dims = cnnkit.models.model_dims(name)
+    if model is None and dims != 2:
+        return f"{dims}-D inputs (this bench writes torch.nn equivalents of 2-D networks only)"
+    if model is not None and not isinstance(model, cnnkit.spec.Network):
+        return (f"a plain nn.Module ({type(model).__name__}) without a spec: it is PyTorch "
+                f"already, there is no cnnkit layer to compare")
+    return None
 
 
 def step(model, optimiser, x, y):
@@ -147,7 +162,18 @@ def main(argv=None) -> None:
     print(f"{'model':14s} {'input':>10s} {'torch ms':>9s} {'cnnkit ms':>10s} {'ratio':>6s}")
     worst = None
     for name in names:
-        ours = _model(name)
+        reason = _why_skipped(name)
+        ours = None
+        if reason is None:
+            try:
+                ours = _model(name)
+            except (cnnkit.CnnkitError, NotImplementedError) as error:
+                reason = str(error)
+            else:
+                reason = _why_skipped(name, ours)
+        if reason is not None:
+            print(f"{name:14s} skipped: {reason}")
+            continue
         try:
             theirs = to_torch(ours)
         except NotImplementedError as error:
