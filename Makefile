@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python bench/rl_dqn.py
 	$(BIN)/python bench/model_overhead.py
 	$(BIN)/python bench/tasks.py
+	$(BIN)/python bench/time_to_accuracy.py
 
 # Longer fuzzing than the test run's few seconds: the hypothesis fuzzers with fresh
 # randomness and FUZZ_EXAMPLES examples each, then (where atheris is installed:
