@@ -148,9 +148,10 @@ def _spatial_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def mask_overlay(image_rgb: np.ndarray, mask, *, alpha: float = 0.5,
-                 ignore_index: int | None = 255) -> np.ndarray:
+                 ignore_index: int | None = 255, clear=()) -> np.ndarray:
     """A class mask ``(H, W)`` over an image ``(H, W, 3)``: each position blended with its
-    class's colour (:func:`class_colour`), unlabelled ones (``ignore_index``) with grey.
+    class's colour (:func:`class_colour`), unlabelled ones (``ignore_index``) with grey,
+    and those of the classes in ``clear`` (a background class) left as they are.
 
     Example:
         >>> out = mask_overlay(np.zeros((1, 2, 3), np.uint8), np.array([[0, 255]]), alpha=1.0)
@@ -165,7 +166,10 @@ def mask_overlay(image_rgb: np.ndarray, mask, *, alpha: float = 0.5,
     if ignore_index is not None:
         colours[m == ignore_index] = IGNORE_COLOUR
     out = (1 - alpha) * image_rgb.astype(np.float32) + alpha * colours.astype(np.float32)
-    return (out + 0.5).astype(np.uint8)
+    out = (out + 0.5).astype(np.uint8)
+    for k in clear:
+        out[m == k] = image_rgb[m == k]
+    return out
 
 
 def draw_box(rgb: np.ndarray, box, colour, *, width: int = 2, dashed: bool = False) -> np.ndarray:
@@ -270,10 +274,23 @@ def _names(classes, k: int) -> list[str]:
     return [str(classes[i]) if i < len(classes) else str(i) for i in range(k)]
 
 
-def _legend(layout: _Layout, names: list[str], what: str = "classes") -> None:
-    layout.text(f"{what}: " + ", ".join(f"{i} {n}" if n != str(i) else n
-                                        for i, n in enumerate(names[:20]))
-                + (" ..." if len(names) > 20 else "") + " (colours: tab10, in order)", 9)
+def _background(names: list[str]) -> tuple[int, ...]:
+    """The classes named background: left uncoloured in masks, so the objects stand out."""
+    return tuple(i for i, n in enumerate(names) if n.lower() in ("background", "bg"))
+
+
+def _legend(layout: _Layout, names: list[str], clear=()) -> None:
+    """One swatch per class with its name (at most 20)."""
+    swatches, captions = [], []
+    for i, name in enumerate(names[:20]):
+        swatch = np.full((12, 12, 3), 255 if i in clear else class_colour(i), np.uint8)
+        if i in clear:
+            draw_box(swatch, (0, 0, 11, 11), (120, 120, 120), width=1)
+        swatches.append(swatch)
+        captions.append(name + (" (clear)" if i in clear else ""))
+    layout.text("classes" + (f" (first 20 of {len(names)})" if len(names) > 20 else ""), 10,
+                bold=True)
+    layout.grid(swatches, min(10, len(swatches)), captions=captions, caption_size=9)
 
 
 # --------------------------------------------------------------------------------------
@@ -304,8 +321,8 @@ def plot_segmentation(model: nn.Module, task, inputs, targets=None, *, classes=N
         >>> net = nn.Conv2d(1, 3, 1)
         >>> fig = plot_segmentation(net, make_task("segment"), torch.rand(2, 1, 8, 8),
         ...                         torch.zeros(2, 8, 8, dtype=torch.long))
-        >>> len(fig.images)  # input, truth, prediction for 2 samples
-        6
+        >>> len(fig.images)  # input, truth, prediction for 2 samples; 3 class swatches
+        9
     """
     task = _check_task(task, "segment")
     x, y = _pick(inputs, targets, max_samples)
@@ -313,6 +330,8 @@ def plot_segmentation(model: nn.Module, task, inputs, targets=None, *, classes=N
     mask = task.predict(outputs)["mask"].numpy()
     k = int(outputs.shape[1])
     ignore = task.ignore_index
+    names = _names(classes, k)
+    clear = _background(names)
     layout = _Layout()
     if x.dim() == 3:  # 1-D signals
         panels, captions = [], []
@@ -333,18 +352,20 @@ def plot_segmentation(model: nn.Module, task, inputs, targets=None, *, classes=N
             img = display_image(x[i])
             h, w = _panel_size(*img.shape[:2], panel)
             row = [img]
-            names = ["input"]
+            kinds = ["input"]
             if y is not None:
-                row.append(mask_overlay(img, _spatial_mask(y[i].numpy()), ignore_index=ignore))
-                names.append("true")
-            row.append(mask_overlay(img, _spatial_mask(mask[i]), ignore_index=ignore))
-            names.append("predicted")
+                row.append(mask_overlay(img, _spatial_mask(y[i].numpy()), ignore_index=ignore,
+                                        clear=clear))
+                kinds.append("true")
+            row.append(mask_overlay(img, _spatial_mask(mask[i]), ignore_index=ignore,
+                                    clear=clear))
+            kinds.append("predicted")
             panels.extend(_resize(p, h, w) for p in row)
-            captions.extend(names)
+            captions.extend(kinds)
         if x.dim() == 5:
             layout.text(f"middle depth slice ({x.shape[2] // 2} of {x.shape[2]})", 9)
-        layout.grid(panels, len(panels) // len(x), captions=captions, caption_size=9)
-    _legend(layout, _names(classes, k))
+        layout.grid(panels, len(panels) // len(x), captions=captions, caption_size=10)
+    _legend(layout, names, clear)
     return layout.figure()
 
 

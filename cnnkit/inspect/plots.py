@@ -439,6 +439,16 @@ def plot_saliency(image, maps: dict, *, title: str | None = None, panel: int = 9
     return layout.figure()
 
 
+def _count(value) -> str:
+    """A count short enough for a cell: 950, 9.5k, 1.3M."""
+    value = int(value)
+    if value < 1000:
+        return str(value)
+    if value < 10 ** 6:
+        return f"{value / 1000:.3g}k"
+    return f"{value / 10 ** 6:.3g}M"
+
+
 def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
     """The confusion matrix (row = true class, column = predicted), counts written in the
     cells when there are at most 20 classes.
@@ -467,16 +477,17 @@ def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
         top = m.max() or 1
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7,
+                ax.text(j, i, _count(m[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if m[i, j] > 0.5 * top else "black")
     # The layout engine makes room for the tick labels, however long the class names.
     fig.set_layout_engine("constrained")
     return fig
 
 
-def plot_curves(records: list[dict]):
-    """Learning curves from ``metrics.jsonl`` records: loss and accuracy against the step,
-    training (per logged step) and validation (per epoch).
+def plot_curves(records: list[dict], metric: str = "accuracy"):
+    """Learning curves from ``metrics.jsonl`` records: loss and ``metric`` (a task's
+    monitored metric: accuracy, mean_iou, mAP, psnr, r2) against the step, training (per
+    logged step) and validation (per epoch, ``val_<metric>``).
 
     Example:
         >>> fig = plot_curves([{"split": "train", "step": 10, "loss": 2.0, "accuracy": 0.2},
@@ -487,7 +498,7 @@ def plot_curves(records: list[dict]):
     fig = _figure(9, 3.2)
     series = {
         "loss": [("train", "train", "loss"), ("val", "val", "val_loss")],
-        "accuracy": [("train", "train", "accuracy"), ("val", "val", "val_accuracy")],
+        metric: [("train", "train", metric), ("val", "val", f"val_{metric}")],
     }
     for k, (title, lines) in enumerate(series.items()):
         ax = fig.add_subplot(1, 2, k + 1)
@@ -503,6 +514,9 @@ def plot_curves(records: list[dict]):
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "not logged", ha="center", va="center", color="#888",
+                    transform=ax.transAxes)
     fig.subplots_adjust(left=0.07, bottom=0.15, right=0.98, top=0.9, wspace=0.2)
     return fig
 

@@ -202,6 +202,10 @@ table{border-collapse:collapse;font-size:13px} td,th{padding:3px 10px;border-bot
 text-align:right} th{background:#f0f2f5} td:first-child,th:first-child,td:nth-child(2),
 th:nth-child(2){text-align:left;font-family:ui-monospace,Menlo,Consolas,monospace}
 .metrics span{display:inline-block;margin-right:22px}
+.scroll{overflow-x:auto;max-width:100%}
+@media (max-width:640px){header{padding:12px 14px} nav{padding:8px 14px}
+section{margin:10px 6px;padding:10px 10px} td,th{padding:3px 6px}
+footer{margin:12px 8px!important}}
 """
 
 
@@ -278,8 +282,10 @@ def build_report(run_dir, *, which: str | None = None, examples: int = 4,
     # learning curves
     if view.records:
         sections.append(("curves", "Learning curves",
-                         _figure_block(out_dir, "curves", plots.plot_curves(view.records),
-                                       "learning curves: loss and accuracy against the step")))
+                         _figure_block(out_dir, "curves", plots.plot_curves(
+                             view.records, view.task.monitor or "accuracy"),
+                                       "learning curves: loss and the monitored metric "
+                                       "against the step")))
     else:
         sections.append(("curves", "Learning curves",
                          '<p class="note">metrics.jsonl has no records yet.</p>'))
@@ -506,6 +512,9 @@ def _page(view: RunView, sections, seconds: float) -> str:
     nav = "".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<section id="{sid}"><h2>{html.escape(title)}</h2>\n{content}\n</section>'
                      for sid, title, content in sections)
+    # A table wider than a phone scrolls inside its section, not the page.
+    body = body.replace("<table", '<div class="scroll"><table').replace("</table>",
+                                                                       "</table></div>")
     title = f"{net.name} \u2014 {view.path.name}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
