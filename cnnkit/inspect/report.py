@@ -298,6 +298,8 @@ def build_report(run_dir, *, which: str | None = None, examples: int = 4,
         test = test[torch.arange(max_test)]
     task = view.task
     problem = _fit_task(view, task, test)
+    if test is not None and tuple(test.x.shape[1:]) != tuple(net.input_shape):
+        test = None  # the data has changed shape: no pictures of it
     if problem is not None:
         sections.append(("predictions", "Predictions", f'<p class="note">{html.escape(problem)}</p>'))
     elif task.name == "classify":
@@ -337,6 +339,9 @@ def _fit_task(view: RunView, task, test) -> str | None:
     if test is None or len(test) == 0:
         return ("The run's test data could not be loaded (it moved, or was given in memory), "
                 "so there are no pictures of predictions.")
+    if tuple(test.x.shape[1:]) != tuple(view.network.input_shape):
+        return (f"The test data's samples are {tuple(test.x.shape[1:])}, but the network takes "
+                f"{tuple(view.network.input_shape)}, so there are no pictures of predictions.")
     targets = test.x if task.name == "reconstruct" else test.y
     classes = len(view.classes) if task.name in ("classify", "segment", "multilabel") and \
         (view.config.get("data") or {}).get("classes") else None
