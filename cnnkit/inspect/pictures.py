@@ -290,7 +290,19 @@ def _legend(layout: _Layout, names: list[str], clear=()) -> None:
         captions.append(name + (" (clear)" if i in clear else ""))
     layout.text("classes" + (f" (first 20 of {len(names)})" if len(names) > 20 else ""), 10,
                 bold=True)
-    layout.grid(swatches, min(10, len(swatches)), captions=captions, caption_size=9)
+    # a swatch with its name to the right, each as wide as its own name, wrapped at 640 px
+    from .plots import _text_width
+
+    x, y, row_width = _Layout.MARGIN, layout.y, 640
+    for swatch, caption in zip(swatches, captions):
+        width = 12 + 4 + _text_width(caption, 9) + 10
+        if x + width > row_width and x > _Layout.MARGIN:
+            x, y = _Layout.MARGIN, y + 18
+        layout.items.append(("image", x, y, swatch))
+        layout.items.append(("text", x + 16, y, caption, 9, False))
+        layout.width = max(layout.width, x + width + _Layout.MARGIN)
+        x += width
+    layout.y = y + 18
 
 
 # --------------------------------------------------------------------------------------

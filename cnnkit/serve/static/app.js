@@ -437,6 +437,11 @@ function renderTaskOverlay() {
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(small, 0, 0, SEEN, SEEN);
     ctx.globalAlpha = 1;
+    const present = [...new Set(mask)].filter((k) => {
+      const name = String(classes[k] || "").toLowerCase();
+      return name !== "background" && name !== "bg";
+    }).sort((a, b) => a - b).map((k) => classes[k] || String(k));
+    $("predicted").textContent = present.length ? `: ${present.join(", ")}` : ": background only";
     document.body.dataset.mask = `${coloured}:${checksum(answer.mask.data)}`;
   }
   if (answer.detections) {
@@ -614,6 +619,7 @@ function markSelection() {
 async function select(layer, unit) {
   state.selected = {layer, unit, field: null};
   $("unselect").hidden = false;
+  $("saliency-figure").hidden = false;
   markSelection();
   try {
     const field = await postJSON("/api/receptive_field", {layer, unit});
@@ -764,6 +770,8 @@ async function start() {
     `${info.layers.length} layers, ${info.weights} weights${acc}${metrics}`;
   document.body.dataset.task = info.task;
   document.body.dataset.predictions = "0";
+  // saliency explains a class, or a clicked unit: hidden until there is one to explain
+  $("saliency-figure").hidden = !info.classifier;
   if (!info.drawable) {
     $("drawing").hidden = true;
     $("pick-hint").hidden = false;
@@ -782,6 +790,7 @@ async function start() {
   $("unselect").addEventListener("click", () => {
     state.selected = null;
     $("unselect").hidden = true;
+    $("saliency-figure").hidden = !info.classifier;
     $("field-caption").textContent = "Click a unit of any map below: its receptive field is drawn on the input, and its saliency beside it.";
     drawField();
     if (state.lastLayers) renderLayers(state.lastLayers);
