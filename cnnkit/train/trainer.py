@@ -31,7 +31,7 @@ from .config import TrainConfig
 from .metrics import MetricsLog, evaluate
 from .regularizers import apply_max_norm, penalized_weights, weight_penalty
 from .schedules import lr_at
-from .tensorboard import EventWriter
+from .tensorboard import EventWriter, log_epoch
 
 __all__ = ["DIVERGENCE_FACTOR", "NothingToResume", "TrainResult", "Trainer", "TrainingDiverged",
            "resolve_device"]
@@ -539,6 +539,7 @@ class Trainer:
             log.append(dict(record, split="val", time=time.time()))
         if writer is not None:
             writer.scalars(self.step, {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")})
+            log_epoch(writer, self.model, self.step, self.train_x[:1], hparams=cfg.to_dict())
         self.epoch += 1
         self.batch = 0
         if not cfg.checkpoint_every or self.epoch == cfg.epochs:
