@@ -12,11 +12,14 @@ FLAGS = {"run_dir": "RUN", "which": "--which"}
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "serve", help="a local web page to draw digits and watch the network's layers",
+        "serve", help="a local web page to try a run's network and watch its layers",
         description="Serve a web page where you draw on a canvas (or drop an image, or pick a "
-                    "test example) and see the prediction, every layer's activation maps, the "
-                    "first-layer filters, and the receptive field and saliency of a clicked "
-                    "unit. Listens on 127.0.0.1 unless --host is given.")
+                    "test example) and see the prediction as the run's task gives it (class "
+                    "or label probabilities, values, a mask or boxes over the input, a "
+                    "reconstruction, beside the truth for a test example), every layer's "
+                    "activations (traces over time for 1-D networks, the middle slice of 3-D "
+                    "ones), the first-layer filters, and the receptive field and saliency of "
+                    "a clicked unit. Listens on 127.0.0.1 unless --host is given.")
     parser.add_argument("run_dir", metavar="RUN", help="a run folder made by `cnnkit train`")
     parser.add_argument("--port", type=int, default=8000,
                         help="TCP port (default 8000; 0 picks a free one)")

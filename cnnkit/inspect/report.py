@@ -1,10 +1,16 @@
 """The run report (``report/index.html``) and the pictures of one image through a run.
 
 :func:`build_report` reads a run folder (spec, config, ``metrics.jsonl``,
-``results.json``, checkpoints) and writes ``report/index.html``: learning curves, the
-summary table, the confusion matrix with per-class accuracy, the most confidently wrong
-test images, an embedding of the penultimate layer, the first layer's filters, activation
-maps and saliency maps of a few test images, and one unit's receptive field. The page is
+``results.json``, checkpoints) and writes ``report/index.html``. Every network gets one,
+with the sections that apply: learning curves (loss and the task's monitored metric) and
+the summary table always; then by the run's task (:func:`run_task`): for classify the
+confusion matrix with per-class accuracy, the most confidently wrong test samples and an
+embedding of the penultimate layer; for the other tasks the test metrics, a per-class (or
+per-label, per-output) table and the task's pictures (:mod:`cnnkit.inspect.pictures`:
+masks, boxes, reconstructions, predicted against true, per-label precision and recall);
+then the filters of the first two convolutions and the activations of two test samples in
+any rank (1-D layers as traces over time, 3-D ones at their middle depth slice), and for a
+2-D image classifier the saliency maps and one unit's receptive field. The page is
 one self-contained file (every image is a base64 ``data:`` URI; no script, no link to
 anything outside it), so it opens offline and can be mailed; the PNGs are written next to
 it as well.
