@@ -460,8 +460,10 @@ class Viewer:
                 answer["colours"] = P.CLASS_COLOURS.tolist()
                 figure = P.plot_detection(self.network, task, x[None], target,
                                           classes=self.view.classes)
-        except CnnkitError as error:
-            answer["picture_error"] = str(error)
+        except (CnnkitError, TypeError, ValueError, RuntimeError) as error:
+            # e.g. a detector whose layout the test data could not settle: the prediction
+            # and the maps are still answered, with the reason the picture is missing
+            answer["picture_error"] = f"no picture of the task's prediction: {error}"
         if figure is not None:
             answer["picture"] = "data:image/png;base64," + base64.b64encode(
                 to_png(figure)).decode("ascii")
