@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from cnnkit.data import load_dataset
 from cnnkit.serve import make_server
 from cnnkit.serve.viewer import Viewer
 from picture_runs import make_run
@@ -221,6 +220,8 @@ def test_multilabel_and_regress_show_their_answers(servers, browser):
     answer = _post(servers["multilabel"], "/api/predict", {"example": index,
                                                            "activations": False})
     assert _data(page, "labels") == ",".join(map(str, answer["labels_on"]))
+    names = [str(k) for k in answer["true_labels"]]  # scenes_multilabel's labels are digits
+    assert names and page.locator("#predicted").inner_text().endswith(f"; true: {', '.join(names)})")
     values = [float(v) for v in page.locator("#bars .value").all_inner_texts()]
     assert values == pytest.approx(answer["label_probabilities"], abs=1e-3)
     page.close()

@@ -433,6 +433,8 @@ class Viewer:
                 p = task.predict(batch)["probabilities"][0]
                 answer["label_probabilities"] = [round(float(v), 6) for v in p[:MAX_VECTOR]]
                 answer["labels_on"] = [i for i, v in enumerate(p.tolist()) if v >= task.threshold]
+                if target is not None:
+                    answer["true_labels"] = [i for i, v in enumerate(target[0].tolist()) if v >= 0.5]
             elif task.name == "regress":
                 answer["values"] = [float(v) for v in out.flatten()[:64]]
                 if target is not None:

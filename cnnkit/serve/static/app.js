@@ -375,7 +375,8 @@ function renderLabelBars(answer) {
     row.querySelector(".value").textContent = p.toFixed(3);
   });
   const names = answer.labels_on.map((k) => state.info.classes[k] || String(k));
-  $("predicted").textContent = `: ${names.length ? names.join(", ") : "no label"} (threshold ${state.info.threshold})`;
+  const truth = answer.true_labels ? `; true: ${answer.true_labels.map((k) => state.info.classes[k] || String(k)).join(", ") || "none"}` : "";
+  $("predicted").textContent = `: ${names.length ? names.join(", ") : "no label"} (threshold ${state.info.threshold}${truth})`;
   document.body.dataset.labels = answer.labels_on.join(",");
 }
 
