@@ -229,7 +229,10 @@ def log_epoch(writer: "EventWriter", model, step: int, sample=None, hparams: dic
     try:
         if hparams is not None and not getattr(writer, "_hparams_written", False):
             writer.hparams(hparams, metrics)
-        module = getattr(model, "module", model)  # under DistributedDataParallel
+        # the plain module: under DistributedDataParallel (no collective for one rank's
+        # pass) and torch.compile (no recompilation for a batch of one)
+        module = getattr(model, "module", model)
+        module = getattr(module, "_orig_mod", module)
         for name, p in module.named_parameters():
             writer.histogram(step, f"weights/{name}", p.detach().float().cpu().numpy())
         convs = [(n, m) for n, m in module.named_modules()
