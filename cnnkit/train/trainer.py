@@ -643,7 +643,8 @@ class Trainer:
             log.append(dict(record, split="val", time=time.time()))
         if writer is not None:
             writer.scalars(self.step, {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")})
-            log_epoch(writer, self.model, self.step, self.train_x[:1], hparams=cfg.to_dict())
+            log_epoch(writer, self.model, self.step,
+                      None if self.train_x is None else self.train_x[:1], hparams=cfg.to_dict())
         self.epoch += 1
         self.batch = 0
         if not cfg.checkpoint_every or self.epoch == cfg.epochs or self.stop_training:
