@@ -57,8 +57,12 @@ def server(run, tmp_path_factory):
         proc = subprocess.Popen([sys.executable, "-m", "cnnkit", "serve", str(run),
                                  "--port", "0", "--quiet"], stdout=subprocess.PIPE,
                                 stderr=err, text=True, env=env)
-    line = proc.stdout.readline()  # "serving RUN at http://127.0.0.1:PORT/ (Ctrl-C stops)"
-    match = re.search(r"at (http://127\.0\.0\.1:(\d+)/)", line)
+    # "weights: last (...)", then "serving RUN at http://127.0.0.1:PORT/ (Ctrl-C stops)"
+    for _ in range(5):
+        line = proc.stdout.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:(\d+)/)", line)
+        if match or not line:
+            break
     if not match:
         proc.kill()
         pytest.fail(f"cnnkit serve did not start: {line!r} {log.read_text()}")
