@@ -31,7 +31,10 @@ bench: setup
 	$(BIN)/python bench/data_loader.py
 	$(BIN)/python bench/blocks.py
 	$(BIN)/python bench/viewer_latency.py
+	$(BIN)/python bench/viewer_load.py
 	$(BIN)/python bench/rl_dqn.py
+	$(BIN)/python bench/model_overhead.py
+	$(BIN)/python bench/tasks.py
 
 # Longer fuzzing than the test run's few seconds: the hypothesis fuzzers with fresh
 # randomness and FUZZ_EXAMPLES examples each, then (where atheris is installed:

@@ -29,7 +29,7 @@ from .config import DQNConfig
 from .dqn import DQNAgent, td_loss, td_target
 from .env import GAMES, MinAtarGame, MinAtarMissingError
 from .evaluate import EvalResult, RandomPolicy, evaluate_policy, greedy_policy
-from .network import minatar_dqn, minatar_dqn_spec
+from ..models.dqn import minatar_dqn, minatar_dqn_spec
 from .replay import Batch, ReplayBuffer
 from .schedule import EpsilonSchedule
 from .train import DQNResult, load_run, resume_dqn, train_dqn

@@ -6,11 +6,11 @@ display needed).
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 from .._validation import ArgumentError
+from ..inspect.plots import to_png
 
 __all__ = ["plot_learning_curve", "read_metrics"]
 
@@ -83,10 +83,4 @@ def plot_learning_curve(run_dir, path=None, title: str | None = None) -> bytes:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi, metadata={"Software": None})
-    data = buffer.getvalue()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_bytes(data)
-    return data
+    return to_png(fig, path)

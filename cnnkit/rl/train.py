@@ -34,13 +34,13 @@ import yaml
 
 from .._validation import ArgumentError
 from ..spec import Network, build
-from ._store import (atomic_write_text, latest_checkpoint, prune_checkpoints, read_checkpoint,
-                     write_checkpoint)
+from .._files import atomic_write_text
+from ..runs.checkpoint import load_latest, prune, read_checkpoint, save_checkpoint, step_name
 from .config import DQNConfig
 from .dqn import DQNAgent
 from .env import MinAtarGame
 from .evaluate import EvalResult, RandomPolicy, evaluate_policy, greedy_policy
-from .network import minatar_dqn
+from ..models.dqn import minatar_dqn
 from .plot import plot_learning_curve
 from .replay import ReplayBuffer
 from .schedule import EpsilonSchedule
@@ -122,11 +122,11 @@ def resume_dqn(run_dir: str | Path, steps: int | None = None,
     whole.setdefault("resumed", []).append(
         {"command": " ".join(sys.argv), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     atomic_write_text(folder / "config.yaml", yaml.safe_dump(whole, sort_keys=False))
-    found = latest_checkpoint(folder / "checkpoints")
+    found = load_latest(folder / "checkpoints")
     if found is None:
         _truncate_metrics(folder / "metrics.jsonl", -1)
     else:
-        loop.restore(*found)
+        loop.restore(found.tensors, found.state)
         _truncate_metrics(folder / "metrics.jsonl", loop.step)
     return loop.run()
 
@@ -142,7 +142,7 @@ def load_run(run_dir: str | Path, which: str = "final") -> tuple[Network, DQNCon
     network = build(folder / "spec.yaml")
     checkpoints = folder / "checkpoints"
     if which == "last":
-        found = latest_checkpoint(checkpoints)
+        found = load_latest(checkpoints)
     elif which in ("final", "best") and (checkpoints / f"{which}.json").is_file():
         found = read_checkpoint(checkpoints / f"{which}.json")
     elif which in ("final", "best"):
@@ -154,9 +154,7 @@ def load_run(run_dir: str | Path, which: str = "final") -> tuple[Network, DQNCon
         raise ArgumentError(f"run {str(folder)!r} has no {which} weights yet. Received: "
                             f"which={which!r}. Use which='last' for the latest checkpoint.",
                             argument="which")
-    tensors, _ = found
-    network.load_state_dict({k[len("online."):]: v for k, v in tensors.items()
-                             if k.startswith("online.")})
+    network.load_state_dict(found.prefixed("online"))
     return network, config
 
 
@@ -260,12 +258,12 @@ class _Loop:
     def save_checkpoint(self) -> None:
         tensors, state = self.checkpoint_state()
         directory = self.folder / "checkpoints"
-        write_checkpoint(directory, f"step-{self.step:09d}", tensors, state)
-        prune_checkpoints(directory, self.config.keep_checkpoints)
+        save_checkpoint(directory, step_name(self.step), tensors, state)
+        prune(directory, self.config.keep_checkpoints)
 
     def save_weights(self, name: str, extra: dict) -> None:
         tensors = {f"online.{k}": v for k, v in self.agent.online.state_dict().items()}
-        write_checkpoint(self.folder / "checkpoints", name, tensors, dict(extra, step=self.step))
+        save_checkpoint(self.folder / "checkpoints", name, tensors, dict(extra, step=self.step))
 
     # -- evaluation --
     def evaluate(self, policy, episodes: int) -> EvalResult:
@@ -451,9 +449,9 @@ def _truncate_metrics(path: Path, step: int) -> None:
 def _provenance() -> dict:
     from importlib import metadata
 
-    import cnnkit
+    from .._version import __version__
 
-    info = {"cnnkit": cnnkit.__version__, "torch": str(torch.__version__),
+    info = {"cnnkit": __version__, "torch": str(torch.__version__),
             "python": platform.python_version(), "platform": platform.platform(),
             "command": " ".join(sys.argv), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     try:

@@ -1,4 +1,4 @@
-"""MinAtar's Q-network (Young and Tian 2019) as a cnnkit spec, registered in the zoo.
+"""MinAtar's Q-network (Young and Tian 2019) as a cnnkit spec: the deep Q-network of cnnkit.rl.
 
 A scaled-down version of the network of Mnih et al. (2015): one 3x3 convolution of 16
 filters (stride 1, no padding: 10x10 -> 8x8), ReLU, a dense layer of 128 ReLU units and
@@ -7,8 +7,8 @@ one linear output per action (the action values Q(s, a)).
 
 from __future__ import annotations
 
-from ..models import register_model
 from ..spec import Network, build
+from ._registry import register_model
 
 __all__ = ["minatar_dqn", "minatar_dqn_spec"]
 
