@@ -355,7 +355,8 @@ def test_predict_an_empty_folder_says_so(run, tmp_path, capsys):
 def test_experiment_without_a_name_lists_them(capsys):
     assert main(["experiment"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("unsupervised_filters  Goodfellow et al. 2016")
+    assert any(line.startswith("unsupervised_filters  Random, hand-designed (Gabor) and k-means")
+               for line in out.splitlines())
 
 
 def test_resume_honours_more_epochs_and_refuses_changed_settings(colours, tmp_path, capsys):
