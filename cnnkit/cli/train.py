@@ -24,8 +24,7 @@ _FLAGS = {"epochs": int, "batch_size": int, "lr": float, "seed": int, "optimizer
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
 FLAGS = {"runs_root": "--runs", "name": "--name", "data": "--data", "config": "--config",
          "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"},
-         "val_data": "--val-data", "test_data": "--test-data", "init_from": "--init-from",
-         **{name: f"--{name.replace('_', '-')}" for name in _FLAGS}}
+         "val_data": "--val-data", "test_data": "--test-data", "init_from": "--init-from"}
 
 
 def add_parser(subparsers) -> None:
