@@ -229,14 +229,17 @@ def test_streaming_image_folder_shards(tmp_path):
     # Shards mix classes: the file list was shuffled before chunking.
     assert any(len(set(p.labels.tolist())) > 1 for p in parts)
     loader = StreamingLoader(parts, batch_size=4, buffer_size=8, seed=0)
-    with pytest.warns(SkippedFilesWarning, match=r"Skipped 1 of 22 .*bad.png"):
+    with pytest.warns(SkippedFilesWarning, match=r"Skipped 1 unreadable item\(s\) of the 5 "
+                                                 r"shards \(22 samples\): b/bad.png .*repeated"):
         batches = list(loader)
     xs = torch.cat([xb for xb, _ in batches])
     ys = torch.cat([yb for _, yb in batches])
-    assert xs.shape == (21, 1, 4, 5)
+    # The epoch keeps its 22 places: the unreadable image's is taken by a readable one.
+    assert xs.shape == (22, 1, 4, 5) and len(loader) == 6
     # Each image's grey value is 10 * class + i: labels and pixels stay together.
     values = (xs[:, 0, 0, 0] * 255).round().long()
     assert torch.equal(values // 10, ys) and loader.skipped[0][0].endswith("bad.png")
+    assert len(set(values.tolist())) == 21  # every readable image, one of them twice
 
 
 def test_streaming_errors(shards, tmp_path):

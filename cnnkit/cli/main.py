@@ -40,7 +40,7 @@ __all__ = ["COMMANDS", "COMMON_FLAGS", "DefaultsHelpFormatter", "build_parser", 
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "experiment", "report", "inspect",
-            "serve", "export", "rl")
+            "serve", "export", "rl", "data")
 
 # Wording of the library that reads the same for every command.
 COMMON_FLAGS = {"resume()": "`cnnkit train --resume {}`", "which": "--weights",

@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
                           memory_budget=args.memory_budget * 2 ** 20,
                           request_timeout=args.request_timeout)
     try:
-        which = choose_weights(args.run_dir, args.which).which
-        server = make_server(args.run_dir, host=args.host, port=args.port, which=which,
+        choice = choose_weights(args.run_dir, args.which, show=False)
+        server = make_server(args.run_dir, host=args.host, port=args.port, which=choice.which,
                              quiet=args.quiet, limits=limits, allowed_hosts=args.allow_host,
                              threads=args.threads)
     except OSError as error:
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise ArgumentError(f"cannot listen on {args.host}:{args.port} ({reason}). Received: "
                             f"--host {args.host} --port {args.port}. Pick another --port, or 0 "
                             f"for a free one.") from None
-    print(f"serving {args.run_dir} at {server.url} (Ctrl-C stops)", flush=True)
+    print(f"serving {args.run_dir} at {server.url} (Ctrl-C stops); weights: {choice}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -24,8 +24,7 @@ _FLAGS = {"epochs": int, "batch_size": int, "lr": float, "seed": int, "optimizer
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
 FLAGS = {"runs_root": "--runs", "name": "--name", "data": "--data", "config": "--config",
          "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"},
-         "val_data": "--val-data", "test_data": "--test-data", "init_from": "--init-from",
-         **{name: f"--{name.replace('_', '-')}" for name in _FLAGS}}
+         "val_data": "--val-data", "test_data": "--test-data", "init_from": "--init-from"}
 
 
 def add_parser(subparsers) -> None:
@@ -212,6 +211,9 @@ def _check_processes(args, config) -> None:
     """--nproc against the batch and the machine, before torchrun starts anything."""
     if args.nproc == 1 or "WORLD_SIZE" in os.environ:
         return
+    from ..data.shards import check_shard_processes
+
+    check_shard_processes(args.data, args.nproc, config.val_fraction)
     if args.nproc > config.batch_size:
         raise ArgumentError(
             f"--nproc {args.nproc} is more than the batch size {config.batch_size}: each process "

@@ -21,7 +21,10 @@ loading and batch augmentation.
   path, a Dataset), checked for NaN, empty splits and a single class; ``data_identity``
   is what a run records to refuse other data on resume.
 - ``BatchLoader``: a small data set on the device, batched by indexing, with
-  reproducible per-epoch order; ``StreamingLoader`` for shards that do not fit.
+  reproducible per-epoch order; ``StreamingLoader`` for shards that do not fit (``.tar``
+  in the WebDataset layout, ``.npz``, chunks of an image folder), decoded by worker
+  processes, each torchrun process reading its own shards; ``cnnkit.data.pack`` writes
+  shard folders (``cnnkit data pack``), ``load_shards`` opens them.
 - ``augment``: crop, translate, flip, affine and elastic deformation on whole batches.
 
 Example:
@@ -42,8 +45,9 @@ from .dataset import DataFileError, Dataset, as_dataset, train_test_split
 from .datasets import DatasetInfo, dataset_info, list_datasets, load_dataset
 from .stats import fit_channel_stats
 from .targets import IGNORE_INDEX, TARGETS, check_targets, infer_target
-from .loader import (BatchLoader, ImageFolderShard, NpzShard, StreamingLoader,
-                     image_folder_shards, seed_for)
+from .loader import BatchLoader, StreamingLoader, seed_for
+from .shards import (ImageFolderShard, NpzShard, ShardedDataset, TarShard, image_folder_shards,
+                     load_shards)
 from .source import check_fits, data_identity, load_data
 from .sources import (IMAGE_EXTENSIONS, SkippedFilesWarning, load_csv, load_image_folder,
                       load_npz)
@@ -52,9 +56,9 @@ __all__ = [
     "IGNORE_INDEX", "IMAGE_EXTENSIONS", "TARGETS", "Augmentation", "BatchLoader", "Compose",
     "DataFileError", "Dataset", "DatasetInfo", "ElasticDeform", "ImageFolderShard",
     "NpzShard", "RandomAffine", "RandomCrop", "RandomFlip", "RandomTranslate",
-    "SkippedFilesWarning", "StreamingLoader", "as_dataset", "audio", "augment", "check_fits",
+    "ShardedDataset", "SkippedFilesWarning", "StreamingLoader", "TarShard", "as_dataset", "audio", "augment", "check_fits",
     "check_targets", "data_identity", "dataset_info", "fit_channel_stats", "go",
     "image_folder_shards", "infer_target", "list_datasets", "load_csv", "load_data",
     "load_dataset", "load_detection_folder", "load_image_folder", "load_npz",
-    "load_segmentation_folder", "seed_for", "text", "train_test_split",
+    "load_segmentation_folder", "load_shards", "seed_for", "text", "train_test_split",
 ]

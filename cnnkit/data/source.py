@@ -23,6 +23,7 @@ import torch
 from .._validation import ArgumentError, ShapeError, did_you_mean
 from .dataset import Dataset, train_test_split
 from .datasets import dataset_info, list_datasets, load_dataset
+from .shards import INDEX_FILE, ShardedDataset, is_shard_folder, load_shards, read_index
 from .sources import load_csv, load_image_folder, load_npz
 
 __all__ = ["CLASSIFICATION_LOSSES", "check_finite", "check_fits", "check_same_data",
@@ -113,6 +114,8 @@ def load_data(source, input_shape=None, *, on_error: str = "raise", seed: int = 
         path = Path(text).expanduser()
         if not path.exists():
             raise _not_found(text)
+        if is_shard_folder(path):  # streamed: the train split stays on disk
+            return load_shards(path, input_shape, on_error=on_error)
         full = _load_path(path, text, input_shape, on_error)
         train, test = train_test_split(full, test_fraction, seed=seed)
         if not (len(train) and len(test)):
@@ -122,10 +125,13 @@ def load_data(source, input_shape=None, *, on_error: str = "raise", seed: int = 
                 f"one. Give more data (at least {_enough(test_fraction)} samples).",
                 argument="data")
     for part, name in ((train, "training"), (test, "test")):
+        if isinstance(part, ShardedDataset):
+            continue  # described by its index; its samples are checked as they stream
         if len(part) == 0:
             raise ArgumentError(f"{where} gives 0 {name} samples; both splits need at least one. "
                                 f"Give more data.", argument="data")
-    check_finite(train, "training data")
+    if not isinstance(train, ShardedDataset):
+        check_finite(train, "training data")
     check_finite(test, "test data")
     return train, test
 
@@ -189,6 +195,10 @@ def check_fits(network, dataset, where: str = "data") -> None:
             or a label is beyond the network's outputs.
     """
     expected = tuple(network.input_shape)
+    if isinstance(dataset, ShardedDataset):  # resized while read; labels from the index
+        _check_labels(network, int(dataset.label_counts.nonzero()[0].max(initial=0)),
+                      len(dataset.classes), where)
+        return
     got = tuple(dataset.x.shape[1:])
     if got != expected:
         hint = ""
@@ -200,12 +210,17 @@ def check_fits(network, dataset, where: str = "data") -> None:
             f"{where} samples have shape {got} but the spec's input is {list(expected)}."
             f"{hint or ' Change the spec input'}, or change `input:` in the spec to {list(got)}."
         )
+    if dataset.y.numel():
+        _check_labels(network, int(dataset.y.max()), len(dataset.classes), where)
+
+
+def _check_labels(network, top: int, names: int, where: str) -> None:
     outputs = network.output_shape[0] if getattr(network, "output_shape", None) else None
-    if outputs is not None and dataset.y.numel() and int(dataset.y.max()) >= outputs:
+    if outputs is not None and top >= outputs:
         raise ShapeError(
-            f"{where} has labels up to {int(dataset.y.max())} ({int(dataset.y.max()) + 1} classes) but "
-            f"the network has {outputs} outputs. Received: {len(dataset.classes)} class names. Make "
-            f"the last dense layer {int(dataset.y.max()) + 1} units wide."
+            f"{where} has labels up to {top} ({top + 1} classes) but "
+            f"the network has {outputs} outputs. Received: {names} class names. Make "
+            f"the last dense layer {top + 1} units wide."
         )
 
 
@@ -221,6 +236,14 @@ def check_trainable(train: Dataset, loss=None, where: str = "training data") -> 
         ...
         cnnkit._validation.ArgumentError: training data has samples of one class only (label 3, 4 samples): a classifier needs at least 2 classes. Add samples of the other classes.
     """
+    if isinstance(train, ShardedDataset):
+        present = train.label_counts.nonzero()[0]
+        if loss in CLASSIFICATION_LOSSES and len(present) == 1:
+            raise ArgumentError(
+                f"{where} has samples of one class only (label {int(present[0])}, "
+                f"{len(train)} samples): a classifier needs at least 2 classes. Add samples "
+                f"of the other classes.", argument="data")
+        return
     if (loss not in CLASSIFICATION_LOSSES or train.y.dtype.is_floating_point
             or getattr(train, "target", "class") != "class"):
         return
@@ -278,6 +301,13 @@ def data_identity(source) -> dict:
     if text in list_datasets():
         return {"kind": "bundled", "name": text, "sha256": dataset_info(text).sha256}
     path = Path(text).expanduser().resolve()
+    if is_shard_folder(path):
+        # index.json holds every shard's SHA-256: its own checksum covers them all, and
+        # nothing of a data set larger than memory is read again to compute it.
+        index = path / INDEX_FILE
+        return {"kind": "shards", "path": str(path), "files": len(read_index(path)["splits"]
+                                                                  .get("train", [])),
+                "sha256": _sha256_file(index)}
     if path.is_file():
         return {"kind": "file", "path": str(path), "sha256": _sha256_file(path)}
     if path.is_dir():
@@ -304,6 +334,8 @@ def describe_identity(identity: dict) -> str:
         return f"bundled data set {identity.get('name')!r} ({sha})"
     if kind == "file":
         return f"file {identity.get('path')} ({sha})"
+    if kind == "shards":
+        return f"shard folder {identity.get('path')} ({identity.get('files')} train shards, {sha})"
     if kind == "folder":
         return f"folder {identity.get('path')} ({identity.get('files')} files, {sha})"
     return f"data held in memory ({sha})"

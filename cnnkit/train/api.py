@@ -27,6 +27,7 @@ import torch
 from .._validation import ArgumentError
 from ..data.source import (check_fits, check_same_data, check_trainable, data_identity,
                            resolve_source)
+from ..data.shards import training_data
 from ..data.splits import as_source, load_splits, recorded_splits, split_record
 from ..runs.folder import RunFolder, check_new_run_dir, new_run_dir, provenance, run_name
 from ..runs.model import load_run_model
@@ -178,9 +179,8 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
             check_new_run_dir(run_path)
             _prepare_run(run_path, canonical, config, data, train_set, fresh,
                          split_record(val_data, test_data))
-        trainer = Trainer(network, config, (train_set.x, train_set.y),
-                          None if val_set is None else (val_set.x, val_set.y), run_dir=run_path,
-                          spec=canonical,
+        trainer = Trainer(network, config, *_training_data(train_set, val_set, config),
+                          run_dir=run_path, spec=canonical,
                           loss=getattr(network, "loss", None) or "softmax_cross_entropy",
                           augment=_augmenter(config.augment), callbacks=callbacks)
         try:
@@ -241,8 +241,8 @@ def resume(run_dir, *, spec=None, data=None, callbacks=(), **changes) -> TrainRe
         # The same data (checked above): the same train / validation / test splits.
         train_set, val_set, test_set = recorded_splits(dict(info, source=source),
                                                        config.to_dict(), network.input_shape)
-        trainer = Trainer(network, config, (train_set.x, train_set.y),
-                          None if val_set is None else (val_set.x, val_set.y), run_dir=run.path,
+        trainer = Trainer(network, config, *_training_data(train_set, val_set, config),
+                          run_dir=run.path,
                           spec=network.spec(), loss=network.loss or "softmax_cross_entropy",
                           augment=_augmenter(config.augment), callbacks=callbacks)
         try:
@@ -250,6 +250,18 @@ def resume(run_dir, *, spec=None, data=None, callbacks=(), **changes) -> TrainRe
         except KeyboardInterrupt:
             raise TrainingInterrupted(run.path) from None
         return _finish(trainer, result, test_set)
+
+
+def _training_data(train_set, val_set, config: TrainConfig):
+    """``(train, val)`` for the Trainer: tensors, or a streaming loader over a shard folder's
+    train split (:mod:`cnnkit.data.shards`), validated on ``val_set`` or on whole shards
+    held out by ``val_fraction``."""
+    options = dict(batch_size=config.batch_size, seed=config.seed,
+                   device=resolve_device(config.device))
+    if val_set is None:
+        return training_data(train_set, val_fraction=config.val_fraction, **options)
+    train, _ = training_data(train_set, val_fraction=0, **options)
+    return train, (val_set.x, val_set.y)
 
 
 def resumed_config(config: TrainConfig, changes: dict, run_path) -> TrainConfig:

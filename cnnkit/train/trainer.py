@@ -115,9 +115,11 @@ class Trainer:
             labels), a data set with ``.x`` and ``.y``, or any iterable of ``(x, y)``
             batches: a ``DataLoader``, a list, a function returning an iterator
             (:mod:`cnnkit.train.batches`; ``batch_size`` and ``val_fraction`` are then
-            the iterable's business).
+            the iterable's business); or a :class:`~cnnkit.data.StreamingLoader` for data
+            larger than memory (each process streams its own shards; its position goes
+            into the checkpoints, and its batch size and seed must be the config's).
         val: optional validation data of the same kinds (else ``config.val_fraction`` of
-            train).
+            train; with a streaming loader, give ``val`` or set ``val_fraction`` to 0).
         loss: ``softmax_cross_entropy`` (default), ``sigmoid_cross_entropy``, ``euclidean``,
             or a callable ``loss(output, target)``.
         run_dir: the run folder to write (None: nothing is written).
@@ -160,7 +162,15 @@ class Trainer:
         self.callbacks = CallbackList(callbacks)
         self.stop_training = False  # a callback sets it to end training after this epoch
         self.val_batches = val if is_batch_iterable(val) else None
-        if is_batch_iterable(train):
+        # A streaming loader (cnnkit.data.StreamingLoader) brings each process its own share.
+        self.streaming = bool(getattr(train, "per_rank", False))
+        if self.streaming:
+            self.train_x = self.train_y = None
+            self.val_x, self.val_y = _streaming_val(train, val, config, self.device,
+                                                    self.val_batches is not None)
+            self.loader = train
+            self.batch_size = config.batch_size
+        elif is_batch_iterable(train):
             self.train_x = self.train_y = None
             if self.val_batches is None and val is not None:
                 self.val_x, self.val_y = (t.to(self.device) for t in _as_xy(val, "val"))
@@ -315,6 +325,7 @@ class Trainer:
             "spec_digest": spec_digest(self.spec) if self.spec else None,
             "config": self.config.to_dict(),
             "first_loss": self.first_loss,
+            "loader": self.loader.state_dict() if self.streaming else None,
             "running": {"losses": [float(v) for v in self._losses], "correct": int(self._correct),
                         "seen": self._seen},
         }
@@ -369,6 +380,9 @@ class Trainer:
                      "history", "train_seconds"):
             setattr(self, name, state[name])
         self.first_loss = state.get("first_loss")
+        if self.streaming and state.get("loader"):
+            # The position in the shard order: refused if the shards or processes changed.
+            self.loader.load_state_dict(state["loader"])
         running = state.get("running") or {}
         self._reset_running()
         self._losses = [torch.tensor(v, dtype=torch.float32, device=self.device)
@@ -508,8 +522,10 @@ class Trainer:
             epoch_count, epoch_labels = 0, 0
             started = time.perf_counter()
             for xb, yb in self.loader:
-                seen = len(yb)
-                if self.world > 1:  # each process takes its share of the global batch
+                # A streaming batch is this process's share already: the global batch
+                # is world times larger.
+                seen = len(yb) * (self.world if self.streaming else 1)
+                if self.world > 1 and not self.streaming:  # each process: its share of the batch
                     xb, yb = xb[self.rank::self.world], yb[self.rank::self.world]
                 if self.augment is not None:
                     # Seeded per (seed, epoch, batch, rank): stateless, so resuming needs no RNG state.
@@ -689,3 +705,16 @@ def _as_xy(data, name):
         return x, y
     raise ArgumentError(f"{name} must be (x, y) tensors or a data set with .x and .y. "
                         f"Received: {type(data).__name__}.")
+
+
+def _streaming_val(loader, val, config, device, batches: bool = False):
+    """Validation tensors beside a streaming loader: given, never cut from the stream
+    (None when there is none, or when ``val`` is an iterable of batches)."""
+    from ..data.loader import check_streaming
+
+    check_streaming(loader, batch_size=config.batch_size, seed=config.seed,
+                    val_fraction=config.val_fraction, val=val, device=device)
+    if val is None or batches:
+        return None, None
+    vx, vy = _as_xy(val, "val")
+    return vx.to(device), vy.to(device)
