@@ -25,6 +25,7 @@ from cnnkit.reference import norm as ref_norm
 from cnnkit.reference import pool as ref_pool
 from cnnkit.reference import pyramid_pool as ref_pyramid
 from cnnkit.reference import separable_kernel as ref_separable
+from cnnkit.reference import standardize as ref_standardize
 from cnnkit.reference import stochastic_pool as ref_stochastic
 from cnnkit.reference import tiled as ref_tiled
 
@@ -136,6 +137,7 @@ ORACLES = {
     L.BatchNorm: _batchnorm,
     L.Embedding: lambda m, x: ref_embedding.embedding(x, _np(m.weight)),
     L.LocalResponseNorm: lambda m, x: ref_norm.lrn(x, m.size, m.alpha, m.beta, m.k),
+    L.Standardize: lambda m, x: ref_standardize.standardize(x, m.mean, m.std),
 }
 
 

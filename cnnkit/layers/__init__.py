@@ -36,6 +36,7 @@ from .pyramid_pool import SpatialPyramidPool
 from .roi_pool import RoIMaxPool
 from .separable_kernel import (SeparableKernelConv, SeparableKernelConv1d, SeparableKernelConv2d,
                                SeparableKernelConv3d)
+from .standardize import Standardize
 from .stochastic_pool import StochasticPool
 from .tiled import TiledConv, TiledConv1d, TiledConv2d, TiledConv3d
 
@@ -52,6 +53,7 @@ __all__ = [
     "LocallyConnectedTranspose3d", "LpPool", "MaxPool", "Maxout", "Parallel", "ReLU",
     "Residual", "RoIMaxPool", "SeparableConv", "SeparableConv1d", "SeparableConv2d",
     "SeparableConv3d", "SeparableKernelConv", "SeparableKernelConv1d", "SeparableKernelConv2d",
-    "SeparableKernelConv3d", "Sequential", "Sigmoid", "SpatialPyramidPool", "StochasticPool",
+    "SeparableKernelConv3d", "Sequential", "Sigmoid", "SpatialPyramidPool", "Standardize",
+    "StochasticPool",
     "Tanh", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d", "rank_alias",
 ]

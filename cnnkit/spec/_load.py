@@ -14,9 +14,21 @@ from ..functional.losses import LOSSES
 from ._catalogue import Node, format_shape
 from ._engine import Engine, LayerRow, check_input_shape
 
-__all__ = ["Spec", "load", "TOP_LEVEL_KEYS"]
+__all__ = ["Spec", "load", "TASKS", "TASK_LOSSES", "TOP_LEVEL_KEYS"]
 
-TOP_LEVEL_KEYS = ("name", "input", "layers", "loss")
+TOP_LEVEL_KEYS = ("name", "input", "layers", "loss", "task")
+# What the network is trained to do, and the losses that fit each task (the first is its
+# default). cnnkit.tasks defines the tasks; the spec sits below it and keeps the names, and
+# a test checks that the two agree.
+TASK_LOSSES = {
+    "classify": ("softmax_cross_entropy",),
+    "multilabel": ("sigmoid_cross_entropy",),
+    "regress": ("euclidean", "mse", "smooth_l1"),
+    "segment": ("softmax_cross_entropy",),
+    "reconstruct": ("euclidean", "mse", "smooth_l1"),
+    "detect": ("yolo", "fast_rcnn"),
+}
+TASKS = tuple(TASK_LOSSES)
 _DEFAULT_NAME = "network"
 
 
@@ -28,6 +40,9 @@ class Spec:
         input: input shape without batch: ``(channels, *spatial)``.
         layers: the desugared layers (:class:`Node`).
         loss: loss name or None.
+        task: what the network is trained to do (``classify``, ``multilabel``, ``regress``,
+            ``segment``, ``reconstruct``, ``detect``; see docs/tasks.md), or None to derive
+            it from the loss and the data.
         rows: one :class:`LayerRow` per layer (nested ones included), from shape inference.
         output_shape: output shape without batch.
         origin: the file the spec came from, if any.
@@ -41,11 +56,12 @@ class Spec:
     """
 
     def __init__(self, name: str, input: tuple, layers: list[Node], loss: str | None = None,
-                 origin: str | None = None):
+                 origin: str | None = None, task: str | None = None):
         self.name = name
         self.input = tuple(input)
         self.layers = layers
         self.loss = loss
+        self.task = task
         self.origin = origin
         self.engine = Engine(self.rank)
         self.output_shape, self.rows = self.engine.infer(layers, self.input)
@@ -78,6 +94,8 @@ class Spec:
                                "loss": self.loss}
         if not defaults and self.loss is None:
             del out["loss"]
+        if self.task is not None:
+            out["task"] = self.task
         return out
 
     def to_yaml(self, defaults: bool = False) -> str:
@@ -519,6 +537,20 @@ def _from_dict(data, origin: str | None) -> Spec:
         raise SpecError(
             f"unknown loss {_short_repr(loss)}.{hint} Valid losses: {', '.join(LOSSES)} (or leave it out).",
             "loss")
+    task = data.get("task")
+    if task is not None:
+        if not isinstance(task, str) or task not in TASK_LOSSES:
+            hint = did_you_mean(task, TASK_LOSSES) if isinstance(task, str) else ""
+            raise SpecError(
+                f"unknown task {_short_repr(task)}.{hint} Valid tasks: {', '.join(TASKS)} (or "
+                f"leave it out to derive it from the loss and the data).", "task")
+        if loss is not None and loss not in TASK_LOSSES[task]:
+            fits = " or ".join(TASK_LOSSES[task])
+            others = [t for t, losses in TASK_LOSSES.items() if loss in losses]
+            raise SpecError(
+                f"loss {loss!r} does not fit task {task!r}. Received: loss={loss!r}, task="
+                f"{task!r}. Use loss: {fits}, leave the loss out (the task's default), or "
+                f"task: {others[0]}.", "loss")
     engine = Engine(len(shape) - 1)
     layers = engine.desugar_list(data["layers"], "layers")
-    return Spec(name, shape, layers, loss, origin)
+    return Spec(name, shape, layers, loss, origin, task)

@@ -20,6 +20,7 @@ class Network(nn.Module):
         name: the spec's name.
         input_shape: one input sample's shape, channels first (no batch dimension).
         loss: the spec's loss name, or None.
+        task: the spec's task name, or None.
         layers: the built layers; ``layers[i]`` is the desugared spec's ``layers[i]``, and
             an error at call time names it (``layers[6] (Dense): ...``).
 
@@ -47,6 +48,7 @@ class Network(nn.Module):
         self.input_shape = tuple(spec.input)
         self.output_shape = tuple(spec.output_shape)
         self.loss = spec.loss
+        self.task = spec.task
         engine = spec.engine
         self.layers = engine.build_list(spec.layers, "layers")
         self._spec = spec
@@ -104,8 +106,8 @@ class Network(nn.Module):
 
         ``build(net.spec())`` builds the same structure, and its ``spec()`` is equal.
         """
-        return from_module(self.layers, self.input_shape, name=self.name,
-                           loss=self.loss).to_dict(defaults)
+        return from_module(self.layers, self.input_shape, name=self.name, loss=self.loss,
+                           task=getattr(self, "task", None)).to_dict(defaults)
 
     def to_yaml(self, defaults: bool = False) -> str:
         """The canonical spec as YAML (settings equal to their defaults left out unless
@@ -114,7 +116,8 @@ class Network(nn.Module):
 
     def extra_repr(self) -> str:
         loss = f", loss={self.loss!r}" if self.loss else ""
-        return f"name={self.name!r}, input_shape={self.input_shape}{loss}"
+        task = f", task={self.task!r}" if getattr(self, "task", None) else ""
+        return f"name={self.name!r}, input_shape={self.input_shape}{loss}{task}"
 
 
 def build(spec, *, input=None) -> Network:
@@ -139,7 +142,7 @@ def build(spec, *, input=None) -> Network:
 
 
 def from_module(module: nn.Module, input_shape, *, name: str = "network",
-                loss: str | None = None) -> Spec:
+                loss: str | None = None, task: str | None = None) -> Spec:
     """The spec of a Module built from cnnkit layers (a Sequential, or one layer).
 
     Raises:
@@ -155,4 +158,7 @@ def from_module(module: nn.Module, input_shape, *, name: str = "network",
         return load(module.spec())
     rank = len(input_shape) - 1
     layers = Engine(rank).unbuild_sequence(module)
-    return load({"name": name, "input": list(input_shape), "layers": layers, "loss": loss})
+    data = {"name": name, "input": list(input_shape), "layers": layers, "loss": loss}
+    if task is not None:
+        data["task"] = task
+    return load(data)
