@@ -20,13 +20,19 @@ from cnnkit.reference import dense as ref_dense
 from cnnkit.reference import dropconnect as ref_dropconnect
 from cnnkit.reference import embedding as ref_embedding
 from cnnkit.reference import fractional_pool as ref_fractional
+from cnnkit.reference import gated_conv as ref_gated
 from cnnkit.reference import local as ref_local
 from cnnkit.reference import norm as ref_norm
 from cnnkit.reference import pool as ref_pool
 from cnnkit.reference import pyramid_pool as ref_pyramid
+from cnnkit.reference import rbf as ref_rbf
+from cnnkit.reference import s_cell as ref_s_cell
+from cnnkit.reference import scaled_tanh as ref_scaled_tanh
 from cnnkit.reference import separable_kernel as ref_separable
 from cnnkit.reference import standardize as ref_standardize
 from cnnkit.reference import stochastic_pool as ref_stochastic
+from cnnkit.reference import subsample as ref_subsample
+from cnnkit.reference import table_conv as ref_table
 from cnnkit.reference import tiled as ref_tiled
 
 __all__ = ["ORACLES", "oracle"]
@@ -95,6 +101,14 @@ def _activation(m, x):
                                      getattr(m, "approximate", "none"))
 
 
+def _gated_conv(m, x):
+    # The layer stacks the filter kernels, then the gate kernels.
+    w, b, half = _np(m.weight), _np(m.bias), m.out_channels
+    return ref_gated.gated_conv(x, w[:half], w[half:], None if b is None else b[:half],
+                                None if b is None else b[half:], m.stride, m.padding,
+                                m.dilation, m.padding_mode)
+
+
 def _batchnorm(m, x):
     return ref_norm.batch_norm(x, _np(m.weight), _np(m.bias), m.eps, _np(m.running_mean),
                                _np(m.running_var))
@@ -137,6 +151,16 @@ ORACLES = {
     L.BatchNorm: _batchnorm,
     L.Embedding: lambda m, x: ref_embedding.embedding(x, _np(m.weight)),
     L.LocalResponseNorm: lambda m, x: ref_norm.lrn(x, m.size, m.alpha, m.beta, m.k),
+    L.ScaledTanh: lambda m, x: ref_scaled_tanh.scaled_tanh(x),
+    L.Subsample: lambda m, x: ref_subsample.subsample(x, _np(m.weight), _np(m.bias), m.kernel,
+                                                      m.stride),
+    L.TableConv: lambda m, x: ref_table.table_conv(
+        x, _np(m.weight), m.rows(m.settings()), _np(m.bias), m.stride, m.padding, m.dilation,
+        m.padding_mode),
+    L.RBF: lambda m, x: ref_rbf.rbf(x, _np(m.weight)),
+    L.GatedConv: _gated_conv,
+    L.SCell: lambda m, x: ref_s_cell.s_cell(x, _np(m.weight), m.threshold, m.stride, m.padding,
+                                            m.dilation),
     L.Standardize: lambda m, x: ref_standardize.standardize(x, m.mean, m.std),
 }
 

@@ -1,8 +1,8 @@
 """The layers of the package: every import of every module (inside functions too) points
 down the layering of docs/design.md, and no two top-level packages import each other.
 
-    functional <- layers <- spec <- models <- data, runs <- train, inspect, features,
-    export, experiments <- serve, workflow <- cli
+    functional <- layers, metrics <- spec <- models, tasks <- data, runs <- train, inspect,
+    features, export, experiments <- serve, workflow <- cli
 
 ``reference`` (the test oracles) imports nothing above functional and layers, and nothing
 in cnnkit imports it. The private modules (``_validation``, ``_files``, ``_memory``,
@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent / "cnnkit"
 
 LEVELS = {
     "functional": 1,
-    "layers": 2,
+    "layers": 2, "metrics": 2,
     "spec": 3,
-    "models": 4,
+    "models": 4, "tasks": 4,
     "data": 5, "runs": 5,
     "train": 6, "inspect": 6, "features": 6, "export": 6, "experiments": 6,
     "serve": 7, "workflow": 7,

@@ -84,8 +84,9 @@ def test_unknown_model_name_exits_2(capsys):
     assert main(["summary", "lenet"]) == 2
     assert one_error_line(capsys) == (
         "cnnkit summary: error: 'lenet' is neither a spec file nor a zoo model. Did you mean "
-        "'lenet5'? Zoo models: alexnet, alexnet_lrn, googlenet, lenet5, resnet18, resnet34, "
-        "resnet50, vgg11, vgg16. Received: SPEC='lenet'.")
+        "'lenet5'? Zoo models: alexnet, alexnet_lrn, allconv, c3d, googlenet, lenet5, "
+        "lenet5_1998, neocognitron, resnet18, resnet34, resnet50, tdnn, text_cnn, vgg11, vgg16, "
+        "wavenet. Received: SPEC='lenet'.")
 
 
 def test_bad_demo_epochs_exits_2(capsys):

@@ -68,7 +68,7 @@ def test_zoo_lenet5_and_resnet18_on_a_small_input(tmp_path):
     lenet = create_model("lenet5")
     to_onnx(lenet, tmp_path / "lenet.onnx")
     assert_matches(lenet, tmp_path / "lenet.onnx", lenet.input_shape, batch=4)
-    resnet = create_model("resnet18", num_classes=10, input=(3, 64, 64))
+    resnet = create_model("resnet18", num_classes=10, input_shape=(3, 64, 64))
     report = to_onnx(resnet, tmp_path / "resnet.onnx")
     assert report.input_shapes == [("batch", 3, 64, 64)]
     assert report.output_shapes == [("batch", 10)]

@@ -1,5 +1,6 @@
 """The zoo registry, LeNet-5, and the example specs under examples/."""
 
+import inspect
 import pathlib
 
 import pytest
@@ -7,6 +8,7 @@ import torch
 import torch.nn as nn
 
 import cnnkit
+from cnnkit import layers as L
 from cnnkit import models
 from cnnkit import spec as S
 from cnnkit._validation import ArgumentError
@@ -15,19 +17,54 @@ EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_SPECS = sorted(EXAMPLES.glob("*.yaml"))
 
 
+# A small input of each rank, and settings that keep the widest models quick to build.
+SMALL = {1: (1, 40), 2: (3, 32, 32), 3: (1, 4, 16, 16)}
+LIGHT = {"c3d": {"width": 4, "hidden": 32}, "text_cnn": {"vocab": 100, "dim": 16},
+         "wavenet": {"layers": 4, "stacks": 1}}
+
+
+def _input(model, batch=2):
+    first = next(m for m in model.modules() if isinstance(m, L.Layer))
+    if first.index_input:
+        return torch.randint(0, first.vocab, (batch, *model.input_shape))
+    return torch.rand(batch, *model.input_shape)
+
+
 @pytest.mark.parametrize("name", cnnkit.list_models())
-def test_every_registered_model_builds_and_runs(name):
-    model = cnnkit.create_model(name).eval()
-    x = torch.zeros(2, *model.input_shape)
-    assert model(x).shape == (2, *model.output_shape)
-    table = cnnkit.summary(model)
+def test_every_registered_model_builds_for_data_runs_and_summarises(name):
+    shape = SMALL[models.model_dims(name)]
+    model = models.for_data(name, shape, 3, **LIGHT.get(name, {})).eval()
+    assert model.input_shape == shape
+    with torch.no_grad():
+        out = model(_input(model))
+    assert out.shape == (2, *model.output_shape) and model.output_shape[0] == 3
+    assert torch.isfinite(out).all()
+    table = cnnkit.summary(model, None if hasattr(model, "spec") else shape)
     assert table.total_params == sum(p.numel() for p in model.parameters())
+    if hasattr(model, "spec"):                       # a spec: it round-trips, through YAML too
+        assert S.load(model.to_yaml()).to_dict() == model.spec()
 
 
-def test_list_models_pattern():
+@pytest.mark.parametrize("name", cnnkit.list_models())
+def test_every_registered_model_builds_with_its_defaults(name):
+    with torch.device("meta"):                      # shapes only: C3D has 80 M parameters
+        model = cnnkit.create_model(name)
+    assert len(model.input_shape) == models.model_dims(name) + 1
+    assert model.output_shape[0] == inspect.signature(
+        models.model_entrypoint(name)).parameters["num_classes"].default
+
+
+def test_list_models_pattern_and_rank():
     assert "lenet5" in cnnkit.list_models()
-    assert cnnkit.list_models("lenet*") == ["lenet5"]
+    assert cnnkit.list_models("lenet*") == ["lenet5", "lenet5_1998"]
     assert cnnkit.list_models("nonexistent*") == []
+    assert cnnkit.list_models(dims=1) == ["tdnn", "text_cnn", "wavenet"]
+    assert cnnkit.list_models(dims=3) == ["c3d"]
+    assert set(cnnkit.list_models(dims=2)) >= {"allconv", "lenet5_1998", "neocognitron",
+                                                "resnet18", "vgg16"}
+    with pytest.raises(ArgumentError, match=r"dims must be 1, 2 or 3 \(spatial dimensions of the "
+                                            r"data\)\. Received: dims=4\."):
+        cnnkit.list_models(dims=4)
 
 
 def test_lenet5_is_the_same_network_as_examples_lenet5_yaml():
@@ -54,7 +91,7 @@ def test_lenet5_overrides():
     assert types.count("relu") == 4 and "tanh" not in types
     plain = cnnkit.create_model("lenet5", activation="none")
     assert len(plain.layers) == 8
-    wide = cnnkit.create_model("lenet5", input=(3, 32, 32))
+    wide = cnnkit.create_model("lenet5", input_shape=(3, 32, 32))
     assert wide.layers[7].in_features == 16 * 6 * 6
 
 

@@ -133,7 +133,7 @@ def test_lrn_beta_negative():
 
 def test_unknown_padding_name():
     with pytest.raises(SpecError, match=r"layers\[0\]\.conv\.padding: padding must be one of "
-                                        r"'valid', 'same', 'full'\. Received: padding='sme'\. "
+                                        r"'valid', 'same', 'full', 'causal'\. Received: padding='sme'\. "
                                         r"Did you mean 'same'\?"):
         load([conv(padding="sme")])
 
@@ -161,7 +161,7 @@ def test_untied_bias_on_transposed_conv():
 def test_bad_activation_name():
     with pytest.raises(SpecError, match=r"layers\[0\]\.conv\.activation: unknown activation "
                                         r"'rleu'\. Did you mean 'relu'\? Valid activations: "
-                                        r"abs_tanh, gelu, leaky_relu, relu, sigmoid, tanh"):
+                                        r"abs_tanh, gelu, leaky_relu, relu, scaled_tanh, sigmoid, tanh"):
         load([conv(activation="rleu")])
 
 
@@ -504,7 +504,7 @@ def test_create_model_unknown_name():
 def test_create_model_unknown_setting():
     with pytest.raises(ArgumentError, match=r"model 'lenet5' does not take 'num_class'\. Did you "
                                             r"mean 'num_classes'\? Settings it takes: num_classes, "
-                                            r"activation, input, pool\."):
+                                            r"activation, input_shape, pool\."):
         cnnkit.create_model("lenet5", num_class=3)
 
 

@@ -71,7 +71,7 @@ def test_spec_round_trip(name, full):
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_forward_gives_one_row_of_class_scores(name):
-    net = cnnkit.create_model(name, num_classes=7, input=PUBLISHED[name][2]).eval()
+    net = cnnkit.create_model(name, num_classes=7, input_shape=PUBLISHED[name][2]).eval()
     with torch.no_grad():
         out = net(torch.randn(1, *PUBLISHED[name][2]))
     assert out.shape == (1, 7)
@@ -81,8 +81,8 @@ def test_forward_gives_one_row_of_class_scores(name):
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_num_classes_changes_only_the_head(name):
     total, features, small = PUBLISHED[name]
-    net = on_meta(name, num_classes=10, input=small)
-    base = on_meta(name, num_classes=1000, input=small)
+    net = on_meta(name, num_classes=10, input_shape=small, stem="imagenet")
+    base = on_meta(name, num_classes=1000, input_shape=small, stem="imagenet")
     assert count(net) == total - 990 * (features + 1) == count(base) - 990 * (features + 1)
     assert net.output_shape == (10,)
     assert [type(m) for m in net.layers] == [type(m) for m in base.layers]
@@ -96,21 +96,22 @@ def test_alexnet_at_224_matches_the_published_feature_sizes():
 
 
 def test_alexnet_lrn_puts_the_papers_normalisation_after_the_first_two_convolutions():
-    net = models.alexnet_lrn(num_classes=10, input=(3, 63, 63))
+    net = models.alexnet_lrn(num_classes=10, input_shape=(3, 63, 63))
     types = [next(iter(layer)) if isinstance(layer, dict) else layer
              for layer in net.spec()["layers"]]
     assert types[:8] == ["conv", "relu", "lrn", "maxpool", "conv", "relu", "lrn", "maxpool"]
     assert types.count("lrn") == 2
     lrn = net.spec()["layers"][2]["lrn"]
     assert (lrn["size"], lrn["alpha"], lrn["beta"], lrn["k"]) == (5, 1e-4, 0.75, 2.0)
-    plain = models.alexnet(num_classes=10, input=(3, 63, 63))
+    plain = models.alexnet(num_classes=10, input_shape=(3, 63, 63))
     assert "lrn" not in [next(iter(x)) if isinstance(x, dict) else x
                          for x in plain.spec()["layers"]]
 
 
-def test_alexnet_rejects_an_input_too_small():
-    with pytest.raises(cnnkit.SpecError, match=r"does not fit"):
-        models.alexnet(input=(3, 32, 32))
+def test_alexnet_imagenet_stem_rejects_an_input_too_small():
+    with pytest.raises(cnnkit.SpecError, match=r"layers\[7\]\.maxpool\.size: size 3 does not "
+                                               r"fit the 1x1 input volume"):
+        models.alexnet(input_shape=(3, 32, 32), stem="imagenet")
 
 
 def test_vgg_depth_counts_weight_layers():
@@ -198,6 +199,7 @@ def test_googlenet_inception_blocks_and_stage_sizes():
 
 
 def test_googlenet_rejects_an_input_the_poolings_cannot_take():
-    assert models.googlenet(num_classes=3, input=(3, 31, 31)).output_shape == (3,)
+    assert models.googlenet(num_classes=3, input_shape=(3, 31, 31),
+                            stem="imagenet").output_shape == (3,)
     with pytest.raises(cnnkit.SpecError, match=r"size 2 does not fit the 1x1 input"):
-        cnnkit.build(models.googlenet_spec(input=(3, 30, 30)))
+        cnnkit.build(models.googlenet_spec(input_shape=(3, 30, 30), stem="imagenet"))

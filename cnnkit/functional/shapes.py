@@ -19,6 +19,8 @@ Padding names (Goodfellow et al. 2016, section 9.5):
                the high side (bottom / right), as TensorFlow and Keras do.
     ``full``   E - 1 zeros on both sides: every input pixel is visited E times;
                out = floor((W + E - 2) / S) + 1.
+    ``causal`` E - 1 zeros before, none after: output t sees inputs t - E + 1 .. t and
+               never a later one (van den Oord et al. 2016, WaveNet); out = ceil(W / S).
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ __all__ = [
     "transpose_padding",
 ]
 
-PADDING_NAMES = ("valid", "same", "full")
+PADDING_NAMES = ("valid", "same", "full", "causal")
 
 # A normalised padding: a name, or one (lo, hi) pair per spatial dimension.
 PaddingSpec = Union[str, tuple[tuple[int, int], ...]]
@@ -113,7 +115,7 @@ def normalize_padding(padding, n: int, name: str = "padding") -> PaddingSpec:
     """Check a padding argument and bring it to one canonical form.
 
     Args:
-        padding: ``"valid"``, ``"same"``, ``"full"``, an int (all sides), one int per
+        padding: ``"valid"``, ``"same"``, ``"full"``, ``"causal"``, an int (all sides), one int per
             dimension (both sides), or one ``(lo, hi)`` pair per dimension.
         n: number of spatial dimensions.
         name: the argument's name for errors.
@@ -135,7 +137,7 @@ def normalize_padding(padding, n: int, name: str = "padding") -> PaddingSpec:
     if isinstance(padding, Sequence):
         if len(padding) != n:
             raise ArgumentError(
-                f"{name} must be 'valid', 'same', 'full', an int, or {n} values (one per "
+                f"{name} must be 'valid', 'same', 'full', 'causal', an int, or {n} values (one per "
                 f"spatial dimension). Received: {name}={padding!r} with {len(padding)} values.",
                 argument=name)
         pairs = []
@@ -148,7 +150,7 @@ def normalize_padding(padding, n: int, name: str = "padding") -> PaddingSpec:
             pairs.append((lo, hi))
         return tuple(pairs)
     raise ArgumentTypeError(
-        f"{name} must be 'valid', 'same', 'full', an int or a sequence. "
+        f"{name} must be 'valid', 'same', 'full', 'causal', an int or a sequence. "
         f"Received: {name}={padding!r} ({type(padding).__name__}).", argument=name)
 
 
@@ -176,7 +178,14 @@ def padding_pairs(
     """Resolve a normalised padding into explicit (lo, hi) pairs.
 
     ``same`` with a stride above 1 depends on the input size; without ``size`` the
-    result is ``None`` (the caller resolves it per call).
+    result is ``None`` (the caller resolves it per call). ``causal`` pads ``D * (K - 1)``
+    before and nothing after, so that no output sees a later input.
+
+    Example:
+        >>> padding_pairs("causal", (2, 3), (1, 1), (4, 1))
+        ((4, 0), (2, 0))
+        >>> padding_pairs("full", (3,), (1,), (1,))
+        ((2, 2),)
     """
     if not isinstance(padding, str):
         return padding
@@ -186,6 +195,8 @@ def padding_pairs(
         return tuple(
             (effective_kernel(k, d) - 1,) * 2 for k, d in zip(kernel, dilation)
         )
+    if padding == "causal":
+        return tuple((effective_kernel(k, d) - 1, 0) for k, d in zip(kernel, dilation))
     if size is None and any(s > 1 for s in stride):
         return None
     size = size if size is not None else [0] * len(kernel)

@@ -26,6 +26,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .fft import FFTConv, FFTConv1d, FFTConv2d, FFTConv3d
 from .fractional_pool import FractionalMaxPool
+from .gated_conv import GatedConv, GatedConv1d, GatedConv2d, GatedConv3d
 from .local import (LocallyConnected, LocallyConnected1d, LocallyConnected2d, LocallyConnected3d,
                     LocallyConnectedTranspose, LocallyConnectedTranspose1d,
                     LocallyConnectedTranspose2d, LocallyConnectedTranspose3d)
@@ -33,11 +34,16 @@ from .norm import BatchNorm, LocalResponseNorm
 from .pool import (AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPool, GlobalLpPool,
                    GlobalMaxPool, LpPool, MaxPool)
 from .pyramid_pool import SpatialPyramidPool
+from .rbf import RBF
 from .roi_pool import RoIMaxPool
+from .s_cell import SCell, SCell1d, SCell2d, SCell3d
+from .scaled_tanh import ScaledTanh
 from .separable_kernel import (SeparableKernelConv, SeparableKernelConv1d, SeparableKernelConv2d,
                                SeparableKernelConv3d)
 from .standardize import Standardize
 from .stochastic_pool import StochasticPool
+from .subsample import Subsample
+from .table_conv import TableConv, TableConv1d, TableConv2d, TableConv3d
 from .tiled import TiledConv, TiledConv1d, TiledConv2d, TiledConv3d
 
 __all__ = [
@@ -56,4 +62,8 @@ __all__ = [
     "SeparableKernelConv3d", "Sequential", "Sigmoid", "SpatialPyramidPool", "Standardize",
     "StochasticPool",
     "Tanh", "TiledConv", "TiledConv1d", "TiledConv2d", "TiledConv3d", "rank_alias",
+    # the building blocks of the zoo's historic networks
+    "GatedConv", "GatedConv1d", "GatedConv2d", "GatedConv3d", "RBF", "SCell", "SCell1d",
+    "SCell2d", "SCell3d", "ScaledTanh", "Subsample", "TableConv", "TableConv1d",
+    "TableConv2d", "TableConv3d",
 ]

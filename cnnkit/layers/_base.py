@@ -265,13 +265,12 @@ def window_notes(settings: dict, shape: tuple, pairs) -> list[str]:
     not a whole number: the output floors, and the input rows (columns, ...) at the high end
     that no window reads are named."""
     spatial = tuple(shape[1:])
+    dilation = settings.get("dilation", (1,) * len(spatial))
     unseen = shapes.unseen_positions(spatial, settings["kernel"], settings["stride"], pairs,
-                                     settings["dilation"],
-                                     ceil_mode=settings.get("ceil_mode", False))
+                                     dilation, ceil_mode=settings.get("ceil_mode", False))
     formulas, missed, extra = [], [], []
     for axis, (edge, w, k, s, (lo, hi), d) in enumerate(zip(
-            unseen, spatial, settings["kernel"], settings["stride"], pairs,
-            settings["dilation"])):
+            unseen, spatial, settings["kernel"], settings["stride"], pairs, dilation)):
         if edge is None:
             continue
         span = shapes.effective_kernel(k, d)

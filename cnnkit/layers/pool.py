@@ -40,8 +40,10 @@ class WindowPool(Layer):
 
     @classmethod
     def padding_pairs(cls, settings, shape):
-        return shapes.padding_pairs(settings["padding"], settings["kernel"], settings["stride"],
-                                    settings["dilation"], tuple(shape[1:]))
+        n = len(shape) - 1
+        return shapes.padding_pairs(settings.get("padding", ((0, 0),) * n), settings["kernel"],
+                                    settings["stride"], settings.get("dilation", (1,) * n),
+                                    tuple(shape[1:]))
 
     @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):

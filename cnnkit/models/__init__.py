@@ -1,22 +1,40 @@
 """The model zoo: networks by name, one family per file, in a registry.
 
+Every model takes ``num_classes`` and ``input_shape`` (channels first);
+:func:`for_data` builds one for a data set's shape and classes, or says why it cannot
+(docs/zoo.md lists each model's source, its smallest input and what is simplified).
+
 Example:
-    >>> from cnnkit.models import create_model, list_models
+    >>> from cnnkit.models import create_model, for_data, list_models
     >>> list_models("lenet*")
-    ['lenet5']
+    ['lenet5', 'lenet5_1998']
     >>> create_model("lenet5", num_classes=3).output_shape
     (3,)
+    >>> for_data("resnet18", (3, 32, 32), 10).output_shape
+    (10,)
 """
 
-from ._registry import create_model, list_models, model_entrypoint, register_model
-from . import lenet  # noqa: F401  (registers its models)
+from ._registry import (create_model, list_models, model_dims, model_entrypoint, register_model,
+                        register_variant)
+from ._sizing import for_data, smallest_input
 from .alexnet import alexnet, alexnet_lrn, alexnet_spec
+from .allconv import allconv, allconv_spec
+from .c3d import c3d, c3d_spec
 from .googlenet import googlenet, googlenet_spec
-from .lenet import lenet5, lenet5_spec
+from .lenet import lenet5, lenet5_1998, lenet5_1998_spec, lenet5_spec
+from .neocognitron import neocognitron, neocognitron_spec
 from .resnet import resnet18, resnet34, resnet50, resnet_spec
+from .tdnn import tdnn, tdnn_spec
+from .text_cnn import text_cnn, text_cnn_spec
 from .vgg import vgg11, vgg16, vgg_spec
+from .wavenet import WaveNet, mu_law_decode, mu_law_encode, next_sample_pairs, wavenet
 
-__all__ = ["alexnet", "alexnet_lrn", "alexnet_spec", "create_model", "googlenet", "googlenet_spec",
-           "lenet5", "lenet5_spec",
-           "list_models", "model_entrypoint", "register_model", "resnet18", "resnet34", "resnet50", "resnet_spec", "vgg11",
-           "vgg16", "vgg_spec"]
+__all__ = [
+    "WaveNet", "alexnet", "alexnet_lrn", "alexnet_spec", "allconv", "allconv_spec", "c3d",
+    "c3d_spec", "create_model", "for_data", "googlenet", "googlenet_spec", "lenet5",
+    "lenet5_1998", "lenet5_1998_spec", "lenet5_spec", "list_models", "model_dims",
+    "model_entrypoint", "mu_law_decode", "mu_law_encode", "neocognitron", "neocognitron_spec",
+    "next_sample_pairs", "register_model", "register_variant", "resnet18", "resnet34",
+    "resnet50", "resnet_spec", "smallest_input", "tdnn", "tdnn_spec", "text_cnn",
+    "text_cnn_spec", "vgg11", "vgg16", "vgg_spec", "wavenet",
+]

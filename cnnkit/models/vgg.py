@@ -1,16 +1,20 @@
 """VGG (Simonyan & Zisserman 2014), configurations A (``vgg11``) and D (``vgg16``), as specs.
 
 Stacks of 3x3 convolutions (padding 1, ReLU) separated by 2x2 max pooling, five stages
-doubling the filters from 64 to 512, then as torchvision an adaptive average pooling to
-7x7 (so any input of at least 32x32 gives the classifier 512x7x7 features), dense 4096,
-dropout, dense 4096, dropout and the classes.
+doubling the filters from 64 to 512 (so every input needs at least 32x32 pixels), then the
+classifier. With the ``imagenet`` head (from 128x128 up; torchvision's), an adaptive
+average pooling to 7x7 gives the classifier 512x7x7 features for any input size, then
+dense 4096, dropout, dense 4096, dropout and the classes. With the ``cifar`` head (below
+128x128), the classifier reads the last pooling's maps as they are (1x1 at 32x32, where the
+7x7 pooling would copy each value 49 times) through two dense layers of 512 units, the
+width of the last convolution.
 """
 
 from __future__ import annotations
 
 from .._validation import ArgumentError
-from ..spec import Network, build
-from ._registry import register_model
+from ._parts import check_image_shape, classifier, dense_head, stem_for
+from ._registry import register_variant
 
 __all__ = ["VGG_CONFIGS", "vgg11", "vgg16", "vgg_spec"]
 
@@ -21,17 +25,19 @@ VGG_CONFIGS = {
           512, 512, 512, "M"),
 }
 _NAMES = {"A": "vgg11", "D": "vgg16"}
+_HIDDEN = {"imagenet": 4096, "cifar": 512}
 
 
-def vgg_spec(config: str = "D", num_classes: int = 1000, input=(3, 224, 224),
-             dropout: float = 0.5) -> dict:
-    """The spec of a VGG configuration as a dict (what :func:`vgg11` / :func:`vgg16` build).
+def vgg_spec(config: str = "D", num_classes: int = 1000, input_shape=(3, 224, 224),
+             dropout: float = 0.5, stem: str = "auto") -> dict:
+    """The spec of a VGG configuration as a dict (what ``vgg11`` / ``vgg16`` build).
 
     Args:
         config: ``"A"`` (11 weight layers) or ``"D"`` (16 weight layers).
         num_classes: units of the last layer.
-        input: input shape, channels first (at least 32x32).
-        dropout: drop rate after each of the two 4096-unit layers.
+        input_shape: input shape, channels first (at least 32x32).
+        dropout: drop rate after each of the two hidden dense layers.
+        stem: the head: ``"auto"`` (by input size), ``"imagenet"`` or ``"cifar"``.
 
     Raises:
         ArgumentError: an unknown ``config``.
@@ -39,65 +45,22 @@ def vgg_spec(config: str = "D", num_classes: int = 1000, input=(3, 224, 224),
     Example:
         >>> [next(iter(layer)) for layer in vgg_spec("A")["layers"][:3]]
         ['conv', 'maxpool', 'conv']
+        >>> vgg_spec("A", input_shape=(3, 32, 32))["layers"][-2]
+        {'dropout': 0.5}
     """
     if config not in VGG_CONFIGS:
         raise ArgumentError(f"config must be one of {', '.join(map(repr, VGG_CONFIGS))}. "
                             f"Received: config={config!r}.")
+    stem = stem_for(stem, check_image_shape(input_shape, _NAMES[config]))
     features = [{"maxpool": 2} if v == "M" else
                 {"conv": {"filters": v, "kernel": 3, "padding": 1, "activation": "relu"}}
                 for v in VGG_CONFIGS[config]]
-    return {
-        "name": _NAMES[config],
-        "input": list(input),
-        "layers": [
-            *features,
-            {"adaptive_avgpool": 7},
-            "flatten",
-            {"dense": {"units": 4096, "activation": "relu"}},
-            {"dropout": dropout},
-            {"dense": {"units": 4096, "activation": "relu"}},
-            {"dropout": dropout},
-            {"dense": num_classes},
-        ],
-        "loss": "softmax_cross_entropy",
-    }
+    head = dense_head(num_classes, _HIDDEN[stem], dropout, dropout_first=False,
+                      adaptive=7 if stem == "imagenet" else None)
+    return classifier(_NAMES[config], input_shape, [*features, *head])
 
 
-@register_model
-def vgg11(num_classes: int = 1000, input=(3, 224, 224), dropout: float = 0.5) -> Network:
-    """VGG-11 (configuration A): 132,863,336 parameters for 1000 classes (as torchvision).
-
-    Args:
-        num_classes: units of the last layer.
-        input: input shape, channels first (at least 32x32).
-        dropout: drop rate after each of the two 4096-unit layers.
-
-    Shape:
-        ``(N, 3, 224, 224)`` -> ``(N, num_classes)``.
-
-    Example:
-        >>> net = vgg11(num_classes=10, input=(3, 32, 32))
-        >>> sum(p.numel() for p in net.parameters())
-        128807306
-    """
-    return build(vgg_spec("A", num_classes, input, dropout))
-
-
-@register_model
-def vgg16(num_classes: int = 1000, input=(3, 224, 224), dropout: float = 0.5) -> Network:
-    """VGG-16 (configuration D): 138,357,544 parameters for 1000 classes (as torchvision).
-
-    Args:
-        num_classes: units of the last layer.
-        input: input shape, channels first (at least 32x32).
-        dropout: drop rate after each of the two 4096-unit layers.
-
-    Shape:
-        ``(N, 3, 224, 224)`` -> ``(N, num_classes)``.
-
-    Example:
-        >>> net = vgg16(num_classes=10, input=(3, 32, 32))
-        >>> sum(p.numel() for p in net.parameters())
-        134301514
-    """
-    return build(vgg_spec("D", num_classes, input, dropout))
+vgg11 = register_variant(vgg_spec, "vgg11", "VGG-11 (configuration A): 132,863,336 parameters "
+                         "for 1000 classes at 224x224 (as torchvision).", spec=True, config="A")
+vgg16 = register_variant(vgg_spec, "vgg16", "VGG-16 (configuration D): 138,357,544 parameters "
+                         "for 1000 classes at 224x224 (as torchvision).", spec=True, config="D")

@@ -16,7 +16,8 @@ channel ``l``, tap ``m``), stride ``s`` and dilation ``d``, with one spatial axi
 Padding is explicit: a ``(lo, hi)`` pair per spatial axis, or a name defined by its
 property in section 9.5 (``valid``: none; ``same``: just enough for ``ceil(W / s)``
 outputs, an odd total puts the extra pixel on the high side; ``full``: every input pixel
-is visited by every kernel tap). A batch axis comes first everywhere.
+is visited by every kernel tap; ``causal``: no output sees an input after its own
+position, van den Oord et al. 2016). A batch axis comes first everywhere.
 
 These loops are slow on purpose: they are test oracles, not the fast path.
 """
@@ -101,6 +102,10 @@ def resolve_padding(padding, size, kernel, stride=1, dilation=1) -> tuple[tuple[
         if padding == "full":
             # A kernel tap at the far end must reach the first input pixel: span - 1 zeros.
             return tuple((_span(k, d) - 1,) * 2 for k, d in zip(kernel, dilation))
+        if padding == "causal":
+            # Output j must see input j * s as its newest sample and nothing after it: the
+            # window's last tap lands on padded index j * s + span - 1 = j * s + lo.
+            return tuple((_span(k, d) - 1, 0) for k, d in zip(kernel, dilation))
         if padding == "same":
             pairs = []
             for w, k, s, d in zip(size, kernel, stride, dilation):
@@ -111,7 +116,7 @@ def resolve_padding(padding, size, kernel, stride=1, dilation=1) -> tuple[tuple[
                 pairs.append((total // 2, total - total // 2))
             return tuple(pairs)
         raise ArgumentError(
-            f"padding must be 'valid', 'same', 'full', an int or (lo, hi) pairs. "
+            f"padding must be 'valid', 'same', 'full', 'causal', an int or (lo, hi) pairs. "
             f"Received: padding={padding!r}."
         )
     if isinstance(padding, int):
