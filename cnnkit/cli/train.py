@@ -256,9 +256,9 @@ def run(args: argparse.Namespace) -> int:
                                   on_error="skip" if args.skip_bad_images else "raise",
                                   **_overrides(args))
     if result.run_dir is not None and os.environ.get("RANK", "0") == "0":
-        test = result.test
-        acc = f"{100 * test['accuracy']:.2f}%" if "accuracy" in test else "n/a"
-        print(f"test accuracy {acc} on {test['count']} samples (loss {test['loss']:.4f}); "
+        from ..train.metrics import describe_metrics
+
+        print(f"test {describe_metrics(result.test)}; "
               f"{result.epochs_run} epochs, {result.train_seconds:.1f} s of training")
         print(f"run folder: {result.run_dir}")
         report = Path(result.run_dir) / "report" / "index.html"

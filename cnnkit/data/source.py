@@ -181,8 +181,11 @@ def check_finite(dataset, where: str = "data") -> None:
     _raise_on_nonfinite(dataset.x, where)
 
 
-def check_fits(network, dataset, where: str = "data") -> None:
+def check_fits(network, dataset, where: str = "data", *, labels: bool = True) -> None:
     """The data's sample shape and labels must fit the network's input and outputs.
+
+    ``labels=False`` checks the sample shape only (targets other than class labels are
+    checked by the run's task, ``cnnkit.tasks.Task.check``).
 
     Raises:
         ShapeError: the sample shape differs from the spec's input (says how to convert),
@@ -201,7 +204,7 @@ def check_fits(network, dataset, where: str = "data") -> None:
             f"{hint or ' Change the spec input'}, or change `input:` in the spec to {list(got)}."
         )
     outputs = network.output_shape[0] if getattr(network, "output_shape", None) else None
-    if outputs is not None and dataset.y.numel() and int(dataset.y.max()) >= outputs:
+    if labels and outputs is not None and dataset.y.numel() and int(dataset.y.max()) >= outputs:
         raise ShapeError(
             f"{where} has labels up to {int(dataset.y.max())} ({int(dataset.y.max()) + 1} classes) but "
             f"the network has {outputs} outputs. Received: {len(dataset.classes)} class names. Make "

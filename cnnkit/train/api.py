@@ -24,17 +24,18 @@ from typing import Any
 
 import torch
 
-from .._validation import ArgumentError
+from .._validation import ArgumentError, CnnkitError
 from ..data.source import (check_fits, check_same_data, check_trainable, data_identity,
                            load_data, resolve_source)
 from ..runs.folder import RunFolder, check_new_run_dir, new_run_dir, provenance, run_name
 from ..runs.model import load_run_model
 from .config import TrainConfig, load_config
 from .memory import check_memory
-from .metrics import evaluate
+from ..tasks import make_task, resolve_task
 from .trainer import TrainResult, Trainer, resolve_device
 
-__all__ = ["TrainingInterrupted", "finetune_model", "init_distributed", "resume", "train"]
+__all__ = ["TrainingInterrupted", "check_task", "finetune_model", "init_distributed",
+           "recorded_task", "resume", "run_task", "standardized", "train"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -67,6 +68,8 @@ def finetune_model(network, source_run, *, freeze=()):
     """
     source = load_run_model(source_run).state_dict()
     own = network.state_dict()
+    # The input statistics are this data's, fitted on its training split: never copied.
+    source = {k: v for k, v in source.items() if not k.startswith("standardize.")}
     fresh = [k for k, v in own.items() if k not in source or source[k].shape != v.shape]
     own.update({k: v for k, v in source.items() if k in own and own[k].shape == v.shape})
     network.load_state_dict(own)
@@ -140,10 +143,15 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
                                 f"created if missing).", argument="runs_root")
     torch.manual_seed(config.seed)  # every process builds the same initial weights
     network = _build(spec, config)
-    canonical = network.spec()
     train_set, test_set = load_data(data, network.input_shape, on_error=on_error, seed=config.seed)
-    check_fits(network, train_set, "training data")
-    check_trainable(train_set, network.loss)
+    task = run_task(network, train_set, config)
+    check_fits(network, train_set, "training data", labels=task.name == "classify")
+    check_task(task, network, train_set)
+    if task.name == "classify":
+        check_trainable(train_set, network.loss)
+    if config.standardize:
+        network = standardized(network, train_set)
+    canonical = network.spec()
     fresh = []
     if config.init_from:
         fresh = finetune_model(network, config.init_from)
@@ -157,10 +165,10 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
     with held:
         if rank == 0:
             check_new_run_dir(run_path)
-            _prepare_run(run_path, canonical, config, data, train_set, fresh)
+            _prepare_run(run_path, canonical, config, data, train_set, fresh, task)
         trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run_path,
                           spec=canonical, loss=network.loss or "softmax_cross_entropy",
-                          augment=_augmenter(config.augment))
+                          augment=_augmenter(config.augment), task=task)
         try:
             result = trainer.fit()
         except KeyboardInterrupt:
@@ -205,18 +213,113 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
             check_same_data(info["identity"], data_identity(source), run=run.path,
                             argument="data" if data is not None else None, given=data)
         torch.manual_seed(config.seed)
-        loaded = load(spec if spec is not None else run.read_yaml("spec.yaml"))
+        own = run.read_yaml("spec.yaml")
+        loaded = load(spec if spec is not None else own)
+        if spec is not None and loaded.standardize is None and isinstance(own, dict) \
+                and own.get("standardize") is not None:
+            # The statistics were fitted when the run started: the spec as written holds
+            # none, and the run's own numbers belong to it.
+            loaded = load({**loaded.to_dict(), "standardize": own["standardize"]})
         check_memory(loaded, config, resolve_device(config.device))
         network = loaded.build()
         train_set, test_set = load_data(source, network.input_shape, seed=config.seed)
+        task = recorded_task(recorded, network, train_set, config)
         trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run.path,
                           spec=network.spec(), loss=network.loss or "softmax_cross_entropy",
-                          augment=_augmenter(config.augment))
+                          augment=_augmenter(config.augment), task=task)
         try:
             result = trainer.fit(resume=True)
         except KeyboardInterrupt:
             raise TrainingInterrupted(run.path) from None
         return _finish(trainer, result, test_set)
+
+
+def run_task(network, train_set, config: TrainConfig):
+    """The task a run trains: the spec's ``task:``, else its loss, else the data's targets
+    (:func:`cnnkit.tasks.resolve_task`), with ``config.task_settings``.
+
+    Raises:
+        ArgumentError: a task that does not fit the loss or the data's kind of target; a
+            setting the task does not have.
+    """
+    settings = dict(config.task_settings)
+    name = getattr(network, "task", None)
+    loss = getattr(network, "loss", None)
+    task = resolve_task(name, loss, train_set)  # the name only: settings are checked below
+    if task.name == "classify" and config.label_smoothing:
+        settings.setdefault("label_smoothing", config.label_smoothing)
+    if task.name == "classify":
+        settings.setdefault("topk", (config.topk,))
+    if task.name == "segment":
+        settings.setdefault("ignore_index", int(getattr(train_set, "ignore_index", 255)))
+    return make_task(task.name, loss=task.loss_name, **settings)
+
+
+def check_task(task, network, dataset, where: str = "training data") -> None:
+    """``task.check`` of the network's output against the data's targets (the inputs, for
+    reconstruction), with the data's number of classes.
+
+    Raises:
+        ShapeError: targets that do not fit the network's output (both shapes, the fix).
+        ArgumentError: target values the task cannot take (NaN, labels outside the
+            classes, boxes outside the image or of non-positive size).
+    """
+    output = getattr(network, "output_shape", None)
+    if output is None:
+        return
+    targets = dataset.x if task.name == "reconstruct" else dataset.y
+    classes = len(dataset.classes) if task.name in ("classify", "segment", "detect",
+                                                   "multilabel") and dataset.classes else None
+    if task.name == "classify" and classes is not None:
+        classes = None  # check_fits has named the labels beyond the outputs already
+    try:
+        task.check(tuple(output), targets, classes)
+    except CnnkitError as error:
+        if where == "training data":
+            raise
+        raise type(error)(f"{where}: {error}", argument=getattr(error, "argument", None)) from None
+
+
+def standardized(network, train_set):
+    """``network`` with the per-channel mean and standard deviation of ``train_set`` at its
+    front (the spec's top-level ``standardize``), its weights kept.
+
+    Unchanged when the spec has its statistics already (a ``standardize`` key, or a
+    standardize layer first), when the inputs are token ids, or when the network is not a
+    spec-built Network.
+    """
+    from ..data.stats import fit_channel_stats
+    from ..layers import Standardize
+    from ..spec import Network, load
+
+    if not isinstance(network, Network) or network.standardize is not None:
+        return network
+    if not train_set.x.is_floating_point() or train_set.x.dim() < 3:
+        return network
+    first = network.layers[0] if len(network.layers) else None
+    if isinstance(first, Standardize):
+        return network
+    mean, std = fit_channel_stats(train_set.x)
+    canonical = network.spec()
+    canonical["standardize"] = {"mean": mean.tolist(), "std": std.tolist()}
+    fitted = load(canonical).build()
+    state = fitted.state_dict()
+    state.update(network.state_dict())
+    fitted.load_state_dict(state)
+    return fitted.train(network.training)
+
+
+def recorded_task(recorded: dict, network, dataset, config: TrainConfig | None = None):
+    """The task a run recorded in its config.yaml (``task:``), or, for a run written
+    before tasks were recorded, the one :func:`run_task` decides."""
+    from ..tasks import task_from_dict
+
+    record = recorded.get("task") if isinstance(recorded, dict) else None
+    if isinstance(record, dict):
+        return task_from_dict(record)
+    if config is None:
+        config = TrainConfig.from_dict(recorded.get("train") or {}, "config.yaml train")
+    return run_task(network, dataset, config)
 
 
 def _data_record(data, train_set) -> dict:
@@ -230,17 +333,20 @@ def _data_record(data, train_set) -> dict:
     }
     if in_memory:
         record["name"] = getattr(data, "name", "") or "memory"
+    if isinstance(getattr(train_set, "info", None), dict) and train_set.info.get("scale"):
+        record["scale"] = train_set.info["scale"]  # how the source's values were scaled
     record.update({"identity": data_identity(data), "train_samples": len(train_set),
                    "classes": list(train_set.classes),
                    "input_shape": list(train_set.input_shape)})
     return record
 
 
-def _prepare_run(run_path, canonical, config, data, train_set, fresh):
+def _prepare_run(run_path, canonical, config, data, train_set, fresh, task=None):
     run = RunFolder(run_path)
     run.write_yaml("spec.yaml", canonical)
     run.write_yaml("config.yaml", {
         "train": config.to_dict(),
+        "task": task.to_dict() if task is not None else None,
         "data": _data_record(data, train_set),
         "finetune": {"from": config.init_from, "fresh_tensors": fresh} if config.init_from else None,
         "provenance": provenance(),
@@ -248,8 +354,7 @@ def _prepare_run(run_path, canonical, config, data, train_set, fresh):
 
 
 def _finish(trainer: Trainer, result: TrainResult, test_set) -> TrainResult:
-    test = evaluate(trainer.model, test_set.x.to(trainer.device), test_set.y.to(trainer.device),
-                    trainer.loss, topk=trainer.config.topk, device=trainer.device)
+    test = trainer.evaluate(test_set.x.to(trainer.device), test_set.y.to(trainer.device))
     result.test = test
     result.model = trainer.model
     result.test_set = test_set
