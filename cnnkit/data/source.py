@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from .._validation import ArgumentError, ShapeError, did_you_mean
+from .annotated import load_detection_folder, load_segmentation_folder
 from .dataset import Dataset, train_test_split
 from .datasets import dataset_info, list_datasets, load_dataset
 from .sources import load_csv, load_image_folder, load_npz
@@ -140,6 +141,11 @@ def _enough(test_fraction: float) -> int:
 def _load_path(path: Path, text: str, input_shape, on_error: str) -> Dataset:
     size = tuple(input_shape[1:]) if input_shape is not None and len(input_shape) == 3 else None
     mode = {1: "L", 3: "RGB"}.get(input_shape[0]) if input_shape is not None else None
+    # images/ with labels/<stem>.txt (boxes) or masks/<stem>.png (label maps): annotated
+    if path.is_dir() and (path / "images").is_dir() and (path / "labels").is_dir():
+        return load_detection_folder(path, size=size, mode=mode)
+    if path.is_dir() and (path / "images").is_dir() and (path / "masks").is_dir():
+        return load_segmentation_folder(path, size=size, mode=mode)
     if path.is_dir():
         return load_image_folder(path, size=size, mode=mode, on_error=on_error)
     if path.suffix == ".npz":
