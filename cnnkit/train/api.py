@@ -116,13 +116,23 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
         name: the run's name (one folder name; default: the spec's name).
         on_error: ``"skip"`` leaves unreadable images of a folder out.
 
+    The run's task (docs/tasks.md) is the spec's ``task:``, else its loss's, else the
+    data's kind of target; the training targets are checked against the network's output
+    before anything is written. With ``config.standardize`` (the default) the per-channel
+    mean and standard deviation of the training split become the spec's ``standardize``
+    front, so the run's spec.yaml and every consumer of its model apply them.
+
     Returns:
-        The :class:`TrainResult`, with the trained ``model`` and the ``test_set``.
+        The :class:`TrainResult`, with the trained ``model`` and the ``test_set``;
+        ``result.test`` holds the task's metrics on the test split.
 
     Raises:
         ArgumentError: a run_dir that already holds files, a runs_root that is a file, a
             name that is a path, data that cannot train (see :func:`cnnkit.data.load_data`),
-            a network too large for the memory available.
+            a network too large for the memory available; a task that does not fit the
+            loss or the data; target values the task cannot take (NaN, labels outside
+            the classes, boxes outside the image or of no size).
+        ShapeError: targets whose shape does not fit the network's output.
         RunLockedError: another process writes the run folder.
         TrainingDiverged: the loss became NaN or infinite, or grew without bound.
         TrainingInterrupted: Ctrl-C; the run resumes from its last checkpoint.

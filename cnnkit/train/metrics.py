@@ -33,7 +33,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
 
     Returns:
         ``{"loss", "accuracy", "top{k}_accuracy", "count"}``; accuracy keys only for
-        integer (class) targets. ``count`` is the number of samples; accuracy is over
+        integer (class) targets, top-k only where k is less than the number of classes. ``count`` is the number of samples; accuracy is over
         labels, so with per-pixel targets (structured outputs, ``(N, H, W)``) it is the
         share of pixels labelled right.
     """
@@ -50,6 +50,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
     correct_k = torch.zeros((), dtype=torch.long, device=device)
     classes = not y.dtype.is_floating_point
     labels = 0
+    outputs = 0
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size].to(device, non_blocking=True)
         yb = y[start:start + batch_size].to(device, non_blocking=True)
@@ -58,6 +59,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
         out = model(xb)
         total_loss += loss_fn(out, yb).double() * len(xb)
         if classes and out.dim() >= 2:
+            outputs = out.shape[1]
             correct += (out.argmax(dim=1) == yb).sum()
             correct_k += topk_correct(out, yb, topk) if out.dim() == 2 else 0
             labels += yb.numel()
@@ -66,7 +68,8 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
     result = {"loss": float(total_loss) / count, "count": len(x)}
     if classes:
         result["accuracy"] = float(correct) / max(labels, 1)
-        if y.dim() == 1:  # top-k is defined for one label per sample
+        # top-k is defined for one label per sample, and always 1 unless k < classes
+        if y.dim() == 1 and topk < outputs:
             result[f"top{topk}_accuracy"] = float(correct_k) / count
     return result
 

@@ -103,7 +103,7 @@ class Trainer:
     Args:
         model: any ``nn.Module`` (a cnnkit Network or plain PyTorch).
         config: a :class:`TrainConfig`.
-        train: ``(x, y)`` training tensors; x ``(N, C, *spatial)`` in [0, 1], y labels.
+        train: ``(x, y)`` training tensors; x ``(N, C, *spatial)``, y the targets.
         val: optional ``(x, y)`` validation tensors (else ``config.val_fraction`` of train).
         loss: ``softmax_cross_entropy`` (default), ``sigmoid_cross_entropy``, ``euclidean``,
             or a callable ``loss(output, target)``.
