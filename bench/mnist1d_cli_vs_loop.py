@@ -101,12 +101,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    print(f"MNIST-1D, the paper's CNN: Adam lr {LR}, batch {BATCH}, {args.steps} steps, "
+          f"{args.threads} thread(s), seeds 0-{args.seeds - 1}", flush=True)
     rows = {"plain PyTorch loop": [], "cnnkit train (CLI)": []}
     for seed in range(args.seeds):
-        rows["plain PyTorch loop"].append(plain_loop(seed, args.steps))
-        rows["cnnkit train (CLI)"].append(command_line(seed, args.steps, args.threads))
-    print(f"MNIST-1D, the paper's CNN: Adam lr {LR}, batch {BATCH}, {args.steps} steps, "
-          f"{args.threads} thread(s), seeds 0-{args.seeds - 1}")
+        for name, run in (("plain PyTorch loop", lambda: plain_loop(seed, args.steps)),
+                          ("cnnkit train (CLI)",
+                           lambda: command_line(seed, args.steps, args.threads))):
+            rows[name].append(run())
+            accuracy, seconds = rows[name][-1]
+            print(f"  seed {seed}: {name}: test accuracy {100 * accuracy:.1f}%, "
+                  f"{seconds:.1f} s of training", flush=True)
     print(f"{'contender':<22} {'test accuracy per seed':<28} {'mean':>7} {'train s':>8}")
     base = statistics.median(s for _, s in rows["plain PyTorch loop"])
     for name, results in rows.items():
