@@ -20,6 +20,7 @@ from ._sizing import for_data, smallest_input
 from .alexnet import alexnet, alexnet_lrn, alexnet_spec
 from .allconv import allconv, allconv_spec
 from .c3d import c3d, c3d_spec
+from .dqn import minatar_dqn, minatar_dqn_spec
 from .googlenet import googlenet, googlenet_spec
 from .lenet import lenet5, lenet5_1998, lenet5_1998_spec, lenet5_spec
 from .neocognitron import neocognitron, neocognitron_spec
@@ -33,7 +34,7 @@ __all__ = [
     "WaveNet", "alexnet", "alexnet_lrn", "alexnet_spec", "allconv", "allconv_spec", "c3d",
     "c3d_spec", "create_model", "for_data", "googlenet", "googlenet_spec", "lenet5",
     "lenet5_1998", "lenet5_1998_spec", "lenet5_spec", "list_models", "model_dims",
-    "model_entrypoint", "mu_law_decode", "mu_law_encode", "neocognitron", "neocognitron_spec",
+    "minatar_dqn", "minatar_dqn_spec", "model_entrypoint", "mu_law_decode", "mu_law_encode", "neocognitron", "neocognitron_spec",
     "next_sample_pairs", "register_model", "register_variant", "resnet18", "resnet34",
     "resnet50", "resnet_spec", "smallest_input", "tdnn", "tdnn_spec", "text_cnn",
     "text_cnn_spec", "vgg11", "vgg16", "vgg_spec", "wavenet",
