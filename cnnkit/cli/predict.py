@@ -7,30 +7,66 @@ import argparse
 import json
 from pathlib import Path
 
-__all__ = ["FLAGS", "add_parser", "predict_files", "predict_inputs", "read_inputs", "run"]
+from ._weights import add_weights_argument, choose_weights
+
+__all__ = ["FLAGS", "add_parser", "image_files", "predict_files", "predict_inputs", "read_inputs",
+           "run"]
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
 FLAGS = {"run_dir": "RUN", "image": "IMAGE", "top": "--top", "out": "--out",
-         "min_score": "--min-score"}
+         "min_score": "--min-score", "which": "--weights"}
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "predict", help="predict with a trained run (classes, labels, values, masks, boxes)",
-        description="Print what RUN's best weights predict for each IMAGE (an image file, or "
-                    "a .npy file of one sample or a batch): the top classes (classify), the "
+        description="Print what RUN's weights predict for each IMAGE (an image file, a "
+                    "folder: every image under it, or a .npy file of one sample or a batch): the top classes (classify), the "
                     "labels present (multilabel), the values (regress), the pixels per class "
                     "(segment; --out writes the masks as PNG), the PSNR of the reconstruction "
                     "(reconstruct; --out writes it as PNG) or the boxes left after non-maximum "
                     "suppression (detect).")
-    parser.add_argument("run_dir", metavar="RUN")
-    parser.add_argument("images", metavar="IMAGE", nargs="+")
-    parser.add_argument("--top", type=int, default=3, help="probabilities shown (default 3)")
+    parser.add_argument("run_dir", metavar="RUN", help="a run folder made by `cnnkit train`")
+    parser.add_argument("images", metavar="IMAGE", nargs="+",
+                        help="image files or folders (searched recursively), or .npy files")
+    parser.add_argument("--top", type=int, default=3, help="probabilities shown per image")
     parser.add_argument("--min-score", type=float, default=0.5, dest="min_score",
                         help="detect: the lowest score of a box shown (default 0.5)")
     parser.add_argument("--out", help="segment, reconstruct: folder for the PNG outputs")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per input")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per input (JSON Lines)")
+    add_weights_argument(parser)
     parser.set_defaults(run=run)
+
+
+def image_files(items) -> list[Path]:
+    """The image files that ``items`` name: files as given, folders searched recursively
+    (sorted), so ``predict RUN photos/`` classifies every image under ``photos/``.
+
+    Raises:
+        ArgumentError: an item that does not exist, or a folder without images.
+    """
+    from .._validation import ArgumentError
+    from ..data.sources import IMAGE_EXTENSIONS
+
+    files: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*")
+                           if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not found:
+                raise ArgumentError(f"folder {str(path)!r} holds no images ("
+                                    f"{', '.join(IMAGE_EXTENSIONS)}). Received: image="
+                                    f"{str(path)!r}.", argument="image")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ArgumentError(f"image {str(path)!r} does not exist. Received: "
+                                f"image={str(path)!r}.", argument="image")
+    return files
 
 
 def read_inputs(paths, shape):
@@ -49,11 +85,7 @@ def read_inputs(paths, shape):
     from .._validation import ArgumentError, ShapeError
     from ..data.sources import read_images
 
-    paths = [Path(p) for p in paths]
-    for path in paths:
-        if not path.is_file():
-            raise ArgumentError(f"image {str(path)!r} does not exist. Received: "
-                                f"image={str(path)!r}.", argument="image")
+    paths = image_files(paths)
     parts, names = [], []
     images = [p for p in paths if p.suffix.lower() != ".npy"]
     if images and (len(shape) != 3 or shape[0] not in (1, 3)):
@@ -91,7 +123,8 @@ def _name(classes, index):
     return classes[index] if 0 <= index < len(classes) else str(index)
 
 
-def predict_inputs(run_dir, images, *, top: int = 3, min_score: float = 0.5, out=None):
+def predict_inputs(run_dir, images, *, top: int = 3, min_score: float = 0.5, out=None,
+                   which: str | None = None):
     """One record per input sample: ``{"input", "task", ...}`` with the task's prediction.
 
     classify: ``top`` as ``[(class, probability)]``; multilabel: ``labels`` present
@@ -106,11 +139,13 @@ def predict_inputs(run_dir, images, *, top: int = 3, min_score: float = 0.5, out
     from .._validation import ArgumentError
     from ..runs import load_run_model
 
-    network = load_run_model(run_dir)
+    if top < 1:
+        raise ArgumentError(f"top must be at least 1. Received: top={top!r}.", argument="top")
+    network = load_run_model(run_dir, which or "best")
     task, classes = _run_task(run_dir, network)
     x, names = read_inputs(images, network.input_shape)
-    with torch.no_grad():
-        outputs = network(x)
+    with torch.no_grad():  # a large folder in bounded memory
+        outputs = torch.cat([network(x[i:i + 256]) for i in range(0, len(x), 256)])
         found = task.predict(outputs)
     if out is not None:
         out = Path(out)
@@ -120,7 +155,7 @@ def predict_inputs(run_dir, images, *, top: int = 3, min_score: float = 0.5, out
         out.mkdir(parents=True, exist_ok=True)
     records = []
     for i, name in enumerate(names):
-        record = {"input": name, "task": task.name}
+        record = {"file": name, "task": task.name}
         if task.name == "classify":
             probs = found["probabilities"][i]
             values, indices = probs.topk(max(1, min(top, probs.numel())))
@@ -170,10 +205,10 @@ def _save_png(path: Path, array) -> Path:
     return path
 
 
-def predict_files(run_dir, images, top: int = 3):
-    """[(file, [(class name, probability), ...])] for each image of a classifier, best
-    first."""
-    return [(r["input"], r["top"]) for r in predict_inputs(run_dir, images, top=top)]
+def predict_files(run_dir, images, top: int = 3, which: str | None = None):
+    """[(file, [(class name, probability), ...])] for each image (folders expanded) of a
+    classifier, best first, under the run's ``which`` weights (None: the run's default)."""
+    return [(r["file"], r["top"]) for r in predict_inputs(run_dir, images, top=top, which=which)]
 
 
 def _line(record) -> str:
@@ -197,8 +232,18 @@ def _line(record) -> str:
     return f"{len(record['boxes'])} boxes" + (f": {boxes}" if boxes else "")
 
 
+def _json(record, which) -> str:
+    if record["task"] == "classify":  # the class first, as for every classifier
+        (best, p), *_ = record["top"]
+        record = {"file": record["file"], "task": "classify", "class": best,
+                  "probability": round(p, 6),
+                  "top": [{"class": c, "probability": round(q, 6)} for c, q in record["top"]]}
+    return json.dumps(dict(record, weights=which))
+
+
 def run(args: argparse.Namespace) -> int:
+    which = choose_weights(args.run_dir, args.which, show=not args.json).which
     for record in predict_inputs(args.run_dir, args.images, top=args.top,
-                                 min_score=args.min_score, out=args.out):
-        print(json.dumps(record) if args.json else f"{record['input']}: {_line(record)}")
+                                 min_score=args.min_score, out=args.out, which=which):
+        print(_json(record, which) if args.json else f"{record['file']}: {_line(record)}")
     return 0

@@ -33,7 +33,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
 
     Returns:
         ``{"loss", "accuracy", "top{k}_accuracy", "count"}``; accuracy keys only for
-        integer (class) targets, top-k only where k is less than the number of classes. ``count`` is the number of samples; accuracy is over
+        integer (class) targets, top-k only when ``k`` is below the number of classes. ``count`` is the number of samples; accuracy is over
         labels, so with per-pixel targets (structured outputs, ``(N, H, W)``) it is the
         share of pixels labelled right.
     """
@@ -59,16 +59,17 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
         out = model(xb)
         total_loss += loss_fn(out, yb).double() * len(xb)
         if classes and out.dim() >= 2:
-            outputs = out.shape[1]
             correct += (out.argmax(dim=1) == yb).sum()
             correct_k += topk_correct(out, yb, topk) if out.dim() == 2 else 0
+            outputs = out.shape[1]
             labels += yb.numel()
     model.train(was_training)
     count = max(len(x), 1)
     result = {"loss": float(total_loss) / count, "count": len(x)}
     if classes:
         result["accuracy"] = float(correct) / max(labels, 1)
-        # top-k is defined for one label per sample, and always 1 unless k < classes
+        # Top-k is defined for one label per sample, and says something only when k is
+        # below the number of classes (top-5 of 3 classes is always 1).
         if y.dim() == 1 and topk < outputs:
             result[f"top{topk}_accuracy"] = float(correct_k) / count
     return result
