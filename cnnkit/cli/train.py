@@ -334,13 +334,12 @@ def run(args: argparse.Namespace) -> int:
                                   val_data=args.val_data, test_data=args.test_data,
                                   **_overrides(args))
     if result.run_dir is not None and os.environ.get("RANK", "0") == "0":
-        test = result.test
-        acc = f"{100 * test['accuracy']:.2f}%" if "accuracy" in test else "n/a"
+        from ..train.metrics import describe_metrics
+
         which = getattr(result, "weights", "last")
         epoch = result.best_epoch if which == "best" else result.epochs_run
-        print(f"test accuracy {acc} on {test['count']} samples (loss {test['loss']:.4f}) with "
-              f"the {which} weights (epoch {epoch}); {result.epochs_run} epochs, "
-              f"{result.train_seconds:.1f} s of training")
+        print(f"test {describe_metrics(result.test)} with the {which} weights (epoch {epoch}); "
+              f"{result.epochs_run} epochs, {result.train_seconds:.1f} s of training")
         print(f"run folder: {result.run_dir}")
         report = Path(result.run_dir) / "report" / "index.html"
         if report.exists():

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from .._validation import ArgumentError, ShapeError, did_you_mean
+from .annotated import load_detection_folder, load_segmentation_folder
 from .dataset import Dataset, train_test_split
 from .datasets import dataset_info, list_datasets, load_dataset
 from .shards import INDEX_FILE, ShardedDataset, is_shard_folder, load_shards, read_index
@@ -146,6 +147,11 @@ def _enough(test_fraction: float) -> int:
 def _load_path(path: Path, text: str, input_shape, on_error: str) -> Dataset:
     size = tuple(input_shape[1:]) if input_shape is not None and len(input_shape) == 3 else None
     mode = {1: "L", 3: "RGB"}.get(input_shape[0]) if input_shape is not None else None
+    # images/ with labels/<stem>.txt (boxes) or masks/<stem>.png (label maps): annotated
+    if path.is_dir() and (path / "images").is_dir() and (path / "labels").is_dir():
+        return load_detection_folder(path, size=size, mode=mode)
+    if path.is_dir() and (path / "images").is_dir() and (path / "masks").is_dir():
+        return load_segmentation_folder(path, size=size, mode=mode)
     if path.is_dir():
         return load_image_folder(path, size=size, mode=mode, on_error=on_error)
     if path.suffix == ".npz":
@@ -187,8 +193,11 @@ def check_finite(dataset, where: str = "data") -> None:
     _raise_on_nonfinite(dataset.x, where)
 
 
-def check_fits(network, dataset, where: str = "data") -> None:
+def check_fits(network, dataset, where: str = "data", *, labels: bool = True) -> None:
     """The data's sample shape and labels must fit the network's input and outputs.
+
+    ``labels=False`` checks the sample shape only (targets other than class labels are
+    checked by the run's task, ``cnnkit.tasks.Task.check``).
 
     Raises:
         ShapeError: the sample shape differs from the spec's input (says how to convert),
@@ -196,8 +205,9 @@ def check_fits(network, dataset, where: str = "data") -> None:
     """
     expected = tuple(network.input_shape)
     if isinstance(dataset, ShardedDataset):  # resized while read; labels from the index
-        _check_labels(network, int(dataset.label_counts.nonzero()[0].max(initial=0)),
-                      len(dataset.classes), where)
+        if labels:
+            _check_labels(network, int(dataset.label_counts.nonzero()[0].max(initial=0)),
+                          len(dataset.classes), where)
         return
     got = tuple(dataset.x.shape[1:])
     if got != expected:
@@ -210,7 +220,7 @@ def check_fits(network, dataset, where: str = "data") -> None:
             f"{where} samples have shape {got} but the spec's input is {list(expected)}."
             f"{hint or ' Change the spec input'}, or change `input:` in the spec to {list(got)}."
         )
-    if dataset.y.numel():
+    if labels and dataset.y.numel():
         _check_labels(network, int(dataset.y.max()), len(dataset.classes), where)
 
 
