@@ -59,7 +59,7 @@ SYSTEMS = [
     ("lenet5_1998", "mnist5k", [], 8, 1e-3, 0.9, None),
     ("neocognitron", "mnist5k", ["planes=[8, 16]"], 8, 1e-2, 0.9, None),
     ("tdnn", "mnist1d", [], 10, 5e-2, 0.9, None),
-    ("allconv", "mnist5k", ["widths=[16, 32]", "dropout=false"], 10, 3e-3, 0.97, None),
+    ("allconv", "mnist5k", ["widths=[16, 32]", "dropout=false"], 12, 5e-3, 0.985, None),
     ("alexnet", "digits", ["dropout=0"], 5, 3e-4, 0.97, (16, 16)),
     ("vgg11", "digits", ["dropout=0"], 5, 5e-4, 0.97, (32, 32)),
     ("googlenet", "digits", [], 5, 1e-3, 0.9, None),
@@ -67,9 +67,9 @@ SYSTEMS = [
     ("text_cnn", "fortunes", ["dim=16", "maps=8"], 8, 1e-2, 0.9, None),
     ("c3d", "clips_digit", ["width=4", "hidden=32", "dropout=0"], 10, 3e-3, 0.96, None),
     ("c3d", "clips_motion", ["width=4", "hidden=32", "dropout=0"], 10, 3e-3, 0.96, None),
-    ("unet", "scenes_segment", ["width=4", "depth=2"], 8, 1e-2, 0.9, None),
+    ("unet", "scenes_segment", ["width=4", "depth=2"], 10, 1e-2, 0.95, None),
     ("fcn", "scenes_segment", ["width=4"], 8, 1e-2, 0.9, None),
-    ("yolo_v1", "scenes_detect", ["width=4", "hidden=32"], 8, 1e-3, 0.9, None),
+    ("yolo_v1", "scenes_detect", ["width=4", "hidden=32"], 10, 3e-3, 0.8, None),
     ("go_policy", "go9", ["filters=8", "layers=2"], 8, 1e-2, 0.9, None),
     ("go_policy", "go19", ["filters=8", "layers=2"], 8, 1e-2, 0.9, None),
 ]
@@ -132,7 +132,7 @@ def fit_task(task, net, x, y, steps, lr, loss=None):
         optimiser.zero_grad()
         value.backward()
         optimiser.step()
-        losses.append(float(value))
+        losses.append(float(value.detach()))
     return losses
 
 
@@ -183,8 +183,8 @@ def test_wavenet_trains_by_name_on_the_speech():
     net = models.for_data("wavenet", (1, 512), 256, layers=4, stacks=1, residual_channels=8,
                           skip_channels=16)
     task = T.resolve_task("segment", None, y)
-    losses = fit_task(task, net, x, y, 15, 1e-2)
-    assert losses[0] > 0.9 * math.log(256) and falls(losses, 0.8), losses
+    losses = fit_task(task, net, x, y, 20, 1e-2)
+    assert losses[0] > 0.9 * math.log(256) and falls(losses, 0.9), losses
 
 
 # ---- bad input ---------------------------------------------------------------------------
