@@ -159,7 +159,7 @@ def test_fast_rcnn_head_trains_by_name_on_scenes():
     net = models.for_data("fast_rcnn", (1, 48, 48), 10, width=8, hidden=64)
     task = T.resolve_task("detect", "fast_rcnn", data.y)
     task.check(net.output_shape, data.y)
-    assert falls(fit_task(task, net, data.x, data.y, 20, 1e-3), 0.8)
+    assert falls(fit_task(task, net, data.x, data.y, 20, 3e-3), 0.5)
 
 
 def test_recurrent_conv_shares_weights_over_steps_and_trains():
