@@ -14,6 +14,7 @@ $(BIN)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps minatar==1.0.15
 	touch $@
 
 setup: $(BIN)/.installed
@@ -30,6 +31,10 @@ bench: setup
 	$(BIN)/python bench/data_loader.py
 	$(BIN)/python bench/blocks.py
 	$(BIN)/python bench/viewer_latency.py
+	$(BIN)/python bench/viewer_load.py
+	$(BIN)/python bench/rl_dqn.py
+	$(BIN)/python bench/model_overhead.py
+	$(BIN)/python bench/tasks.py
 
 # Longer fuzzing than the test run's few seconds: the hypothesis fuzzers with fresh
 # randomness and FUZZ_EXAMPLES examples each, then (where atheris is installed:

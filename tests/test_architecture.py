@@ -24,7 +24,7 @@ LEVELS = {
     "spec": 3,
     "models": 4, "tasks": 4,
     "data": 5, "runs": 5,
-    "train": 6, "inspect": 6, "features": 6, "export": 6, "experiments": 6,
+    "train": 6, "inspect": 6, "features": 6, "export": 6, "experiments": 6, "rl": 6,
     "serve": 7, "workflow": 7,
     "cli": 8,
 }

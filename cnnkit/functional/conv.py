@@ -37,26 +37,26 @@ _TORCH_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicat
                "circular": "circular"}
 
 
-def _rank_of_weight(weight: torch.Tensor, name: str = "weight") -> int:
-    n = weight.dim() - 2
+def _rank(tensor: torch.Tensor, wrong: str) -> int:
+    """The number of dimensions after the first two: 1, 2 or 3, else a ShapeError saying
+    ``wrong``."""
+    n = tensor.dim() - 2
     if n not in (1, 2, 3):
-        raise ShapeError(
-            f"{name} must have shape (out_channels, in_channels / groups, *kernel) with 1, 2 "
-            f"or 3 kernel dimensions. Received: {name}.shape={tuple(weight.shape)}."
-        )
+        raise ShapeError(wrong)
     return n
+
+
+def _rank_of_weight(weight: torch.Tensor, name: str = "weight") -> int:
+    return _rank(weight, f"{name} must have shape (out_channels, in_channels / groups, *kernel) "
+                         f"with 1, 2 or 3 kernel dimensions. Received: {name}.shape="
+                         f"{tuple(weight.shape)}.")
 
 
 def spatial_rank(x: torch.Tensor, who: str) -> int:
     """The number of spatial dimensions of ``(N, C, *spatial)``: 1, 2 or 3, else a ShapeError
     naming ``who``."""
-    n = x.dim() - 2
-    if n not in (1, 2, 3):
-        raise ShapeError(
-            f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial dimensions. "
-            f"Received: input of shape {tuple(x.shape)}."
-        )
-    return n
+    return _rank(x, f"{who} expects an input (N, C, *spatial) with 1, 2 or 3 spatial "
+                    f"dimensions. Received: input of shape {tuple(x.shape)}.")
 
 
 def check_input(x: torch.Tensor, n: int, channels: int | None, who: str) -> None:

@@ -39,7 +39,7 @@ from ..functional import shapes
 from ..functional.shapes import Geometry, InputSource
 from .kinds import Kind
 
-__all__ = ["FROM_INPUT", "REQUIRED", "Layer", "is_default", "rank_alias", "window_notes"]
+__all__ = ["FROM_INPUT", "REQUIRED", "Layer", "is_default", "SlidingWindow", "rank_alias"]
 
 REQUIRED = inspect.Parameter.empty   # a setting without a default
 FROM_INPUT = InputSource()           # "the input": where a layer's input comes from by default
@@ -260,7 +260,34 @@ class Layer(nn.Module):
 _AXES = {1: ("position",), 2: ("row", "column"), 3: ("depth slice", "row", "column")}
 
 
-def window_notes(settings: dict, shape: tuple, pairs) -> list[str]:
+class SlidingWindow(Layer):
+    """What every layer that slides a window over a volume shares, weights or not: the
+    (lo, hi) padding of each axis, the receptive-field geometry (Goodfellow et al. 2016,
+    eq. 9.8) and the note when ``(W - K + 2P) / S + 1`` is not a whole number. Settings it
+    reads: ``kernel``, ``stride`` and, where the layer has them, ``padding``, ``dilation``
+    and ``ceil_mode``."""
+
+    @classmethod
+    def padding_pairs(cls, settings, shape) -> tuple[tuple[int, int], ...]:
+        """The (lo, hi) padding for an input ``shape``."""
+        n = len(shape) - 1
+        return shapes.padding_pairs(settings.get("padding", ((0, 0),) * n), settings["kernel"],
+                                    settings["stride"], settings.get("dilation", (1,) * n),
+                                    tuple(shape[1:]))
+
+    @classmethod
+    def receptive_field(cls, settings, shape, geometry):
+        pairs = cls.padding_pairs(settings, shape)
+        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
+                                       settings.get("dilation", (1,) * len(pairs)),
+                                       [lo for lo, _ in pairs])
+
+    @classmethod
+    def notes(cls, settings, shape):
+        return _window_notes(settings, shape, cls.padding_pairs(settings, shape))
+
+
+def _window_notes(settings: dict, shape: tuple, pairs) -> list[str]:
     """A note for a sliding window whose output-size formula ``(W - K + 2P) / S + 1`` is
     not a whole number: the output floors, and the input rows (columns, ...) at the high end
     that no window reads are named."""

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from .._validation import ArgumentError, ShapeError
 from ..functional import shapes
 from ..functional.conv import PADDING_MODES, check_input, conv_transpose, pad
-from ._base import FROM_INPUT, Layer, rank_alias, window_notes
+from ._base import FROM_INPUT, Layer, SlidingWindow, rank_alias
 from .kinds import Choice, Count, Flag, Padding, PerDim, collapse, plain_padding
 
 __all__ = [
@@ -33,7 +33,7 @@ def uniform_(tensor: torch.Tensor | None, bound: float) -> None:
         nn.init.uniform_(tensor, -bound, bound)
 
 
-class SlidingKernel(Layer):
+class SlidingKernel(SlidingWindow):
     """What every layer that slides a kernel over a volume shares: the settings
     ``in_channels``, ``out_channels``, ``kernel``, ``stride``, ``padding``, ``dilation``,
     ``groups`` and ``padding_mode``, their checks, and the window geometry
@@ -51,12 +51,6 @@ class SlidingKernel(Layer):
                             settings.get("groups", 1), source)
 
     @classmethod
-    def padding_pairs(cls, settings, shape) -> tuple[tuple[int, int], ...]:
-        """The (lo, hi) padding for an input ``shape``."""
-        return shapes.padding_pairs(settings["padding"], settings["kernel"], settings["stride"],
-                                    settings["dilation"], tuple(shape[1:]))
-
-    @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):
         spatial = tuple(shape[1:])
         out = shapes.conv_output_shape(spatial, settings["kernel"], settings["stride"],
@@ -67,18 +61,8 @@ class SlidingKernel(Layer):
         return (settings["out_channels"], *out)
 
     @classmethod
-    def receptive_field(cls, settings, shape, geometry):
-        pairs = cls.padding_pairs(settings, shape)
-        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
-                                       settings["dilation"], [lo for lo, _ in pairs])
-
-    @classmethod
     def flop_count(cls, settings, shape, out):
         return shapes.conv_flops(shape[0], out, settings["kernel"], settings.get("groups", 1))
-
-    @classmethod
-    def notes(cls, settings, shape):
-        return window_notes(settings, shape, cls.padding_pairs(settings, shape))
 
     def fan_in(self) -> int:
         """Inputs that one output unit sums over (its weights' share of the input)."""

@@ -7,7 +7,7 @@ import torch  # noqa: F401  (the docstring examples use it)
 from ..functional import pool as P
 from ..functional import shapes
 from ..functional.conv import check_input
-from ._base import FROM_INPUT, Layer, window_notes
+from ._base import FROM_INPUT, Layer, SlidingWindow
 from .kinds import Flag, Number, Padding, PerDim
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
 P_NORM = Number(0, open_low=True, what="p = 2 is L2 pooling")
 
 
-class WindowPool(Layer):
+class WindowPool(SlidingWindow):
     """What sliding-window pooling shares: a window (``kernel``), a stride that defaults to
     the window, padding, dilation and ``ceil_mode``; the channels pass through."""
 
@@ -39,28 +39,11 @@ class WindowPool(Layer):
         return settings["kernel"] if name == "stride" else super().default_of(name, settings)
 
     @classmethod
-    def padding_pairs(cls, settings, shape):
-        n = len(shape) - 1
-        return shapes.padding_pairs(settings.get("padding", ((0, 0),) * n), settings["kernel"],
-                                    settings["stride"], settings.get("dilation", (1,) * n),
-                                    tuple(shape[1:]))
-
-    @classmethod
     def output_shape(cls, settings, shape, source=FROM_INPUT):
         out = shapes.conv_output_shape(tuple(shape[1:]), settings["kernel"], settings["stride"],
                                        settings["padding"], settings["dilation"],
                                        ceil_mode=settings["ceil_mode"], source=source)
         return (shape[0], *out)
-
-    @classmethod
-    def receptive_field(cls, settings, shape, geometry):
-        pairs = cls.padding_pairs(settings, shape)
-        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"],
-                                       settings["dilation"], [lo for lo, _ in pairs])
-
-    @classmethod
-    def notes(cls, settings, shape):
-        return window_notes(settings, shape, cls.padding_pairs(settings, shape))
 
     def _check(self, x):
         if x.dim() != self.dims + 2:

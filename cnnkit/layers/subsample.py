@@ -64,12 +64,6 @@ class Subsample(WindowPool):
         return (shape[0], *out)
 
     @classmethod
-    def receptive_field(cls, settings, shape, geometry):
-        n = len(shape) - 1
-        return shapes.compose_geometry(geometry, settings["kernel"], settings["stride"], (1,) * n,
-                                       [0] * n)
-
-    @classmethod
     def param_count(cls, settings, shape, out):
         return shape[0] * (2 if settings["bias"] else 1)
 

@@ -22,6 +22,7 @@ from .allconv import allconv, allconv_spec
 from .autoencoder import conv_autoencoder, conv_autoencoder_spec
 from .c3d import c3d, c3d_spec
 from .detectors import fast_rcnn, fast_rcnn_backbone_spec, yolo_v1, yolo_v1_spec
+from .dqn import minatar_dqn, minatar_dqn_spec
 from .go_policy import go_policy, go_policy_spec
 from .googlenet import googlenet, googlenet_spec
 from .lenet import lenet5, lenet5_1998, lenet5_1998_spec, lenet5_spec
@@ -39,10 +40,10 @@ __all__ = [
     "allconv_spec", "c3d", "c3d_spec", "conv_autoencoder", "conv_autoencoder_spec",
     "create_model", "fast_rcnn", "fast_rcnn_backbone_spec", "fcn", "fcn_spec", "for_data",
     "go_policy", "go_policy_spec", "googlenet", "googlenet_spec", "lenet5", "lenet5_1998",
-    "lenet5_1998_spec", "lenet5_spec", "list_models", "model_dims", "model_entrypoint",
-    "mu_law_decode", "mu_law_encode", "neocognitron", "neocognitron_spec", "next_sample_pairs",
-    "recurrent_conv", "recurrent_conv_step_spec", "register_model", "register_variant",
-    "resnet18", "resnet34", "resnet50", "resnet_spec", "smallest_input", "tdnn", "tdnn_spec",
-    "text_cnn", "text_cnn_spec", "unet", "unet_spec", "vgg11", "vgg16", "vgg_spec", "wavenet",
-    "yolo_v1", "yolo_v1_spec",
+    "lenet5_1998_spec", "lenet5_spec", "list_models", "minatar_dqn", "minatar_dqn_spec",
+    "model_dims", "model_entrypoint", "mu_law_decode", "mu_law_encode", "neocognitron",
+    "neocognitron_spec", "next_sample_pairs", "recurrent_conv", "recurrent_conv_step_spec",
+    "register_model", "register_variant", "resnet18", "resnet34", "resnet50", "resnet_spec",
+    "smallest_input", "tdnn", "tdnn_spec", "text_cnn", "text_cnn_spec", "unet", "unet_spec",
+    "vgg11", "vgg16", "vgg_spec", "wavenet", "yolo_v1", "yolo_v1_spec",
 ]
