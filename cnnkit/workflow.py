@@ -41,6 +41,8 @@ def write_report(result: TrainResult) -> Path | None:
         return None
     if result.config is not None and not result.config.report:
         return None
+    if not (Path(result.run_dir) / "spec.yaml").is_file():
+        return None  # a plain nn.Module: the report rebuilds the network from its spec
     try:
         return build_report(result.run_dir, network=result.model, test=result.test_set)
     except Exception as error:  # noqa: BLE001 - see the docstring

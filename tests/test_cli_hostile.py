@@ -225,8 +225,12 @@ def test_resume_when_every_checkpoint_is_damaged_is_refused(finished, tmp_path, 
 
 
 def test_resume_with_settings_that_would_change_the_run_is_refused(finished, capsys):
-    line = one_error_line(capsys, main(["train", "--resume", str(finished), "--epochs", "5"]))
-    assert "--resume continues a run with the settings it recorded; --epochs would change them" in line
+    line = one_error_line(capsys, main(["train", "--resume", str(finished), "--epochs", "5",
+                                        "--lr", "1000"]))
+    assert "--resume continues a run with the settings it recorded; --lr 1000.0 would change lr" in line
+    assert "Only --epochs may grow" in line
+    line = one_error_line(capsys, main(["train", "--resume", str(finished), "--name", "x"]))
+    assert "--resume continues a run with the settings it recorded; --name would change them" in line
 
 
 def test_crafted_checkpoint_path_is_refused(finished, tmp_path, capsys):

@@ -66,7 +66,9 @@ def test_predict_names_the_class_of_an_image_file(trained, capsys):
         Image.fromarray(np.round(test.x[k, 0].numpy() * 255).astype("uint8")).save(path)
         paths.append(str(path))
     assert main(["predict", str(run), *paths, "--top", "2"]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith("weights: last (epoch 12, step ")  # the run's default, said
+    lines = out[1:]
     predicted = [int(line.split(": ")[1].split(" ")[0]) for line in lines]
     agree = sum(p == int(t) for p, t in zip(predicted, test.y[:8]))
     assert agree >= 6, lines
@@ -114,7 +116,7 @@ def test_bad_config_value_exits_2_naming_it(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
     spec.write_text(SPEC)
     assert main(["train", str(spec), "--data", "digits", "--lr", "0", "--runs", str(tmp_path)]) == 2
-    assert "config.lr must be a positive number. Received: lr=0.0" in capsys.readouterr().err
+    assert "config.lr must be a positive number. Received: --lr 0.0" in capsys.readouterr().err
 
 
 def test_finetune_replaces_the_head_and_freezes_the_body(trained, tmp_path):

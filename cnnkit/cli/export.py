@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._weights import add_weights_argument, choose_weights
+
 __all__ = ["FLAGS", "add_parser", "run", "load_model"]
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
@@ -24,13 +26,12 @@ def _shape(text: str) -> tuple[int, ...]:
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "export", help="export a run or a zoo model to ONNX",
-        description="Write RUN's best weights (or a zoo model with random weights) as an ONNX "
+        description="Write RUN's weights (or a zoo model with random weights) as an ONNX "
                     "file with a dynamic batch dimension, run it in onnxruntime and compare "
                     "with PyTorch. Needs: pip install \"cnnkit[export]\".")
     parser.add_argument("source", metavar="RUN", help="a run folder, or a zoo model name")
     parser.add_argument("--out", help="the .onnx file to write (default: <name>.onnx)")
-    parser.add_argument("--which", choices=("best", "last"), default="best",
-                        help="which weights of a run (default best)")
+    add_weights_argument(parser)
     parser.add_argument("--input", type=_shape, metavar="C,H,W",
                         help="one sample's shape, replacing the model's (e.g. 3,64,64)")
     parser.add_argument("--opset", type=int, help="ONNX opset version (default: the exporter's)")
@@ -43,7 +44,7 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def load_model(source: str, which: str = "best"):
+def load_model(source: str, which: str | None = None):
     """The Network of a run folder (its ``which`` weights), or a zoo model with random weights.
 
     Raises:
@@ -54,7 +55,7 @@ def load_model(source: str, which: str = "best"):
     from ..runs import load_run_model
 
     if Path(source).is_dir():
-        return load_run_model(source, which)
+        return load_run_model(source, choose_weights(source, which).which)
     if source in list_models():
         return create_model(source).eval()
     raise ArgumentError(

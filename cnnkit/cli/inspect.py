@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._weights import add_weights_argument, choose_weights
+
 __all__ = ["FLAGS", "add_parser", "run"]
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
@@ -22,15 +24,15 @@ def add_parser(subparsers) -> None:
                         help="show only this layer (e.g. layers.3 or layers[3]); an unknown "
                              "name lists the layers")
     parser.add_argument("--out", metavar="DIR", default=None, help="output folder")
-    parser.add_argument("--which", choices=("best", "last"), default=None,
-                        help="weights to use (default: those results.json describes)")
+    add_weights_argument(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..inspect.report import inspect_image
 
-    out = inspect_image(args.run_dir, args.input, args.out, layer=args.layer, which=args.which)
+    which = choose_weights(args.run_dir, args.which).which
+    out = inspect_image(args.run_dir, args.input, args.out, layer=args.layer, which=which)
     prediction = (out / "prediction.json").read_text()
     import json
 

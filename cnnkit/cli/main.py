@@ -34,15 +34,17 @@ import warnings
 
 from .._validation import CnnkitError
 from .._version import __version__
+from ._hints import reword_python_hints
 
-__all__ = ["COMMANDS", "COMMON_FLAGS", "build_parser", "cli_message", "main"]
+__all__ = ["COMMANDS", "COMMON_FLAGS", "DefaultsHelpFormatter", "build_parser", "cli_message", "main"]
 
 # One module per sub-command, each with add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("summary", "demo", "train", "evaluate", "predict", "experiment", "report", "inspect",
             "serve", "export", "rl")
 
 # Wording of the library that reads the same for every command.
-COMMON_FLAGS = {"resume()": "`cnnkit train --resume {}`"}
+COMMON_FLAGS = {"resume()": "`cnnkit train --resume {}`", "which": "--weights",
+                "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"}}
 
 # A value as a message echoes it: 'quoted', "quoted", or a bare token (a final full stop is
 # the sentence's, not the value's).
@@ -64,7 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
         for added in set(subparsers.choices) - before:
             subparsers.choices[added].set_defaults(
                 flags={**COMMON_FLAGS, **getattr(module, "FLAGS", {})})
+            subparsers.choices[added].formatter_class = DefaultsHelpFormatter
     return parser
+
+
+class DefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` that shows each option's default, unless its help already says it or
+    there is none to show (None, False, an empty list)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text.lower() or default is None or default is False
+                or default == argparse.SUPPRESS or default == [] or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
 
 
 def _as_typed(value: str) -> str:
@@ -103,7 +119,7 @@ def cli_message(error: BaseException, flags: dict) -> str:
         ...             {"resume()": "`cnnkit train --resume {}`"})
         'Continue it with `cnnkit train --resume runs/a`.'
     """
-    message = " ".join(str(error).split())
+    message = reword_python_hints(" ".join(str(error).split()))
     for name, flag in flags.items():
         if name.endswith("()"):
             pattern = rf"(?<![\w.]){re.escape(name[:-2])}\(({_VALUE})\)"

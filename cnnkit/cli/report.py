@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._weights import add_weights_argument, choose_weights
+
 __all__ = ["FLAGS", "add_parser", "run"]
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
@@ -17,8 +19,7 @@ def add_parser(subparsers) -> None:
                     "matrix, filters, activation and saliency maps of a few test images; one "
                     "self-contained HTML file (images inlined) that opens offline.")
     parser.add_argument("run_dir", metavar="RUN", help="a run folder made by `cnnkit train`")
-    parser.add_argument("--which", choices=("best", "last"), default=None,
-                        help="weights to use (default: those results.json describes)")
+    add_weights_argument(parser)
     parser.add_argument("--examples", type=int, default=4,
                         help="test images shown with their maps (default 4)")
     parser.set_defaults(run=run)
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.examples < 1:
         raise ArgumentError(f"--examples must be at least 1. Received: --examples {args.examples}.")
-    path = build_report(args.run_dir, which=args.which, examples=args.examples)
+    which = choose_weights(args.run_dir, args.which).which
+    path = build_report(args.run_dir, which=which, examples=args.examples)
     print(f"report: {path}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._weights import add_weights_argument, choose_weights
+
 __all__ = ["FLAGS", "add_parser", "run"]
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
@@ -22,8 +24,7 @@ def add_parser(subparsers) -> None:
                         help="TCP port (default 8000; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--which", choices=("best", "last"), default=None,
-                        help="weights to use (default: those results.json describes)")
+    add_weights_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     limits = parser.add_argument_group("limits (more load is answered 503 with Retry-After)")
     limits.add_argument("--workers", type=int, default=4,
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
                           memory_budget=args.memory_budget * 2 ** 20,
                           request_timeout=args.request_timeout)
     try:
-        server = make_server(args.run_dir, host=args.host, port=args.port, which=args.which,
+        which = choose_weights(args.run_dir, args.which).which
+        server = make_server(args.run_dir, host=args.host, port=args.port, which=which,
                              quiet=args.quiet, limits=limits, allowed_hosts=args.allow_host,
                              threads=args.threads)
     except OSError as error:

@@ -18,11 +18,14 @@ __all__ = ["FLAGS", "add_parser", "run"]
 
 # Command-line flags that set a TrainConfig field directly.
 _FLAGS = {"epochs": int, "batch_size": int, "lr": float, "seed": int, "optimizer": str,
-          "schedule": str, "device": str, "threads": int}
+          "schedule": str, "device": str, "threads": int, "val_fraction": float,
+          "test_fraction": float}
 
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
 FLAGS = {"runs_root": "--runs", "name": "--name", "data": "--data", "config": "--config",
-         "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"}}
+         "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"},
+         "val_data": "--val-data", "test_data": "--test-data", "init_from": "--init-from",
+         **{name: f"--{name.replace('_', '-')}" for name in _FLAGS}}
 
 
 def add_parser(subparsers) -> None:
@@ -33,12 +36,18 @@ def add_parser(subparsers) -> None:
     parser.add_argument("spec", nargs="?", help="network spec (YAML file) or a zoo model name")
     parser.add_argument("--data", help="bundled data set name (mnist5k, digits, mnist1d), image "
                                        "folder, .npz or .csv")
+    parser.add_argument("--val-data", metavar="PATH",
+                        help="separate validation data (replaces --val-fraction)")
+    parser.add_argument("--test-data", metavar="PATH",
+                        help="separate test data (replaces --test-fraction); a --data folder "
+                             "with train/ val/ test/ sub-folders is split as laid out")
     parser.add_argument("--config", help="TrainConfig YAML file")
-    for name, kind in _FLAGS.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None)
+    _add_setting_flags(parser)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="any other TrainConfig setting (YAML value), repeatable")
-    parser.add_argument("--init-from", help="fine-tune: start from this run's best weights")
+                        help="any other TrainConfig setting (YAML value), repeatable; "
+                             "docs/train.md lists them all")
+    parser.add_argument("--init-from", help="fine-tune: start from this run's weights (those training ended "
+                             "with, as every command uses)")
     parser.add_argument("--freeze", action="append", default=[], metavar="PATTERN",
                         help="fine-tune: keep parameters matching PATTERN fixed (repeatable)")
     parser.add_argument("--runs", default="runs", help="folder for new runs (default: runs)")
@@ -56,12 +65,48 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def _add_setting_flags(parser) -> None:
+    """One flag per setting of :data:`_FLAGS`, its help the TrainConfig comment and default."""
+    import dataclasses
+
+    from ..train.config import TrainConfig, setting_help
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for name, kind in _FLAGS.items():
+        text = setting_help(name)
+        if "default" not in text:
+            text = f"{text} (default: {defaults[name]})"
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
+                            help=text)
+
+
+def _check_set_key(key: str, item: str) -> None:
+    """An unknown --set key: the closest setting, and its own flag when it has one."""
+    import dataclasses
+    import difflib
+
+    from ..train.config import _ALIASES, TrainConfig
+
+    known = [f.name for f in dataclasses.fields(TrainConfig)]
+    if key in known:
+        return
+    # Other libraries' names first (learning_rate -> lr), then a close spelling; a loose
+    # match ("nosuch" -> "epochs") would mislead more than help.
+    guess = _ALIASES.get(key) or next(iter(difflib.get_close_matches(key, known, 1, 0.7)), None)
+    hint = f" Did you mean {guess!r}?" if guess else ""
+    if guess in _FLAGS:
+        hint = f" Did you mean {guess!r} (--{guess.replace('_', '-')})?"
+    raise ArgumentError(f"--set {item}: {key!r} is not a training setting.{hint} Settings: "
+                        f"{', '.join(known)} (docs/train.md describes each).")
+
+
 def _overrides(args) -> dict:
     out = {name: getattr(args, name) for name in _FLAGS if getattr(args, name) is not None}
     for item in args.set:
         if "=" not in item:
             raise ArgumentError(f"--set takes KEY=VALUE. Received: --set {item}.")
         key, value = item.split("=", 1)
+        _check_set_key(key.strip(), item)
         try:
             out[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError as error:
@@ -85,6 +130,7 @@ def _given(args) -> list[str]:
     given += ["--set"] * bool(args.set) + ["--config"] * bool(args.config)
     given += ["--init-from"] * bool(args.init_from) + ["--freeze"] * bool(args.freeze)
     given += ["--name"] * bool(args.name) + ["--run-dir"] * bool(args.run_dir)
+    given += ["--val-data"] * bool(args.val_data) + ["--test-data"] * bool(args.test_data)
     given += ["--runs"] * (args.runs != "runs") + ["--skip-bad-images"] * args.skip_bad_images
     given += ["--model"] * bool(args.model) + ["--resize"] * bool(args.resize)
     return given
@@ -102,17 +148,12 @@ def _check(args):
     if args.nproc < 1:
         raise ArgumentError(f"--nproc must be at least 1. Received: --nproc {args.nproc}.")
     if args.resume:
-        extra = _given(args)
-        if extra:
-            raise ArgumentError(
-                f"--resume continues a run with the settings it recorded; {', '.join(extra)} "
-                f"would change them. Received: --resume {args.resume} with {' '.join(extra)}. "
-                f"Drop them, or start a new run (cnnkit train SPEC --data ...).")
         if args.data:
             check_source(args.data)
         run = RunFolder(args.resume).require("run_dir")
         recorded = run.read_yaml("config.yaml")
         config = TrainConfig.from_dict(recorded.get("train") or {}, "config.yaml train")
+        _check_resume_flags(args, config)
         _check_processes(args, config)
         return config
     if not args.spec or not args.data:
@@ -134,6 +175,34 @@ def _check(args):
     _check_processes(args, config)
     check_source(args.data)
     return config
+
+
+def _check_resume_flags(args, config) -> None:
+    """--resume with other flags: more --epochs continue the run; a flag that changes a
+    recorded setting is refused, naming it and the recorded value; one that repeats the
+    recorded value is harmless."""
+    recorded = config.to_dict()
+    for name in _FLAGS:
+        value = getattr(args, name)
+        if value is None or name == "epochs" or recorded.get(name) == value:
+            continue
+        flag = f"--{name.replace('_', '-')}"
+        raise ArgumentError(
+            f"--resume continues a run with the settings it recorded; {flag} {value} would "
+            f"change {name} from {recorded.get(name)!r}. Received: --resume {args.resume} "
+            f"{flag} {value}. Only --epochs may grow; start a new run for other settings "
+            f"(--init-from {args.resume} starts from its weights).")
+    if args.epochs is not None and args.epochs < config.epochs:
+        raise ArgumentError(
+            f"--resume can train more epochs, not fewer: the run is set to {config.epochs}. "
+            f"Received: --epochs {args.epochs}. Give --epochs {config.epochs} or more.")
+    extra = [flag for flag in _given(args)
+             if flag.lstrip("-").replace("-", "_") not in _FLAGS]
+    if extra:
+        raise ArgumentError(
+            f"--resume continues a run with the settings it recorded; {', '.join(extra)} "
+            f"would change them. Received: --resume {args.resume} with {' '.join(extra)}. "
+            f"Drop them, or start a new run (cnnkit train SPEC --data ...).")
 
 
 def _check_processes(args, config) -> None:
@@ -246,20 +315,30 @@ def run(args: argparse.Namespace) -> int:
         if args.nproc != 1:
             return _launch(args, config)
     if args.resume:
-        result = resume_and_report(args.resume, spec=args.spec, data=args.data)
+        result = resume_and_report(args.resume, spec=args.spec, data=args.data,
+                                   epochs=args.epochs)
     else:
+        for flag, value in (("--val-data", args.val_data), ("--test-data", args.test_data)):
+            if value and not Path(value).expanduser().exists():
+                raise ArgumentError(f"{flag} {value!r} does not exist. Received: {flag} {value}. "
+                                    f"Give a folder of images (one sub-folder per class), a .npz "
+                                    f"or a .csv file.")
         from ._model_choice import choose
 
         spec, data = choose(args)  # a zoo model is sized for the data
         result = train_and_report(spec, data, args.config,
                                   runs_root=args.runs, run_dir=args.run_dir, name=args.name,
                                   on_error="skip" if args.skip_bad_images else "raise",
+                                  val_data=args.val_data, test_data=args.test_data,
                                   **_overrides(args))
     if result.run_dir is not None and os.environ.get("RANK", "0") == "0":
         test = result.test
         acc = f"{100 * test['accuracy']:.2f}%" if "accuracy" in test else "n/a"
-        print(f"test accuracy {acc} on {test['count']} samples (loss {test['loss']:.4f}); "
-              f"{result.epochs_run} epochs, {result.train_seconds:.1f} s of training")
+        which = getattr(result, "weights", "last")
+        epoch = result.best_epoch if which == "best" else result.epochs_run
+        print(f"test accuracy {acc} on {test['count']} samples (loss {test['loss']:.4f}) with "
+              f"the {which} weights (epoch {epoch}); {result.epochs_run} epochs, "
+              f"{result.train_seconds:.1f} s of training")
         print(f"run folder: {result.run_dir}")
         report = Path(result.run_dir) / "report" / "index.html"
         if report.exists():

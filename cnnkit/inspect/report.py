@@ -80,10 +80,6 @@ class RunView:
         return str(self.classes[index]) if index < len(self.classes) else str(index)
 
 
-def _default_which(config: dict) -> str:
-    # results.json holds the test metrics of the weights training ended with: the best
-    # checkpoint under early stopping, the last one otherwise.
-    return "best" if (config.get("train") or {}).get("early_stopping") else "last"
 
 
 def load_run(run_dir, *, which: str | None = None, network=None, test=None,
@@ -100,8 +96,8 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     Raises:
         ArgumentError: not a run folder, or no readable checkpoint.
     """
-    from ..data.source import load_data
-    from ..runs import RunFolder, load_run_model, read_metrics
+    from ..data.splits import recorded_splits
+    from ..runs import RunFolder, default_weights, load_run_model, read_metrics
 
     run = RunFolder(run_dir)
     if not run.exists():
@@ -111,7 +107,8 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     config = run.read_yaml("config.yaml") if (run.path / "config.yaml").is_file() else {}
     config = config or {}
     if which is None:
-        which = _default_which(config)
+        # The weights training ended with, as every command defaults to (runs.weights).
+        which = default_weights(run.path)
     if which not in ("best", "last"):
         raise ArgumentError(f"which must be 'best' or 'last'. Received: which={which!r}.")
     if network is None:
@@ -125,9 +122,9 @@ def load_run(run_dir, *, which: str | None = None, network=None, test=None,
     results_path = run.path / "results.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
     if test is None and load_test and data.get("source"):
-        seed = int((config.get("train") or {}).get("seed", 0))
-        try:
-            _, test = load_data(data["source"], tuple(network.input_shape), seed=seed)
+        try:  # the run's own test split (its fraction, seed or test folder)
+            _, _, test = recorded_splits(data, config.get("train") or {},
+                                         tuple(network.input_shape))
         except Exception:  # noqa: BLE001 - the data moved or was in memory: no data figures
             test = None
     return RunView(run.path, network, which, classes, config, records, results, test)

@@ -45,13 +45,14 @@ def read_weights(run_dir, which: str = "best") -> ckpt.Checkpoint:
     return checkpoint
 
 
-def load_run_model(run_dir, which: str = "best"):
+def load_run_model(run_dir, which: str | None = None):
     """The Network of a run with its ``best`` (or ``last``) weights, in eval mode.
 
     Args:
         run_dir: a run folder made by training.
         which: ``"best"`` (the best validation score; the newest checkpoint when there is
-            none) or ``"last"``.
+            none), ``"last"``, or None: the weights training ended with
+            (:func:`cnnkit.runs.weights.default_weights`), as every command does.
 
     Raises:
         ArgumentError: not a run folder, no readable checkpoint, or a network larger than
@@ -78,6 +79,10 @@ def load_run_model(run_dir, which: str = "best"):
             f"run {run.path} holds a network of {estimate.params:,} parameters "
             f"({format_bytes(estimate.weights)}), more than the {format_bytes(free)} of memory "
             f"available here.")
+    if which is None:
+        from .weights import default_weights
+
+        which = default_weights(run.path)
     checkpoint = read_weights(run.path, which)
     network = spec.build()
     ckpt.load_state(network, checkpoint.prefixed("model"), checkpoint.path)

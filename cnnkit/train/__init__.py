@@ -7,11 +7,13 @@ Example:
 """
 
 from ..runs import CheckpointError, RunFolder, RunLockedError
+from .callbacks import CSVLogger, Callback, EarlyStopping, LambdaCallback, ModelCheckpoint
 from .config import TrainConfig, load_config
 from .regularizers import apply_max_norm, weight_penalty
 from .schedules import lr_at
 from .trainer import NothingToResume, TrainResult, Trainer, TrainingDiverged
 
-__all__ = ["CheckpointError", "NothingToResume", "RunFolder", "RunLockedError", "TrainConfig",
+__all__ = ["CSVLogger", "Callback", "CheckpointError", "EarlyStopping", "LambdaCallback",
+           "ModelCheckpoint", "NothingToResume", "RunFolder", "RunLockedError", "TrainConfig",
            "TrainResult", "Trainer", "TrainingDiverged", "apply_max_norm", "load_config", "lr_at",
            "weight_penalty"]

@@ -26,13 +26,15 @@ import torch
 
 from .._validation import ArgumentError
 from ..data.source import (check_fits, check_same_data, check_trainable, data_identity,
-                           load_data, resolve_source)
+                           resolve_source)
+from ..data.splits import as_source, load_splits, recorded_splits, split_record
 from ..runs.folder import RunFolder, check_new_run_dir, new_run_dir, provenance, run_name
 from ..runs.model import load_run_model
+from ..runs.weights import warn_small_validation
 from .config import TrainConfig, load_config
 from .memory import check_memory
 from .metrics import evaluate
-from .trainer import TrainResult, Trainer, resolve_device
+from .trainer import TrainResult, Trainer, ended_with, resolve_device
 
 __all__ = ["TrainingInterrupted", "finetune_model", "init_distributed", "resume", "train"]
 
@@ -89,9 +91,12 @@ def init_distributed() -> tuple[int, int]:
 
 
 def _build(spec, config: TrainConfig):
-    """The Network of ``spec``, after checking that training it fits in memory."""
+    """The Network of ``spec``, after checking that training it fits in memory; a plain
+    ``nn.Module`` as it is."""
     from ..spec import Network, load
 
+    if isinstance(spec, torch.nn.Module) and not isinstance(spec, Network):
+        return spec  # any PyTorch model: no spec to check or record
     if isinstance(spec, Network):  # trained as it is, its weights kept
         check_memory(load(spec.spec()), config, resolve_device(config.device))
         return spec
@@ -101,12 +106,20 @@ def _build(spec, config: TrainConfig):
 
 
 def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
-          on_error: str = "raise", **overrides) -> TrainResult:
+          on_error: str = "raise", val_data=None, test_data=None, callbacks=(),
+          **overrides) -> TrainResult:
     """Train ``spec`` on ``data`` and leave a run folder; returns the TrainResult.
 
     Args:
-        spec: a spec file, YAML text, dict, or Network.
-        data: a bundled data set name, a path, a Dataset or a (train, test) pair.
+        spec: a spec file, YAML text, dict, Network, or any ``torch.nn.Module`` (its run
+            folder then has no spec.yaml: the commands that rebuild a network from it,
+            such as ``cnnkit eval``, need a spec).
+        data: a bundled data set name, a path (a folder with ``train/ val/ test/`` is
+            taken as split), a Dataset, ``(x, y)`` NumPy arrays or tensors, or a
+            (train, test) pair of Datasets; see :mod:`cnnkit.data.splits`.
+        val_data: separate validation data (replaces ``val_fraction``).
+        test_data: separate test data (replaces ``test_fraction``).
+        callbacks: :class:`~cnnkit.train.callbacks.Callback` objects.
         config: a TrainConfig, a dict or a YAML file; ``overrides`` change single settings.
         runs_root: where new run folders go (``runs_root/<name>-<timestamp>``).
         run_dir: the exact run folder instead: it must be new or empty.
@@ -140,27 +153,36 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
                                 f"created if missing).", argument="runs_root")
     torch.manual_seed(config.seed)  # every process builds the same initial weights
     network = _build(spec, config)
-    canonical = network.spec()
-    train_set, test_set = load_data(data, network.input_shape, on_error=on_error, seed=config.seed)
-    check_fits(network, train_set, "training data")
-    check_trainable(train_set, network.loss)
+    plain = not callable(getattr(network, "spec", None))
+    canonical = None if plain else network.spec()
+    data = as_source(data)
+    train_set, val_set, test_set = load_splits(
+        data, getattr(network, "input_shape", None), val_data=val_data, test_data=test_data,
+        on_error=on_error, seed=config.seed, test_fraction=config.test_fraction)
+    if not plain:
+        check_fits(network, train_set, "training data")
+    check_trainable(train_set, getattr(network, "loss", None))
     fresh = []
     if config.init_from:
         fresh = finetune_model(network, config.init_from)
     if run_dir is not None:
         run_path = Path(run_dir)
     elif rank == 0:
-        run_path = new_run_dir(runs_root, name or network.name or "run")
+        run_path = new_run_dir(runs_root, name or getattr(network, "name", None)
+                               or type(network).__name__.lower())
     else:
         run_path = None  # only rank 0 writes; torchrun users name the folder for every rank
     held = RunFolder(run_path).lock() if rank == 0 else contextlib.nullcontext()
     with held:
         if rank == 0:
             check_new_run_dir(run_path)
-            _prepare_run(run_path, canonical, config, data, train_set, fresh)
-        trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run_path,
-                          spec=canonical, loss=network.loss or "softmax_cross_entropy",
-                          augment=_augmenter(config.augment))
+            _prepare_run(run_path, canonical, config, data, train_set, fresh,
+                         split_record(val_data, test_data))
+        trainer = Trainer(network, config, (train_set.x, train_set.y),
+                          None if val_set is None else (val_set.x, val_set.y), run_dir=run_path,
+                          spec=canonical,
+                          loss=getattr(network, "loss", None) or "softmax_cross_entropy",
+                          augment=_augmenter(config.augment), callbacks=callbacks)
         try:
             result = trainer.fit()
         except KeyboardInterrupt:
@@ -168,7 +190,7 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
         return _finish(trainer, result, test_set)
 
 
-def resume(run_dir, *, spec=None, data=None) -> TrainResult:
+def resume(run_dir, *, spec=None, data=None, callbacks=(), **changes) -> TrainResult:
     """Continue a run from its last good checkpoint (the same weights as if never stopped).
 
     Args:
@@ -176,9 +198,14 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
         spec: optional; must be the run's own: a changed spec is refused.
         data: optional; must be the data the run recorded (its SHA-256 is compared). By
             default the run's own source: its bundled name or absolute path.
+        callbacks: :class:`~cnnkit.train.callbacks.Callback` objects.
+        changes: settings to change; only ``epochs`` (more of them) continues the same
+            run. Any other setting that differs from the recorded one is refused by name:
+            it would make the run something other than what its folder says.
 
     Raises:
-        ArgumentError: not a run folder, no ``config.yaml``, data other than the run's.
+        ArgumentError: not a run folder, no ``config.yaml``, data other than the run's,
+            fewer epochs, a changed setting other than ``epochs``.
         RunLockedError: another process writes the run folder.
         NothingToResume: every checkpoint is damaged.
         TrainingInterrupted: Ctrl-C; the run resumes again from its last checkpoint.
@@ -194,6 +221,9 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
             raise ArgumentError(f"{run.path / 'config.yaml'} has no train: section of settings, "
                                 f"so the run cannot continue. Start a new run from its spec.yaml.")
         config = TrainConfig.from_dict(recorded["train"], "config.yaml train")
+        config = resumed_config(config, changes, run.path)
+        if config.epochs != recorded["train"].get("epochs"):
+            run.write_yaml("config.yaml", dict(recorded, train=config.to_dict()))
         info = recorded.get("data") or {}
         source = data if data is not None else info.get("source")
         if source is None:
@@ -208,15 +238,59 @@ def resume(run_dir, *, spec=None, data=None) -> TrainResult:
         loaded = load(spec if spec is not None else run.read_yaml("spec.yaml"))
         check_memory(loaded, config, resolve_device(config.device))
         network = loaded.build()
-        train_set, test_set = load_data(source, network.input_shape, seed=config.seed)
-        trainer = Trainer(network, config, (train_set.x, train_set.y), run_dir=run.path,
+        # The same data (checked above): the same train / validation / test splits.
+        train_set, val_set, test_set = recorded_splits(dict(info, source=source),
+                                                       config.to_dict(), network.input_shape)
+        trainer = Trainer(network, config, (train_set.x, train_set.y),
+                          None if val_set is None else (val_set.x, val_set.y), run_dir=run.path,
                           spec=network.spec(), loss=network.loss or "softmax_cross_entropy",
-                          augment=_augmenter(config.augment))
+                          augment=_augmenter(config.augment), callbacks=callbacks)
         try:
             result = trainer.fit(resume=True)
         except KeyboardInterrupt:
             raise TrainingInterrupted(run.path) from None
         return _finish(trainer, result, test_set)
+
+
+def resumed_config(config: TrainConfig, changes: dict, run_path) -> TrainConfig:
+    """``config`` with ``changes`` that a resume may make: more ``epochs``. A setting
+    that differs from the recorded one is refused by name (the first of them).
+
+    Example:
+        >>> resumed_config(TrainConfig(epochs=2), {"epochs": 5}, "runs/a").epochs
+        5
+        >>> resumed_config(TrainConfig(lr=0.05), {"lr": 1000.0}, "runs/a")
+        Traceback (most recent call last):
+        ...
+        cnnkit._validation.ArgumentError: resume('runs/a') continues the run with the settings it recorded; lr=1000.0 would change lr from 0.05. ...
+    """
+    recorded = config.to_dict()
+    for key, value in changes.items():
+        if key == "epochs" or value is None:
+            continue
+        if key in recorded and recorded[key] == value:
+            continue
+        was = f" from {recorded[key]!r}" if key in recorded else ""
+        raise ArgumentError(
+            f"resume({str(run_path)!r}) continues the run with the settings it recorded; "
+            f"{key}={value!r} would change {key}{was}. Only epochs may grow. Start a new run "
+            f"to train with other settings (init_from={str(run_path)!r} starts from its "
+            f"weights).", argument=key)
+    epochs = changes.get("epochs")
+    if epochs is None or epochs == config.epochs:
+        return config
+    if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs < config.epochs:
+        raise ArgumentError(
+            f"resume({str(run_path)!r}) can train more epochs, not fewer: the run is set to "
+            f"{config.epochs}. Received: epochs={epochs!r}. Give at least {config.epochs}; "
+            f"the last checkpoint of an earlier epoch is in checkpoints/.", argument="epochs")
+    if config.schedule in ("cosine", "onecycle"):
+        import warnings
+
+        warnings.warn(f"the {config.schedule} schedule follows the total number of epochs: from "
+                      f"here on it stretches over {epochs} instead of {config.epochs}.",
+                      UserWarning, stacklevel=3)
+    return config.replace(epochs=epochs)
 
 
 def _data_record(data, train_set) -> dict:
@@ -236,12 +310,13 @@ def _data_record(data, train_set) -> dict:
     return record
 
 
-def _prepare_run(run_path, canonical, config, data, train_set, fresh):
+def _prepare_run(run_path, canonical, config, data, train_set, fresh, splits=None):
     run = RunFolder(run_path)
-    run.write_yaml("spec.yaml", canonical)
+    if canonical is not None:
+        run.write_yaml("spec.yaml", canonical)
     run.write_yaml("config.yaml", {
         "train": config.to_dict(),
-        "data": _data_record(data, train_set),
+        "data": dict(_data_record(data, train_set), **(splits or {})),
         "finetune": {"from": config.init_from, "fresh_tensors": fresh} if config.init_from else None,
         "provenance": provenance(),
     })
@@ -254,9 +329,15 @@ def _finish(trainer: Trainer, result: TrainResult, test_set) -> TrainResult:
     result.model = trainer.model
     result.test_set = test_set
     result.config = trainer.config
+    # The weights the test figure belongs to: every reader of the run defaults to them.
+    weights = ended_with(trainer.config, result)
+    result.weights = weights
+    if weights == "best":
+        warn_small_validation(result.val.get("count"))
     if trainer.writer_enabled:
         trainer.run.write_json("results.json", {
             "test": test, "val": result.val, "epochs": result.epochs_run, "steps": result.steps,
             "train_seconds": result.train_seconds, "best_epoch": result.best_epoch,
-            "stopped_early": result.stopped_early})
+            "stopped_early": result.stopped_early, "weights": weights,
+            "val_count": result.val.get("count")})
     return result

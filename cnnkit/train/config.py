@@ -16,7 +16,7 @@ import yaml
 
 from .._validation import ArgumentError, ArgumentTypeError, SpecError, did_you_mean, one_of
 
-__all__ = ["TrainConfig", "load_config"]
+__all__ = ["TrainConfig", "load_config", "setting_help"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 # Names other libraries use for the same setting, so that the error can point at ours.
@@ -66,11 +66,12 @@ class TrainConfig:
     augment: list = field(default_factory=list)   # e.g. [{translate: 2}, {elastic: {alpha: 8, sigma: 3}}]
     # validation and early stopping
     val_fraction: float = 0.1             # share of the training set held out for validation
-    early_stopping: bool = False
+    test_fraction: float = 0.2            # share of a file or folder held out for testing (not bundled sets)
+    early_stopping: bool = False          # stop when monitor has not improved for patience epochs; keep the best weights
     patience: int = 5                     # epochs without improvement before stopping
     monitor: str = "val_accuracy"         # val_accuracy | val_loss
     min_delta: float = 0.0                # smallest change that counts as an improvement
-    topk: int = 5                         # also report top-k accuracy
+    topk: int = 5                         # also report top-k accuracy (when k < classes)
     # fine-tuning (Wikipedia, "Convolutional neural network")
     init_from: str | None = None          # a run folder whose weights start this run
     freeze: list = field(default_factory=list)    # parameter-name patterns kept fixed ("layers.0.*")
@@ -84,7 +85,8 @@ class TrainConfig:
     log_every: int = 20                   # steps between metrics.jsonl lines
     checkpoint_every: int = 0             # steps between checkpoints (0: at the end of each epoch)
     keep_checkpoints: int = 2             # step checkpoints kept (older ones are deleted)
-    progress: bool = True                 # progress bar
+    progress: bool = True                 # progress bar within each epoch (on a terminal only)
+    quiet: bool = False                   # no line per epoch on stderr (RUN/train.log still gets them)
     report: bool = True                   # `cnnkit train` / cnnkit.train_and_report: write report/index.html
 
     def __post_init__(self) -> None:
@@ -104,7 +106,7 @@ class TrainConfig:
         if self.threads is not None:
             _int(self, "threads", 1)
         for name in ("nesterov", "early_stopping", "amp", "channels_last", "compile", "progress",
-                     "report"):
+                     "report", "quiet"):
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise ArgumentTypeError(f"config.{name} must be true or false. Received: "
@@ -129,6 +131,10 @@ class TrainConfig:
                 raise ArgumentError(f"config.{name} must be a non-negative number. Received: {name}={value!r}.")
         if not _number(self.val_fraction) or not 0 <= self.val_fraction < 1:
             raise ArgumentError(f"config.val_fraction must be in [0, 1). Received: val_fraction={self.val_fraction!r}.")
+        if not _number(self.test_fraction) or not 0 < self.test_fraction < 1:
+            raise ArgumentError(f"config.test_fraction must be in (0, 1). Received: "
+                                f"test_fraction={self.test_fraction!r}. Give separate test data "
+                                f"(test_data) to use all of the data for training.")
         if self.early_stopping and self.val_fraction == 0:
             raise ArgumentError("config.early_stopping needs a validation split. Received: val_fraction=0. "
                                 "Set val_fraction (e.g. 0.1).")
@@ -261,3 +267,21 @@ def load_config(source: str | Path | dict | None) -> TrainConfig:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError(f"invalid YAML{where}: {getattr(error, 'problem', error)}.", str(source)) from error
     return TrainConfig.from_dict(values or {})
+
+
+def setting_help(name: str) -> str:
+    """The comment beside setting ``name`` in :class:`TrainConfig` (its one documentation,
+    shown by ``cnnkit train --help`` and docs/train.md).
+
+    Example:
+        >>> setting_help("epochs")
+        'passes over the training set'
+    """
+    import inspect
+    import re
+
+    for line in inspect.getsource(TrainConfig).splitlines():
+        match = re.match(rf"\s+{re.escape(name)}:[^#]*#\s*(.*)$", line)
+        if match:
+            return match.group(1).strip()
+    return ""

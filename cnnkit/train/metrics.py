@@ -32,7 +32,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
 
     Returns:
         ``{"loss", "accuracy", "top{k}_accuracy", "count"}``; accuracy keys only for
-        integer (class) targets. ``count`` is the number of samples; accuracy is over
+        integer (class) targets, top-k only when ``k`` is below the number of classes. ``count`` is the number of samples; accuracy is over
         labels, so with per-pixel targets (structured outputs, ``(N, H, W)``) it is the
         share of pixels labelled right.
     """
@@ -49,6 +49,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
     correct_k = torch.zeros((), dtype=torch.long, device=device)
     classes = not y.dtype.is_floating_point
     labels = 0
+    outputs = 0
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size].to(device, non_blocking=True)
         yb = y[start:start + batch_size].to(device, non_blocking=True)
@@ -59,13 +60,16 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, loss_fn, batch_size: int =
         if classes and out.dim() >= 2:
             correct += (out.argmax(dim=1) == yb).sum()
             correct_k += topk_correct(out, yb, topk) if out.dim() == 2 else 0
+            outputs = out.shape[1]
             labels += yb.numel()
     model.train(was_training)
     count = max(len(x), 1)
     result = {"loss": float(total_loss) / count, "count": len(x)}
     if classes:
         result["accuracy"] = float(correct) / max(labels, 1)
-        if y.dim() == 1:  # top-k is defined for one label per sample
+        # Top-k is defined for one label per sample, and says something only when k is
+        # below the number of classes (top-5 of 3 classes is always 1).
+        if y.dim() == 1 and topk < outputs:
             result[f"top{topk}_accuracy"] = float(correct_k) / count
     return result
 

@@ -15,6 +15,7 @@ import copy
 import fnmatch
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -27,14 +28,18 @@ from ..data.loader import BatchLoader, seed_for
 from ..functional.losses import loss_function
 from ..runs import checkpoint as ckpt
 from ..runs.folder import RunFolder, spec_digest
+from .._files import atomic_write_text
+from .batches import IterableBatches, evaluate_batches, is_batch_iterable
+from .callbacks import CallbackList, history_csv, improved
 from .config import TrainConfig
 from .metrics import MetricsLog, evaluate
+from .progress import EpochPrinter
 from .regularizers import apply_max_norm, penalized_weights, weight_penalty
 from .schedules import lr_at
 from .tensorboard import EventWriter
 
 __all__ = ["DIVERGENCE_FACTOR", "NothingToResume", "TrainResult", "Trainer", "TrainingDiverged",
-           "resolve_device"]
+           "ended_with", "resolve_device"]
 
 
 # A logged loss above this many times the first one (or above it, when the first is below 1)
@@ -73,6 +78,12 @@ class TrainResult:
     model: Any = field(default=None, repr=False)
     test_set: Any = field(default=None, repr=False)
     config: Any = field(default=None, repr=False)
+    weights: str = "last"         # the weights the model holds: "best" (restored) or "last"
+
+
+def ended_with(config: TrainConfig, result: TrainResult) -> str:
+    """``"best"`` when early stopping restored the best epoch's weights, else ``"last"``."""
+    return "best" if config.early_stopping and result.best_epoch is not None else "last"
 
 
 def resolve_device(name: str) -> torch.device:
@@ -100,14 +111,21 @@ class Trainer:
     Args:
         model: any ``nn.Module`` (a cnnkit Network or plain PyTorch).
         config: a :class:`TrainConfig`.
-        train: ``(x, y)`` training tensors; x ``(N, C, *spatial)`` in [0, 1], y labels.
-        val: optional ``(x, y)`` validation tensors (else ``config.val_fraction`` of train).
+        train: ``(x, y)`` training tensors or NumPy arrays (x ``(N, C, *spatial)``, y
+            labels), a data set with ``.x`` and ``.y``, or any iterable of ``(x, y)``
+            batches: a ``DataLoader``, a list, a function returning an iterator
+            (:mod:`cnnkit.train.batches`; ``batch_size`` and ``val_fraction`` are then
+            the iterable's business).
+        val: optional validation data of the same kinds (else ``config.val_fraction`` of
+            train).
         loss: ``softmax_cross_entropy`` (default), ``sigmoid_cross_entropy``, ``euclidean``,
             or a callable ``loss(output, target)``.
         run_dir: the run folder to write (None: nothing is written).
         spec: the canonical spec (recorded; a resumed run checks it did not change).
         augment: a callable ``augment(x, generator) -> x`` applied to training batches.
         extra_provenance: recorded in config.yaml (data set name, ...).
+        callbacks: :class:`~cnnkit.train.callbacks.Callback` objects whose hooks run
+            during training; ``trainer.stop_training = True`` stops after the epoch.
 
     Example:
         >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
@@ -123,7 +141,7 @@ class Trainer:
     def __init__(self, model: nn.Module, config: TrainConfig, train, val=None, *,
                  loss: str | Callable = "softmax_cross_entropy", run_dir=None,
                  spec: dict | None = None, augment: Callable | None = None,
-                 extra_provenance: dict | None = None):
+                 extra_provenance: dict | None = None, callbacks=()):
         self.config = config
         self.device = resolve_device(config.device)
         if config.threads:
@@ -139,15 +157,33 @@ class Trainer:
         self.extra_provenance = extra_provenance or {}
         self.run = RunFolder(run_dir) if run_dir is not None else None
         self.writer_enabled = self.run is not None and self.rank == 0
-        self.train_x, self.train_y, self.val_x, self.val_y = self._split(train, val)
+        self.callbacks = CallbackList(callbacks)
+        self.stop_training = False  # a callback sets it to end training after this epoch
+        self.val_batches = val if is_batch_iterable(val) else None
+        if is_batch_iterable(train):
+            self.train_x = self.train_y = None
+            if self.val_batches is None and val is not None:
+                self.val_x, self.val_y = (t.to(self.device) for t in _as_xy(val, "val"))
+            else:
+                self.val_x = self.val_y = None
+            self.loader = IterableBatches(train, self.device)
+            self.batch_size = config.batch_size
+        else:
+            self.train_x, self.train_y, self.val_x, self.val_y = self._split(
+                train, None if self.val_batches is not None else val)
+            # The order of epoch e is a pure function of (seed, e): resuming needs no RNG
+            # state. The last, smaller batch is trained too, unless it has fewer samples
+            # than there are processes (each takes a share, and none may be empty).
+            rest = len(self.train_x) % self.batch_size
+            self.loader = BatchLoader(self.train_x, self.train_y, batch_size=self.batch_size,
+                                      shuffle=True, drop_last=0 < rest < self.world,
+                                      seed=config.seed)
         self._apply_freeze()
         self.weights = penalized_weights(self.model, config.penalty_multipliers)
         self.optimizer = self._make_optimizer()
         self.net = self._wrap_for_training()
-        # The order of epoch e is a pure function of (seed, e): resuming needs no RNG state.
-        self.loader = BatchLoader(self.train_x, self.train_y, batch_size=config.batch_size,
-                                  shuffle=True, drop_last=True, seed=config.seed)
-        self.steps_per_epoch = len(self.loader)
+        self.steps_per_epoch = _length(self.loader, config)
+        self._length_known = not hasattr(self.loader, "length") or self.loader.length() is not None
         # progress state (all of it goes into checkpoints)
         self.epoch = 0            # epoch in progress
         self.batch = 0            # next batch within that epoch
@@ -172,7 +208,7 @@ class Trainer:
         x, y = _as_xy(train, "train")
         if val is not None:
             vx, vy = _as_xy(val, "val")
-        elif self.config.val_fraction > 0:
+        elif self.config.val_fraction > 0 and self.val_batches is None:
             # A fixed, seeded split: the same samples are held out on every resume.
             order = torch.randperm(len(x), generator=torch.Generator().manual_seed(self.config.seed))
             n = len(x)
@@ -194,7 +230,14 @@ class Trainer:
                 f"Received: batch_size={self.config.batch_size} with {self.world} processes. "
                 f"Use a batch_size of at least {self.world} (a multiple of it splits evenly), or "
                 f"fewer processes.")
-        if len(x) < self.config.batch_size:
+        self.batch_size = self.config.batch_size
+        if len(x) < self.config.batch_size and self.world == 1:
+            # One batch of everything is what a larger batch means; say so, once.
+            warnings.warn(f"batch_size {self.config.batch_size} is larger than the {len(x)} "
+                          f"training samples: each step trains on all {len(x)}.",
+                          UserWarning, stacklevel=3)
+            self.batch_size = len(x)
+        elif len(x) < self.config.batch_size:
             raise ArgumentError(
                 f"config.batch_size {self.config.batch_size} is larger than the {len(x)} training "
                 f"samples. Received: batch_size={self.config.batch_size}. Use a smaller batch."
@@ -290,8 +333,8 @@ class Trainer:
             return
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         ckpt.save_checkpoint(self.run.checkpoints, "best", tensors,
-                             {"epoch": self.epoch, "step": self.step, "metric": self.best_metric,
-                              "monitor": self.config.monitor})
+                             {"epoch": self.epoch + 1, "step": self.step, "metric": self.best_metric,
+                              "monitor": self.config.monitor, "val_count": self._val_count})
 
     def restore(self, checkpoint: ckpt.Checkpoint) -> None:
         """Load a checkpoint's full training state (weights, optimiser, RNGs, position)."""
@@ -361,23 +404,43 @@ class Trainer:
                 f"{str(self.run.path)!r}, resume=False. Continue it with fit(resume=True), or "
                 f"give another run_dir.", argument="run_dir")
         writer = EventWriter(self.run.path / "tb") if self.writer_enabled else None
+        self.callbacks.on_train_begin(self)
         try:
             self._loop(log, writer)
         finally:
             if writer is not None:
                 writer.close()
+            self._printer.close()
         if self.val_x is not None and cfg.early_stopping and self.best_epoch is not None:
             best = self.run.checkpoints / "best.json" if self.writer_enabled else None
             if best is not None and best.exists():
                 self.model.load_state_dict(ckpt.read_checkpoint(best).prefixed("model"))
             elif self._best_weights is not None:
                 self.model.load_state_dict(self._best_weights)
-        val = self.evaluate(self.val_x, self.val_y) if self.val_x is not None else {}
-        return TrainResult(self.run.path if self.run else None, self.epoch, self.step,
-                           self.train_seconds, self.best_epoch, self.best_metric,
-                           self.bad_epochs >= cfg.patience and cfg.early_stopping, val, self.history)
+        val = self._validate() or {}
+        result = TrainResult(self.run.path if self.run else None, self.epoch, self.step,
+                             self.train_seconds, self.best_epoch, self.best_metric,
+                             self.bad_epochs >= cfg.patience and cfg.early_stopping, val,
+                             self.history)
+        result.weights = ended_with(cfg, result)
+        self.callbacks.on_train_end(self, result)
+        return result
 
     _best_weights = None
+    _val_count = None
+    _printer = EpochPrinter(1, bar=False, lines=False)
+
+    def _validate(self) -> dict | None:
+        """Metrics on the validation data (tensors or batches); None without any."""
+        if self.val_batches is not None:
+            result = evaluate_batches(self.model, self.val_batches, self.loss, topk=self.config.topk,
+                                      device=self.device, transform=self._input_transform)
+        elif self.val_x is not None:
+            result = self.evaluate(self.val_x, self.val_y)
+        else:
+            return None
+        self._val_count = result.get("count")
+        return result
 
     def _resume(self, log: MetricsLog | None) -> None:
         errors: list[str] = []
@@ -415,28 +478,37 @@ class Trainer:
     def _input_transform(self, x):
         return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last and x.dim() == 4 else x
 
-    def _progress(self, epoch):
-        if not (self.config.progress and self.rank == 0):
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=self.steps_per_epoch * self.config.batch_size, initial=self.batch * self.config.batch_size,
-                    unit="img", unit_scale=True, desc=f"epoch {epoch + 1}/{self.config.epochs}",
-                    leave=False, dynamic_ncols=True)
+    def _make_printer(self, log) -> EpochPrinter:
+        cfg = self.config
+        talk = self.rank == 0 and (log is not None or self.run is None)
+        return EpochPrinter(cfg.epochs, bar=cfg.progress and talk, lines=talk and not cfg.quiet,
+                            log=self.run.path / "train.log" if self.writer_enabled and log else None)
 
     def _loop(self, log, writer):
         cfg = self.config
         amp = cfg.amp and self.device.type == "cuda"
+        self._printer = printer = self._make_printer(log)
+        self.stop_training = False
         while self.epoch < cfg.epochs:
             if cfg.early_stopping and self.bad_epochs >= cfg.patience:
                 break
+            if self.stop_training:
+                break
             self.net.train()
             self.loader.set_epoch(self.epoch, self.batch)
-            bar = self._progress(self.epoch)
+            self.callbacks.on_epoch_begin(self, self.epoch + 1)
+            known = self.steps_per_epoch if self._length_known else None
+            printer.start_epoch(self.epoch + 1, None if known is None else _samples(self, known),
+                                _samples(self, self.batch) if known else 0)
             if self.batch == 0:
                 self._reset_running()
+            # The epoch's own sums, for its line (on the device: no wait per step).
+            epoch_loss = torch.zeros((), device=self.device)
+            epoch_correct = torch.zeros((), device=self.device)
+            epoch_count, epoch_labels = 0, 0
             started = time.perf_counter()
             for xb, yb in self.loader:
+                seen = len(yb)
                 if self.world > 1:  # each process takes its share of the global batch
                     xb, yb = xb[self.rank::self.world], yb[self.rank::self.world]
                 if self.augment is not None:
@@ -463,24 +535,44 @@ class Trainer:
                 if cfg.max_norm:
                     apply_max_norm(self.weights, cfg.max_norm)
                 self._losses.append(loss.detach())
+                epoch_loss += loss.detach().float() * len(yb)
+                epoch_count += len(yb)
                 if out.dim() >= 2 and not yb.dtype.is_floating_point:
-                    self._correct += (out.detach().argmax(1) == yb).sum()
+                    correct = (out.detach().argmax(1) == yb).sum()
+                    self._correct += correct
+                    epoch_correct += correct
+                    epoch_labels += yb.numel()
                 self._seen += yb.numel()  # labels, not samples: per-pixel targets count each pixel
                 self.step += 1
                 self.batch += 1
-                if bar is not None:
-                    bar.update(cfg.batch_size)
-                if self.step % cfg.log_every == 0 or self.batch == self.steps_per_epoch:
-                    self._log_train(self._losses, self._correct, self._seen, lr, log, writer, bar)
+                printer.update(seen)
+                if self.callbacks:
+                    self.callbacks.on_step(self, {"step": self.step, "epoch": self.epoch + 1,
+                                                  "batch": self.batch, "lr": lr, "loss": loss.detach()})
+                if self.step % cfg.log_every == 0 or (self._length_known
+                                                      and self.batch == self.steps_per_epoch):
+                    self._log_train(self._losses, self._correct, self._seen, lr, log, writer, printer)
                     self._reset_running()
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.train_seconds += time.perf_counter() - started
                     started = time.perf_counter()
                     self.save_checkpoint()
-            if bar is not None:
-                bar.close()
+            if self._losses and not self._length_known:  # the end of an epoch of unknown length
+                self._log_train(self._losses, self._correct, self._seen,
+                                lr_at(max(self.step - 1, 0), cfg, self.steps_per_epoch), log, writer,
+                                printer)
+                self._reset_running()
+            if self.batch == 0:
+                raise ArgumentError("the training data gave no batch in this epoch: nothing to "
+                                    "train on. Received: an empty iterable of batches.", argument="train")
             self.train_seconds += time.perf_counter() - started
-            self._end_epoch(log, writer)
+            train_part = {}
+            if epoch_count:
+                train_part["loss"] = float(epoch_loss) / epoch_count
+                if epoch_labels:
+                    train_part["accuracy"] = float(epoch_correct) / epoch_labels
+            self._end_epoch(log, writer, train_part, time.perf_counter() - started,
+                            lr_at(max(self.step - 1, 0), cfg, self.steps_per_epoch))
 
     def _log_train(self, losses, correct, seen, lr, log, writer, bar):
         values = torch.stack(losses)
@@ -509,40 +601,77 @@ class Trainer:
                 f"and targets.")
         accuracy = float(correct) / max(seen, 1)
         if bar is not None:
-            bar.set_postfix(loss=f"{mean_loss:.4f}", acc=f"{accuracy:.3f}", lr=f"{lr:.3g}")
+            bar.update(0, loss=mean_loss, acc=accuracy, lr=lr)
         if log is not None:
             log.append({"split": "train", "step": self.step, "epoch": self.epoch + 1, "loss": mean_loss,
                         "accuracy": accuracy, "lr": lr, "time": time.time()})
         if writer is not None:
             writer.scalars(self.step, {"train/loss": mean_loss, "train/accuracy": accuracy, "train/lr": lr})
 
-    def _end_epoch(self, log, writer):
+    def _end_epoch(self, log, writer, train_part=None, seconds=None, lr=None):
         cfg = self.config
         record = {"epoch": self.epoch + 1, "step": self.step}
-        if self.val_x is not None:
-            val = self.evaluate(self.val_x, self.val_y)
+        best = False
+        val = self._validate()
+        if val is not None:
             record.update({f"val_{k}": v for k, v in val.items() if k != "count"})
             metric = record.get(cfg.monitor)
             if metric is None:
                 metric = record["val_loss"]
-            better = self.best_metric is None or (
-                metric > self.best_metric + cfg.min_delta if cfg.monitor == "val_accuracy"
-                else metric < self.best_metric - cfg.min_delta)
+            better = improved(metric, self.best_metric,
+                              "max" if cfg.monitor == "val_accuracy" else "min", cfg.min_delta)
             if better:
+                best = True
                 self.best_metric, self.best_epoch, self.bad_epochs = metric, self.epoch + 1, 0
                 self._best_weights = copy.deepcopy(self.model.state_dict())
                 self._save_best()
             else:
                 self.bad_epochs += 1
-        self.history.append(record)
+        # Train metrics of the epoch go into history (Keras's History), not the val line of
+        # metrics.jsonl, whose train lines already hold them per logging window.
+        full = dict(record, **(train_part or {}))
+        if lr is not None:
+            full["lr"] = lr
+        if seconds is not None:
+            full["seconds"] = round(seconds, 3)
+        self.history.append(full)
+        self._printer.end_epoch(dict(full, best=best))
+        if self.writer_enabled and log is not None:
+            atomic_write_text(self.run.path / "history.csv", history_csv(self.history))
+        self.callbacks.on_epoch_end(self, dict(full))
         if log is not None:
             log.append(dict(record, split="val", time=time.time()))
         if writer is not None:
             writer.scalars(self.step, {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")})
         self.epoch += 1
         self.batch = 0
-        if not cfg.checkpoint_every or self.epoch == cfg.epochs:
-            self.save_checkpoint()
+        if not cfg.checkpoint_every or self.epoch == cfg.epochs or self.stop_training:
+            path = self.save_checkpoint()
+            if path is not None:
+                self.callbacks.on_checkpoint(self, path, "step")
+
+
+def _length(loader, config) -> int:
+    """Batches per epoch; 1 for an iterable of unknown length, refused where a schedule
+    needs the count."""
+    length = loader.length() if hasattr(loader, "length") else len(loader)
+    if length is not None:
+        return length
+    if config.schedule != "constant" or config.warmup_epochs:
+        raise ArgumentError(
+            f"config.schedule {config.schedule!r} (and warm-up) needs the number of batches per "
+            f"epoch, but the training batches have no len(). Received: schedule="
+            f"{config.schedule!r}, warmup_epochs={config.warmup_epochs!r}. Give a DataLoader or "
+            f"a list (they have a length), or schedule: constant without warm-up.",
+            argument="schedule")
+    return 1
+
+
+def _samples(trainer, batches: int) -> int:
+    """Samples in the first ``batches`` batches of an epoch (the last one may be smaller)."""
+    total = len(trainer.train_x) if trainer.train_x is not None else None
+    done = batches * trainer.batch_size
+    return min(done, total) if total is not None else done
 
 
 def _as_xy(data, name):
