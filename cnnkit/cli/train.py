@@ -55,6 +55,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     parser.add_argument("--nproc", type=int, default=1,
                         help="processes for distributed data parallel through torchrun")
+    parser.add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
+                        help="a zoo model's own setting (e.g. width=16), repeatable")
+    parser.add_argument("--resize", type=int, nargs="+", metavar="SIZE",
+                        help="resize the data's images for a zoo model (e.g. --resize 32 32)")
     parser.add_argument("--skip-bad-images", action="store_true",
                         help="leave out unreadable images (counted) instead of stopping")
     parser.set_defaults(run=run)
@@ -115,14 +119,6 @@ def _overrides(args) -> dict:
     return out
 
 
-def _spec_source(spec: str):
-    from ..models import create_model, list_models
-
-    if spec in list_models():
-        return create_model(spec).spec()  # built again after seeding, for reproducible weights
-    return spec
-
-
 def _flags(args) -> dict:
     return dict(getattr(args, "flags", FLAGS), run_dir="--resume" if args.resume else "--run-dir")
 
@@ -135,6 +131,7 @@ def _given(args) -> list[str]:
     given += ["--name"] * bool(args.name) + ["--run-dir"] * bool(args.run_dir)
     given += ["--val-data"] * bool(args.val_data) + ["--test-data"] * bool(args.test_data)
     given += ["--runs"] * (args.runs != "runs") + ["--skip-bad-images"] * args.skip_bad_images
+    given += ["--model"] * bool(args.model) + ["--resize"] * bool(args.resize)
     return given
 
 
@@ -328,7 +325,10 @@ def run(args: argparse.Namespace) -> int:
                 raise ArgumentError(f"{flag} {value!r} does not exist. Received: {flag} {value}. "
                                     f"Give a folder of images (one sub-folder per class), a .npz "
                                     f"or a .csv file.")
-        result = train_and_report(_spec_source(args.spec), args.data, args.config,
+        from ._model_choice import choose
+
+        spec, data = choose(args)  # a zoo model is sized for the data
+        result = train_and_report(spec, data, args.config,
                                   runs_root=args.runs, run_dir=args.run_dir, name=args.name,
                                   on_error="skip" if args.skip_bad_images else "raise",
                                   val_data=args.val_data, test_data=args.test_data,
