@@ -19,10 +19,8 @@ from .._validation import ArgumentError
 
 __all__ = ["CLI_TASKS", "choose", "is_zoo_model", "zoo_network"]
 
-# The tasks `cnnkit train` trains from a zoo model's spec today: the trainer's loss takes
-# the data's targets as they are for these (class indices, label maps, boxes). The others
-# (reconstruct: the target is the input) need the trainer to follow the task.
-CLI_TASKS = ("classify", "segment", "detect")
+# The tasks `cnnkit train` trains from a zoo model's spec (cnnkit.tasks; docs/tasks.md).
+CLI_TASKS = ("classify", "multilabel", "regress", "segment", "reconstruct", "detect")
 # The data's kind of target -> the task a zoo model must have to learn it.
 _TASK_OF_TARGET = {"class": "classify", "segmentation": "segment", "detection": "detect",
                    "multilabel": "multilabel", "regression": "regress"}
