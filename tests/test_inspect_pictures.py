@@ -118,7 +118,7 @@ def test_detection_leaves_out_boxes_below_the_score():
     out = torch.zeros(1, 7, 1, 1)
     out[0, :, 0, 0] = torch.tensor([0.5, 0.5, 0.7, 0.7, 0.2, 1.0, 0.0])
     task = make_task("detect", num_classes=2, boxes_per_cell=1)
-    task.check((7, 1, 1), torch.full((1, 1, 5), -1.0))
+    task.check((7, 1, 1), torch.tensor([[[1.0, 0.5, 0.5, 0.4, 0.4]]]))  # sets the grid
     fig = P.plot_detection(Fixed(out), task, torch.zeros(1, 1, 16, 16), min_score=0.3)
     assert (np.asarray(fig.images[0].get_array()) == 0).all()
     assert "image 0: 0 predicted" in [t.get_text() for t in fig.texts]
