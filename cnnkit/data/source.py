@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from .._files import sha256_file
 from .._validation import ArgumentError, ShapeError, did_you_mean
 from .annotated import load_detection_folder, load_segmentation_folder
 from .dataset import Dataset, train_test_split
@@ -268,15 +269,6 @@ def check_trainable(train: Dataset, loss=None, where: str = "training data") -> 
 # ----------------------------------------------------------------------------- identity
 
 
-def _sha256_file(path: Path, digest=None):
-    own = digest is None
-    digest = hashlib.sha256() if own else digest
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest() if own else digest
-
-
 def _tensor_digest(*datasets) -> str:
     digest = hashlib.sha256()
     for dataset in datasets:
@@ -317,15 +309,15 @@ def data_identity(source) -> dict:
         index = path / INDEX_FILE
         return {"kind": "shards", "path": str(path), "files": len(read_index(path)["splits"]
                                                                   .get("train", [])),
-                "sha256": _sha256_file(index)}
+                "sha256": sha256_file(index)}
     if path.is_file():
-        return {"kind": "file", "path": str(path), "sha256": _sha256_file(path)}
+        return {"kind": "file", "path": str(path), "sha256": sha256_file(path)}
     if path.is_dir():
         digest = hashlib.sha256()
         files = sorted(p for p in path.rglob("*") if p.is_file())
         for file in files:
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-            _sha256_file(file, digest)
+            sha256_file(file, digest)
         return {"kind": "folder", "path": str(path), "files": len(files),
                 "sha256": digest.hexdigest()}
     raise _not_found(text)
