@@ -21,7 +21,7 @@ from typing import Callable
 from ._validation import CnnkitError
 
 __all__ = ["FileWriteError", "atomic_write", "atomic_write_text", "default_file_mode",
-           "fsync_dir", "writing"]
+           "fsync_dir", "sha256_file", "writing"]
 
 
 class FileWriteError(CnnkitError, OSError):
@@ -137,3 +137,24 @@ def atomic_write(path, write: Callable[[Path], None], *, mode: int | None = None
 def atomic_write_text(path, text: str, *, mode: int | None = None) -> Path:
     """:func:`atomic_write` of a text file (UTF-8)."""
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), mode=mode)
+
+
+def sha256_file(path, digest=None):
+    """The SHA-256 of the file at ``path`` as hex, read in 1 MiB blocks; with ``digest`` (a
+    ``hashlib`` object) the file's bytes are fed into it instead and it is returned.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as f:
+        ...     _ = f.write(b"abc")
+        >>> sha256_file(f.name)[:16]
+        'ba7816bf8f01cfea'
+    """
+    import hashlib
+
+    own = digest is None
+    digest = hashlib.sha256() if own else digest
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() if own else digest

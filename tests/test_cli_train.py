@@ -116,7 +116,7 @@ def test_bad_config_value_exits_2_naming_it(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
     spec.write_text(SPEC)
     assert main(["train", str(spec), "--data", "digits", "--lr", "0", "--runs", str(tmp_path)]) == 2
-    assert "config.lr must be a positive number. Received: --lr 0.0" in capsys.readouterr().err
+    assert "config.lr must be a positive number. Received: lr=0.0" in capsys.readouterr().err
 
 
 def test_finetune_replaces_the_head_and_freezes_the_body(trained, tmp_path):

@@ -89,8 +89,9 @@ def test_filter_figures(lenet_acts):
     assert _decode(to_png(colour)).shape[2] == 3
     with pytest.raises(ArgumentError, match=r"layer 'layers\.1' \(Tanh\) is not a convolution"):
         conv_filters(net, "layers.1")
-    with pytest.raises(ShapeError, match=r"plot_filters draws 2-D filters"):
-        plot_filters(torch.randn(4, 1, 3))
+    with pytest.raises(ShapeError, match=r"plot_filters draws filters \(out, in, \*kernel\) of 1 "
+                                         r"to 3 dimensions. Received: shape \(4, 3\)"):
+        plot_filters(torch.randn(4, 3))
 
 
 def test_saliency_and_examples_figures():

@@ -66,7 +66,7 @@ def test_report_has_the_learning_curve_and_the_confusion_matrix(run):
     page = (run / "report" / "index.html").read_text()
     alts = [alt for alt, _ in _images(page)]
     for wanted in ("learning curves", "confusion matrix", "first-layer filters",
-                   "activation maps of test image 0", "saliency of test image 0",
+                   "activation maps of test sample 0", "saliency of test image 0",
                    "receptive field of the most active unit",
                    "PCA of the penultimate layer coloured by class"):
         assert any(wanted in alt for alt in alts), wanted
@@ -147,14 +147,15 @@ def test_report_of_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert "is not a run folder" in capsys.readouterr().err
 
 
-def test_report_of_a_1d_network_skips_the_image_figures(tmp_path):
+def test_report_of_a_1d_network_draws_traces(tmp_path):
     spec = {"name": "seq", "input": [1, 40], "layers": [
         {"conv": {"filters": 4, "kernel": 5, "activation": "relu"}}, "global_maxpool",
         {"dense": 10}]}
     result = train_and_report(spec, "mnist1d", dict(epochs=1, progress=False, threads=1),
                               runs_root=tmp_path)
     page = (result.run_dir / "report" / "index.html").read_text()
-    assert "confusion matrix" in page and "drawn for 2-D image networks" in page
+    assert "confusion matrix" in page and "one trace per channel over time" in page
     count = json.loads((result.run_dir / "results.json").read_text())["test"]["count"]
     assert f"of {count} test samples correct" in page
-    assert "activation maps of" not in page
+    assert "activation maps of test sample 0" in page and "first-layer filters" in page
+    assert "saliency of" not in page  # drawn for 2-D images only

@@ -57,8 +57,12 @@ def server(run, tmp_path_factory):
         proc = subprocess.Popen([sys.executable, "-m", "cnnkit", "serve", str(run),
                                  "--port", "0", "--quiet"], stdout=subprocess.PIPE,
                                 stderr=err, text=True, env=env)
-    line = proc.stdout.readline()  # "serving RUN at http://127.0.0.1:PORT/ (Ctrl-C stops)"
-    match = re.search(r"at (http://127\.0\.0\.1:(\d+)/)", line)
+    # "weights: last (...)", then "serving RUN at http://127.0.0.1:PORT/ (Ctrl-C stops)"
+    for _ in range(5):
+        line = proc.stdout.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:(\d+)/)", line)
+        if match or not line:
+            break
     if not match:
         proc.kill()
         pytest.fail(f"cnnkit serve did not start: {line!r} {log.read_text()}")
@@ -106,13 +110,16 @@ def test_draw_predict_click_a_unit(server, browser, run, tmp_path):
     # Waits are arrow functions: the page's Content-Security-Policy forbids eval of strings.
     page.wait_for_function("() => document.body.dataset.ready === '1'")
     assert page.locator("#title").inner_text().startswith("mnist_viewer")
-    assert page.locator("#bars .bar").count() == 10
     assert page.locator("#filters canvas").count() == 6
-    assert page.locator(".layer").count() == 10  # conv relu pool conv relu pool flatten dense relu dense
-    assert page.locator(".layer[data-layer='layers.2'] h3").inner_text() == "layers.2 maxpool: 6\u00d714\u00d714"
-    assert page.locator(".layer[data-layer='layers.2'] canvas").count() == 6
+    # a blank canvas shows no prediction: no label, no bar, no maps
+    assert _dataset(page, "blank") == "1" and _dataset(page, "predicted") == ""
+    assert int(_dataset(page, "predictions") or 0) == 0
+    assert page.locator("#predicted").inner_text() == ""
+    assert page.locator("#blank").is_visible()
+    assert page.locator("#bars .bar").count() == 0 or not any(
+        page.locator("#bars .value").all_inner_texts())
     blank_maps = _dataset(page, "maps")
-    count = int(_dataset(page, "predictions"))
+    count = int(_dataset(page, "predictions") or 0)
 
     # a "7": a bar at the top and a diagonal down, drawn with the mouse
     box = page.locator("#draw").bounding_box()
@@ -139,6 +146,11 @@ def test_draw_predict_click_a_unit(server, browser, run, tmp_path):
         let lit = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 128) lit++;
         return [c.width, c.height, lit]; }""")
     assert seen[:2] == [28, 28] and 20 < seen[2] < 400
+    assert page.locator("#bars .bar").count() == 10
+    assert page.locator(".layer").count() == 10  # conv relu pool conv relu pool flatten dense relu dense
+    assert page.locator(".layer[data-layer='layers.2'] h3").inner_text() == "layers.2 maxpool: 6\u00d714\u00d714"
+    assert page.locator(".layer[data-layer='layers.2'] canvas").count() == 6
+    assert page.locator("#blank").is_hidden()
     values = [float(v) for v in page.locator("#bars .value").all_inner_texts()]
     assert sum(values) == pytest.approx(1, abs=0.01)
     top = page.locator("#bars .bar.top .name").inner_text()
@@ -182,6 +194,11 @@ def test_draw_predict_click_a_unit(server, browser, run, tmp_path):
                            " === 'gradient of the predicted class'")
     assert _dataset(page, "field") == ""
     assert page.locator(".layer canvas.selected").count() == 0
+    # Clear: the canvas is blank again, and so is the prediction
+    page.locator("#clear").click()
+    page.wait_for_function("() => document.body.dataset.blank === '1'")
+    assert page.locator("#predicted").inner_text() == "" and _dataset(page, "predicted") == ""
+    assert not any(page.locator("#bars .value").all_inner_texts())
     assert not errors, errors
     page.close()
 

@@ -84,3 +84,32 @@ def test_exports_to_onnx(tmp_path):
     net = S.build(SPEC).eval()
     report = to_onnx(net, tmp_path / "net.onnx")
     assert report.max_abs_diff < 1e-4
+
+
+TOP = {"name": "front", "input": [2, 8, 8], "standardize": {"mean": [0.5, 1.0], "std": [2.0, 0.5]},
+       "layers": [{"conv": {"filters": 3, "kernel": 3}}, "flatten", {"dense": 4}]}
+
+
+def test_top_level_key_standardises_before_the_layers():
+    net = S.build(TOP)
+    x = torch.randn(3, 2, 8, 8)
+    plain = S.build({k: v for k, v in TOP.items() if k != "standardize"})
+    plain.load_state_dict({k: v for k, v in net.state_dict().items() if k.startswith("layers.")})
+    mean, std = torch.tensor([0.5, 1.0]).view(1, 2, 1, 1), torch.tensor([2.0, 0.5]).view(1, 2, 1, 1)
+    torch.testing.assert_close(net(x), plain((x - mean) / std))
+    # the layers keep their paths; the statistics travel in the spec, its YAML and the state
+    assert S.load(net.to_yaml()) == S.load(TOP)
+    assert net.spec()["standardize"] == {"mean": [0.5, 1.0], "std": [2.0, 0.5]}
+    assert list(net.state_dict())[:2] == ["standardize.channel_mean", "standardize.channel_std"]
+    rows = cnnkit.summary(TOP).rows
+    assert [r["type"] for r in rows[:2]] == ["standardize", "conv"]
+
+
+def test_top_level_key_errors():
+    with pytest.raises(SpecError, match=r"^standardize.mean: mean has 3 values but the input gives 2 "
+                                        r"channels. Received: mean=\[1.0, 2.0, 3.0\]"):
+        S.load({**TOP, "standardize": {"mean": [1, 2, 3], "std": 1}})
+    with pytest.raises(SpecError, match=r"^standardize.std: std must hold finite positive numbers"):
+        S.load({**TOP, "standardize": {"mean": [1, 2], "std": 0}})
+    with pytest.raises(SpecError, match=r"^standardize: must be a mapping \{mean: \[...\], std: \[...\]\}"):
+        S.load({**TOP, "standardize": [1]})

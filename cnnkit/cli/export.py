@@ -66,10 +66,12 @@ def load_model(source: str, which: str | None = None):
 
 def run(args: argparse.Namespace) -> int:
     from ..export import to_onnx
+    from ..export.onnx import run_metadata
 
     model = load_model(args.source, args.which)
     out = args.out or f"{Path(args.source).name or 'model'}.onnx"
+    metadata = run_metadata(args.source) if Path(args.source).is_dir() else None
     report = to_onnx(model, out, input_shape=args.input, opset=args.opset, check=args.check,
-                     atol=args.atol, overwrite=args.force)
+                     atol=args.atol, overwrite=args.force, metadata=metadata)
     print(report)
     return 0

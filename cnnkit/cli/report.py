@@ -15,8 +15,10 @@ FLAGS = {"run_dir": "RUN", "which": "--which"}
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "report", help="build a run's report/index.html",
-        description="Write RUN/report/index.html: learning curves, summary table, confusion "
-                    "matrix, filters, activation and saliency maps of a few test images; one "
+        description="Write RUN/report/index.html: learning curves, summary table, the "
+                    "pictures of the run's task (confusion matrix; masks, boxes, "
+                    "reconstructions, predicted against true, per-label precision and recall), "
+                    "filters, activations and saliency of a few test samples; one "
                     "self-contained HTML file (images inlined) that opens offline.")
     parser.add_argument("run_dir", metavar="RUN", help="a run folder made by `cnnkit train`")
     add_weights_argument(parser)

@@ -14,11 +14,14 @@ FLAGS = {"run_dir": "RUN", "which": "--which"}
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "serve", help="a local web page to draw digits and watch the network's layers",
+        "serve", help="a local web page to try a run's network and watch its layers",
         description="Serve a web page where you draw on a canvas (or drop an image, or pick a "
-                    "test example) and see the prediction, every layer's activation maps, the "
-                    "first-layer filters, and the receptive field and saliency of a clicked "
-                    "unit. Listens on 127.0.0.1 unless --host is given.")
+                    "test example) and see the prediction as the run's task gives it (class "
+                    "or label probabilities, values, a mask or boxes over the input, a "
+                    "reconstruction, beside the truth for a test example), every layer's "
+                    "activations (traces over time for 1-D networks, the middle slice of 3-D "
+                    "ones), the first-layer filters, and the receptive field and saliency of "
+                    "a clicked unit. Listens on 127.0.0.1 unless --host is given.")
     parser.add_argument("run_dir", metavar="RUN", help="a run folder made by `cnnkit train`")
     parser.add_argument("--port", type=int, default=8000,
                         help="TCP port (default 8000; 0 picks a free one)")
@@ -66,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
                           memory_budget=args.memory_budget * 2 ** 20,
                           request_timeout=args.request_timeout)
     try:
-        which = choose_weights(args.run_dir, args.which).which
-        server = make_server(args.run_dir, host=args.host, port=args.port, which=which,
+        choice = choose_weights(args.run_dir, args.which, show=False)
+        server = make_server(args.run_dir, host=args.host, port=args.port, which=choice.which,
                              quiet=args.quiet, limits=limits, allowed_hosts=args.allow_host,
                              threads=args.threads)
     except OSError as error:
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise ArgumentError(f"cannot listen on {args.host}:{args.port} ({reason}). Received: "
                             f"--host {args.host} --port {args.port}. Pick another --port, or 0 "
                             f"for a free one.") from None
-    print(f"serving {args.run_dir} at {server.url} (Ctrl-C stops)", flush=True)
+    print(f"serving {args.run_dir} at {server.url} (Ctrl-C stops); weights: {choice}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -24,8 +24,7 @@ _FLAGS = {"epochs": int, "batch_size": int, "lr": float, "seed": int, "optimizer
 # Python argument -> the flag a user of this command types (see cnnkit.cli.main).
 FLAGS = {"runs_root": "--runs", "name": "--name", "data": "--data", "config": "--config",
          "on_error": {"'skip'": "--skip-bad-images", "'raise'": "no --skip-bad-images"},
-         "val_data": "--val-data", "test_data": "--test-data", "init_from": "--init-from",
-         **{name: f"--{name.replace('_', '-')}" for name in _FLAGS}}
+         "val_data": "--val-data", "test_data": "--test-data", "init_from": "--init-from"}
 
 
 def add_parser(subparsers) -> None:
@@ -56,6 +55,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
     parser.add_argument("--nproc", type=int, default=1,
                         help="processes for distributed data parallel through torchrun")
+    parser.add_argument("--model", action="append", default=[], metavar="KEY=VALUE",
+                        help="a zoo model's own setting (e.g. width=16), repeatable")
+    parser.add_argument("--resize", type=int, nargs="+", metavar="SIZE",
+                        help="resize the data's images for a zoo model (e.g. --resize 32 32)")
     parser.add_argument("--skip-bad-images", action="store_true",
                         help="leave out unreadable images (counted) instead of stopping")
     parser.set_defaults(run=run)
@@ -116,14 +119,6 @@ def _overrides(args) -> dict:
     return out
 
 
-def _spec_source(spec: str):
-    from ..models import create_model, list_models
-
-    if spec in list_models():
-        return create_model(spec).spec()  # built again after seeding, for reproducible weights
-    return spec
-
-
 def _flags(args) -> dict:
     return dict(getattr(args, "flags", FLAGS), run_dir="--resume" if args.resume else "--run-dir")
 
@@ -136,6 +131,7 @@ def _given(args) -> list[str]:
     given += ["--name"] * bool(args.name) + ["--run-dir"] * bool(args.run_dir)
     given += ["--val-data"] * bool(args.val_data) + ["--test-data"] * bool(args.test_data)
     given += ["--runs"] * (args.runs != "runs") + ["--skip-bad-images"] * args.skip_bad_images
+    given += ["--model"] * bool(args.model) + ["--resize"] * bool(args.resize)
     return given
 
 
@@ -329,19 +325,21 @@ def run(args: argparse.Namespace) -> int:
                 raise ArgumentError(f"{flag} {value!r} does not exist. Received: {flag} {value}. "
                                     f"Give a folder of images (one sub-folder per class), a .npz "
                                     f"or a .csv file.")
-        result = train_and_report(_spec_source(args.spec), args.data, args.config,
+        from ._model_choice import choose
+
+        spec, data = choose(args)  # a zoo model is sized for the data
+        result = train_and_report(spec, data, args.config,
                                   runs_root=args.runs, run_dir=args.run_dir, name=args.name,
                                   on_error="skip" if args.skip_bad_images else "raise",
                                   val_data=args.val_data, test_data=args.test_data,
                                   **_overrides(args))
     if result.run_dir is not None and os.environ.get("RANK", "0") == "0":
-        test = result.test
-        acc = f"{100 * test['accuracy']:.2f}%" if "accuracy" in test else "n/a"
+        from ..train.metrics import describe_metrics
+
         which = getattr(result, "weights", "last")
         epoch = result.best_epoch if which == "best" else result.epochs_run
-        print(f"test accuracy {acc} on {test['count']} samples (loss {test['loss']:.4f}) with "
-              f"the {which} weights (epoch {epoch}); {result.epochs_run} epochs, "
-              f"{result.train_seconds:.1f} s of training")
+        print(f"test {describe_metrics(result.test)} with the {which} weights (epoch {epoch}); "
+              f"{result.epochs_run} epochs, {result.train_seconds:.1f} s of training")
         print(f"run folder: {result.run_dir}")
         report = Path(result.run_dir) / "report" / "index.html"
         if report.exists():

@@ -11,7 +11,6 @@ folder with an index is complete. The same input and seed give the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._files import atomic_write_text
+from .._files import atomic_write_text, sha256_file
 from .._validation import ArgumentError, ArgumentTypeError, one_of, positive_int
 from .dataset import DataFileError, Dataset, train_test_split
 from .shards import FORMAT, INDEX_FILE, _decode_image, is_shard_folder
@@ -30,14 +29,6 @@ from .sources import list_image_folder, warn_skipped
 __all__ = ["FORMATS", "ShardWriter", "pack"]
 
 FORMATS = ("tar", "npz")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ShardWriter:
@@ -120,7 +111,7 @@ class ShardWriter:
         os.replace(tmp, final)
         self.entries.append({"file": final.name, "samples": self._in_shard,
                              "labels": self._labels.tolist(), "bytes": final.stat().st_size,
-                             "sha256": _sha256(final)})
+                             "sha256": sha256_file(final)})
         self._labels[:] = 0
         self._in_shard = 0
 

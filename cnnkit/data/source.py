@@ -20,7 +20,9 @@ from pathlib import Path
 
 import torch
 
+from .._files import sha256_file
 from .._validation import ArgumentError, ShapeError, did_you_mean
+from .annotated import load_detection_folder, load_segmentation_folder
 from .dataset import Dataset, train_test_split
 from .datasets import dataset_info, list_datasets, load_dataset
 from .shards import INDEX_FILE, ShardedDataset, is_shard_folder, load_shards, read_index
@@ -146,6 +148,11 @@ def _enough(test_fraction: float) -> int:
 def _load_path(path: Path, text: str, input_shape, on_error: str) -> Dataset:
     size = tuple(input_shape[1:]) if input_shape is not None and len(input_shape) == 3 else None
     mode = {1: "L", 3: "RGB"}.get(input_shape[0]) if input_shape is not None else None
+    # images/ with labels/<stem>.txt (boxes) or masks/<stem>.png (label maps): annotated
+    if path.is_dir() and (path / "images").is_dir() and (path / "labels").is_dir():
+        return load_detection_folder(path, size=size, mode=mode)
+    if path.is_dir() and (path / "images").is_dir() and (path / "masks").is_dir():
+        return load_segmentation_folder(path, size=size, mode=mode)
     if path.is_dir():
         return load_image_folder(path, size=size, mode=mode, on_error=on_error)
     if path.suffix == ".npz":
@@ -187,8 +194,11 @@ def check_finite(dataset, where: str = "data") -> None:
     _raise_on_nonfinite(dataset.x, where)
 
 
-def check_fits(network, dataset, where: str = "data") -> None:
+def check_fits(network, dataset, where: str = "data", *, labels: bool = True) -> None:
     """The data's sample shape and labels must fit the network's input and outputs.
+
+    ``labels=False`` checks the sample shape only (targets other than class labels are
+    checked by the run's task, ``cnnkit.tasks.Task.check``).
 
     Raises:
         ShapeError: the sample shape differs from the spec's input (says how to convert),
@@ -196,8 +206,9 @@ def check_fits(network, dataset, where: str = "data") -> None:
     """
     expected = tuple(network.input_shape)
     if isinstance(dataset, ShardedDataset):  # resized while read; labels from the index
-        _check_labels(network, int(dataset.label_counts.nonzero()[0].max(initial=0)),
-                      len(dataset.classes), where)
+        if labels:
+            _check_labels(network, int(dataset.label_counts.nonzero()[0].max(initial=0)),
+                          len(dataset.classes), where)
         return
     got = tuple(dataset.x.shape[1:])
     if got != expected:
@@ -210,7 +221,7 @@ def check_fits(network, dataset, where: str = "data") -> None:
             f"{where} samples have shape {got} but the spec's input is {list(expected)}."
             f"{hint or ' Change the spec input'}, or change `input:` in the spec to {list(got)}."
         )
-    if dataset.y.numel():
+    if labels and dataset.y.numel():
         _check_labels(network, int(dataset.y.max()), len(dataset.classes), where)
 
 
@@ -258,15 +269,6 @@ def check_trainable(train: Dataset, loss=None, where: str = "training data") -> 
 # ----------------------------------------------------------------------------- identity
 
 
-def _sha256_file(path: Path, digest=None):
-    own = digest is None
-    digest = hashlib.sha256() if own else digest
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest() if own else digest
-
-
 def _tensor_digest(*datasets) -> str:
     digest = hashlib.sha256()
     for dataset in datasets:
@@ -307,15 +309,15 @@ def data_identity(source) -> dict:
         index = path / INDEX_FILE
         return {"kind": "shards", "path": str(path), "files": len(read_index(path)["splits"]
                                                                   .get("train", [])),
-                "sha256": _sha256_file(index)}
+                "sha256": sha256_file(index)}
     if path.is_file():
-        return {"kind": "file", "path": str(path), "sha256": _sha256_file(path)}
+        return {"kind": "file", "path": str(path), "sha256": sha256_file(path)}
     if path.is_dir():
         digest = hashlib.sha256()
         files = sorted(p for p in path.rglob("*") if p.is_file())
         for file in files:
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-            _sha256_file(file, digest)
+            sha256_file(file, digest)
         return {"kind": "folder", "path": str(path), "files": len(files),
                 "sha256": digest.hexdigest()}
     raise _not_found(text)

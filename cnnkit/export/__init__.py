@@ -11,7 +11,7 @@ Example:
 """
 
 from .onnx import (UNSUPPORTED_LAYERS, ExportError, ExportReport, MissingDependencyError,
-                   compare_onnx, to_onnx)
+                   compare_onnx, read_metadata, run_metadata, to_onnx)
 
 __all__ = ["UNSUPPORTED_LAYERS", "ExportError", "ExportReport", "MissingDependencyError",
-           "compare_onnx", "to_onnx"]
+           "compare_onnx", "read_metadata", "run_metadata", "to_onnx"]

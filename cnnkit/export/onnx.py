@@ -27,7 +27,7 @@ from .._validation import ArgumentError, ArgumentTypeError, CnnkitError
 from ..layers import AdaptiveAvgPool, Layer
 
 __all__ = ["UNSUPPORTED_LAYERS", "ExportError", "ExportReport", "MissingDependencyError",
-           "compare_onnx", "to_onnx"]
+           "compare_onnx", "read_metadata", "run_metadata", "to_onnx"]
 
 
 
@@ -326,7 +326,7 @@ def compare_onnx(path, model: nn.Module, *, input_shape=None, batch_size: int = 
 
 def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
             opset: int | None = None, check: bool = True, atol: float = 1e-4,
-            overwrite: bool = True) -> ExportReport:
+            overwrite: bool = True, metadata: dict | None = None) -> ExportReport:
     """Export ``model`` to an ONNX file with a dynamic batch dimension, and check it.
 
     The model is exported in eval mode (dropout off, batch norm on its running statistics)
@@ -347,6 +347,10 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
             and compare with PyTorch.
         atol: the largest absolute difference the check accepts.
         overwrite: replace an existing file at ``path`` (False: refuse).
+        metadata: ``{key: value}`` written into the file's ``metadata_props`` (values that
+            are not strings as JSON); :func:`run_metadata` gives a run's (task, class names,
+            input scaling). A Network with a ``standardize`` front always records its
+            statistics (``cnnkit.standardize``), which the graph applies itself.
 
     Shape:
         the graph maps ``(batch, *input_shape)`` to the model's output(s).
@@ -425,6 +429,12 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
                     f"{type(root).__name__}: {first}. A layer in it has no ONNX translation; "
                     f"docs/export.md lists the layers that export.") from None
         graph_model = onnx.load(temp, load_external_data=False)
+        props = _metadata(model, metadata)
+        if props:
+            del graph_model.metadata_props[:]
+            for key, value in props.items():
+                graph_model.metadata_props.add(key=key, value=value)
+            onnx.save(graph_model, temp)
         opset_version = next((o.version for o in graph_model.opset_import
                               if o.domain in ("", "ai.onnx")), 0)
         if opset is not None and opset_version != opset:
@@ -457,3 +467,65 @@ def to_onnx(model: nn.Module, path, *, input_shape=None, batch_size: int = 2,
         output_names=[v.name for v in graph.output], output_shapes=[dims(v) for v in graph.output],
         max_abs_diff=diff, check_batch_size=batch_size + 1 if check else None,
         atol=atol if check else None)
+
+
+def _metadata(model, metadata) -> dict[str, str]:
+    """The file's metadata_props: ``metadata`` as strings (JSON for other values), and the
+    input statistics of a Network's standardize front."""
+    import json
+
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ArgumentTypeError(f"metadata must be a dict of names and values. Received: "
+                                f"metadata of type {type(metadata).__name__}.",
+                                argument="metadata")
+    out = {str(k): v if isinstance(v, str) else json.dumps(v)
+           for k, v in (metadata or {}).items()}
+    front = getattr(model, "standardize", None)
+    if isinstance(front, nn.Module) and "cnnkit.standardize" not in out:
+        settings = front.settings()
+        out["cnnkit.standardize"] = json.dumps({"mean": settings["mean"], "std": settings["std"],
+                                                "applied": "in the graph, first"})
+    return out
+
+
+def run_metadata(run_dir) -> dict:
+    """What an ONNX file of a run records beside its graph: the task (its settings too),
+    the class names, how the data's values were scaled before the graph (``x / 255`` for
+    8-bit images) and the network's name.
+
+    Example:
+        >>> run_metadata("no/such/run")
+        Traceback (most recent call last):
+        ...
+        cnnkit._validation.ArgumentError: 'no/such/run' does not exist. Received: run_dir='no/such/run'. Give a folder made by training (under runs/).
+    """
+    from ..runs import RunFolder
+
+    run = RunFolder(run_dir).require()
+    recorded = run.read_yaml("config.yaml") or {}
+    spec = run.read_yaml("spec.yaml") or {}
+    data = recorded.get("data") or {}
+    task = recorded.get("task") or {"name": spec.get("task") or "classify"}
+    return {"cnnkit.name": str(spec.get("name") or run.path.name),
+            "cnnkit.task": task.get("name"),
+            "cnnkit.task_settings": task,
+            "cnnkit.classes": list(data.get("classes") or []),
+            "cnnkit.input_scaling": data.get("scale") or "unknown: as the data gave them"}
+
+
+def read_metadata(path) -> dict:
+    """The metadata_props of an ONNX file, JSON values decoded.
+
+    Raises:
+        MissingDependencyError: onnx is not installed.
+    """
+    import json
+
+    onnx, _ = _require()
+    out = {}
+    for prop in onnx.load(str(path), load_external_data=False).metadata_props:
+        try:
+            out[prop.key] = json.loads(prop.value)
+        except ValueError:
+            out[prop.key] = prop.value
+    return out

@@ -141,6 +141,14 @@ def _panel_size(h: int, w: int, target: int = 56) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
+def _text_width(text: str, size: int) -> int:
+    """Pixels that ``text`` at layout size ``size`` takes at most (DejaVu Sans is drawn at
+    ``0.75 size`` points, 80 dpi: ``0.83 size`` pixels per em; no glyph is wider than
+    ``0.7`` em but W and M, and an arrow is one em)."""
+    ems = sum(1.0 if ord(ch) > 0x2000 or ch in "MWmw" else 0.7 for ch in text)
+    return int(ems * 0.83 * size) + 2
+
+
 class _Layout:
     """Places panels and text top to bottom in pixels, then draws one Figure."""
 
@@ -155,7 +163,7 @@ class _Layout:
     def text(self, text: str, size: int = 10, x: int | None = None, bold: bool = False):
         self.items.append(("text", x if x is not None else self.MARGIN, self.y, text, size,
                            bold))
-        self.width = max(self.width, self.MARGIN * 2 + int(len(text) * size * 0.62))
+        self.width = max(self.width, self.MARGIN * 2 + _text_width(text, size))
         self.y += int(size * 1.5)
 
     def grid(self, panels: list[np.ndarray], columns: int, captions=None, caption_size=8):
@@ -164,6 +172,8 @@ class _Layout:
         ph = max(p.shape[0] for p in panels)
         pw = max(p.shape[1] for p in panels)
         cap = int(caption_size * 1.5) if captions else 0
+        if captions:  # a column as wide as its widest caption: captions never overlap
+            pw = max(pw, max(_text_width(str(c), caption_size) for c in captions))
         columns = max(1, min(columns, len(panels)))
         for k, panel in enumerate(panels):
             r, c = divmod(k, columns)
@@ -212,12 +222,17 @@ def plot_activations(activations: dict, sample: int = 0, *, max_maps: int = 32,
     Returns:
         A Figure: one image per map shown (``fig.images``; a vector layer is one strip),
         one title per layer (``fig.texts``). One colour scale (viridis) per layer, so the
-        maps of a layer compare with each other.
+        maps of a layer compare with each other. Every rank is drawn: a 1-D layer's
+        channels ``(C, T)`` as traces over time on one vertical scale, a 3-D layer's
+        ``(C, D, H, W)`` as the maps of its middle depth slice (the title says which).
 
     Example:
         >>> fig = plot_activations({"a": torch.rand(1, 6, 8, 8), "b": torch.rand(1, 10)})
         >>> len(fig.images), [t.get_text() for t in fig.texts]
         (7, ['a: 6x8x8', 'b: 10'])
+        >>> fig = plot_activations({"seq": torch.rand(1, 3, 40), "vol": torch.rand(1, 2, 5, 6, 6)})
+        >>> len(fig.images), [t.get_text() for t in fig.texts]
+        (5, ['seq: 3x40', 'vol: 2x5x6x6 (depth slice 2 of 5)'])
     """
     if not activations:
         raise ArgumentError("plot_activations needs at least one layer. Received: an empty "
@@ -231,7 +246,23 @@ def plot_activations(activations: dict, sample: int = 0, *, max_maps: int = 32,
                                 f"sample={sample}.")
         value = value[sample]
         title = volume_title(name, value.shape, kinds.get(name))
-        if value.ndim == 3:
+        if value.ndim == 4:  # a volume (C, D, H, W): every channel at the middle depth
+            depth = value.shape[1]
+            value = value[:, depth // 2]
+            title += f" (depth slice {depth // 2} of {depth})"
+        if value.ndim == 2:  # a sequence (C, T): one trace per channel, over time
+            from .pictures import trace_panel
+
+            shown = min(value.shape[0], max_maps)
+            if shown < value.shape[0]:
+                title += f" (first {shown} channels)"
+            layout.text(title, 12, bold=True)
+            lo, hi = float(value[:shown].min()), float(value[:shown].max())
+            width = max(2 * panel, min(4 * value.shape[1], 4 * panel))
+            layout.grid([trace_panel(value[c], height=max(24, panel // 2), width=width,
+                                     colours=[(68, 1, 84)], lo=lo, hi=hi)
+                         for c in range(shown)], max(1, columns // 2))
+        elif value.ndim == 3:
             shown = min(value.shape[0], max_maps)
             if shown < value.shape[0]:
                 title += f" (first {shown} maps)"
@@ -274,11 +305,21 @@ def plot_filters(weight, *, max_filters: int = 64, max_channels: int = 16,
         6
         >>> len(plot_filters(torch.randn(4, 6, 3, 3)).images)
         24
+        >>> len(plot_filters(torch.randn(4, 2, 5)).images), len(plot_filters(torch.randn(3, 1, 3, 3, 3)).images)
+        (8, 3)
     """
     w = _array(weight)
+    if w.ndim == 5:  # 3-D filters: their middle depth slice
+        depth = w.shape[2]
+        w = w[:, :, depth // 2]
+        title = (title or f"{w.shape[0]} filters {w.shape[1]}x{depth}x{w.shape[2]}x"
+                 f"{w.shape[3]}") + f" (depth slice {depth // 2} of {depth})"
+    if w.ndim == 3:
+        return _plot_filters_1d(w, max_filters=max_filters, max_channels=max_channels,
+                                title=title, panel=panel)
     if w.ndim != 4:
-        raise ShapeError(f"plot_filters draws 2-D filters (out, in, height, width). Received: "
-                         f"shape {w.shape}.")
+        raise ShapeError(f"plot_filters draws filters (out, in, *kernel) of 1 to 3 "
+                         f"dimensions. Received: shape {w.shape}.")
     if per_channel is None:
         per_channel = w.shape[1] not in (1, 3)
     n = min(w.shape[0], max_filters)
@@ -306,6 +347,24 @@ def plot_filters(weight, *, max_filters: int = 64, max_channels: int = 16,
                 rgb = colorize(w[i, 0], "gray", -limit, limit)
             panels.append(_resize(rgb, h, wd))
         layout.grid(panels, columns)
+    return layout.figure()
+
+
+def _plot_filters_1d(w: np.ndarray, *, max_filters: int, max_channels: int, title, panel: int):
+    """1-D filters ``(out, in, k)``: one trace panel per filter and input channel (a row
+    per filter), on one vertical scale centred on 0."""
+    from .pictures import trace_panel
+
+    n, c = min(w.shape[0], max_filters), min(w.shape[1], max_channels)
+    limit = float(np.abs(w[:n, :c]).max()) or 1.0
+    layout = _Layout()
+    layout.text(title or f"{w.shape[0]} filters {w.shape[1]}x{w.shape[2]}", 12, bold=True)
+    layout.text(f"rows: filters 0-{n - 1}; columns: input channels 0-{c - 1}; "
+                f"scale -{limit:.2g} to {limit:.2g}", 9)
+    width = max(panel, 6 * w.shape[2])
+    layout.grid([trace_panel(w[i, j], height=max(20, panel // 2), width=width,
+                             colours=[(33, 102, 172)], lo=-limit, hi=limit)
+                 for i in range(n) for j in range(c)], c)
     return layout.figure()
 
 
@@ -380,6 +439,16 @@ def plot_saliency(image, maps: dict, *, title: str | None = None, panel: int = 9
     return layout.figure()
 
 
+def _count(value) -> str:
+    """A count short enough for a cell: 950, 9.5k, 1.3M."""
+    value = int(value)
+    if value < 1000:
+        return str(value)
+    if value < 10 ** 6:
+        return f"{value / 1000:.3g}k"
+    return f"{value / 10 ** 6:.3g}M"
+
+
 def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
     """The confusion matrix (row = true class, column = predicted), counts written in the
     cells when there are at most 20 classes.
@@ -392,7 +461,8 @@ def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
     m = _array(confusion)
     k = m.shape[0]
     classes = [str(c) for c in (classes if classes is not None else range(k))]
-    side = max(3.5, min(12.0, 0.45 * k + 2))
+    longest = max((len(c) for c in classes), default=1)
+    side = max(3.5, min(12.0, 0.45 * k + 2)) + min(3.0, 0.09 * max(0, longest - 2))
     fig = _figure(side, side)
     ax = fig.add_subplot(1, 1, 1)
     ax.imshow(m, cmap="Blues", interpolation="nearest")
@@ -407,15 +477,17 @@ def plot_confusion(confusion, classes=None, *, title: str = "confusion matrix"):
         top = m.max() or 1
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7,
+                ax.text(j, i, _count(m[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if m[i, j] > 0.5 * top else "black")
-    fig.subplots_adjust(left=0.14, bottom=0.12, right=0.97, top=0.92)
+    # The layout engine makes room for the tick labels, however long the class names.
+    fig.set_layout_engine("constrained")
     return fig
 
 
-def plot_curves(records: list[dict]):
-    """Learning curves from ``metrics.jsonl`` records: loss and accuracy against the step,
-    training (per logged step) and validation (per epoch).
+def plot_curves(records: list[dict], metric: str = "accuracy"):
+    """Learning curves from ``metrics.jsonl`` records: loss and ``metric`` (a task's
+    monitored metric: accuracy, mean_iou, mAP, psnr, r2) against the step, training (per
+    logged step) and validation (per epoch, ``val_<metric>``).
 
     Example:
         >>> fig = plot_curves([{"split": "train", "step": 10, "loss": 2.0, "accuracy": 0.2},
@@ -426,7 +498,7 @@ def plot_curves(records: list[dict]):
     fig = _figure(9, 3.2)
     series = {
         "loss": [("train", "train", "loss"), ("val", "val", "val_loss")],
-        "accuracy": [("train", "train", "accuracy"), ("val", "val", "val_accuracy")],
+        metric: [("train", "train", metric), ("val", "val", f"val_{metric}")],
     }
     for k, (title, lines) in enumerate(series.items()):
         ax = fig.add_subplot(1, 2, k + 1)
@@ -442,6 +514,9 @@ def plot_curves(records: list[dict]):
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "not logged", ha="center", va="center", color="#888",
+                    transform=ax.transAxes)
     fig.subplots_adjust(left=0.07, bottom=0.15, right=0.98, top=0.9, wspace=0.2)
     return fig
 
@@ -453,13 +528,16 @@ def plot_examples(images, titles, *, columns: int = 8, panel: int = 64):
         >>> len(plot_examples(torch.rand(3, 1, 8, 8), ["a", "b", "c"]).images)
         3
     """
+    from .pictures import display_image
+
     images = _array(images)
     layout = _Layout()
     if len(images) == 0:
         layout.text("none", 10)
         return layout.figure()
-    h, w = _panel_size(*images.shape[2:], panel)
-    layout.grid([_resize(image_rgb(im), h, w) for im in images], columns,
+    pictures = [display_image(im) for im in images]  # any rank: 1-D traces, 3-D slices
+    h, w = _panel_size(*pictures[0].shape[:2], panel)
+    layout.grid([_resize(p, h, w) for p in pictures], columns,
                 captions=[str(t) for t in titles], caption_size=9)
     return layout.figure()
 

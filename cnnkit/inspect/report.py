@@ -1,10 +1,16 @@
 """The run report (``report/index.html``) and the pictures of one image through a run.
 
 :func:`build_report` reads a run folder (spec, config, ``metrics.jsonl``,
-``results.json``, checkpoints) and writes ``report/index.html``: learning curves, the
-summary table, the confusion matrix with per-class accuracy, the most confidently wrong
-test images, an embedding of the penultimate layer, the first layer's filters, activation
-maps and saliency maps of a few test images, and one unit's receptive field. The page is
+``results.json``, checkpoints) and writes ``report/index.html``. Every network gets one,
+with the sections that apply: learning curves (loss and the task's monitored metric) and
+the summary table always; then by the run's task (:func:`run_task`): for classify the
+confusion matrix with per-class accuracy, the most confidently wrong test samples and an
+embedding of the penultimate layer; for the other tasks the test metrics, a per-class (or
+per-label, per-output) table and the task's pictures (:mod:`cnnkit.inspect.pictures`:
+masks, boxes, reconstructions, predicted against true, per-label precision and recall);
+then the filters of the first two convolutions and the activations of two test samples in
+any rank (1-D layers as traces over time, 3-D ones at their middle depth slice), and for a
+2-D image classifier the saliency maps and one unit's receptive field. The page is
 one self-contained file (every image is a base64 ``data:`` URI; no script, no link to
 anything outside it), so it opens offline and can be mailed; the PNGs are written next to
 it as well.
@@ -57,6 +63,7 @@ class RunView:
     """
 
     def __init__(self, path, network, which, classes, config, records, results, test):
+        self._task = None
         self.path = Path(path)
         self.network = network
         self.which = which
@@ -67,8 +74,18 @@ class RunView:
         self.test = test
 
     @property
+    def task(self):
+        """The run's :class:`cnnkit.tasks.Task` (:func:`run_task`), its class count taken
+        from the network's output where the test targets fit it."""
+        if self._task is None:
+            self._task = run_task(self)
+        return self._task
+
+    @property
     def is_classifier(self) -> bool:
         out = tuple(self.network.output_shape)
+        if self.task.name != "classify":
+            return False
         return (len(out) == 1 and out[0] >= 2 and self.network.loss in _CLASSIFIER_LOSSES)
 
     @property
@@ -79,6 +96,45 @@ class RunView:
     def class_name(self, index: int) -> str:
         return str(self.classes[index]) if index < len(self.classes) else str(index)
 
+
+def run_task(view: "RunView"):
+    """The task a run was trained for: the one it records (``results.json`` or
+    ``config.yaml`` ``task``: a name or :meth:`~cnnkit.tasks.Task.to_dict`), else the one
+    its spec's ``task:`` key, loss and test targets decide
+    (:func:`cnnkit.tasks.resolve_task`), else classify.
+
+    Example:
+        >>> from cnnkit.spec import build
+        >>> net = build({"input": [1, 4], "layers": ["flatten", {"dense": 2}], "loss": "euclidean"})
+        >>> run_task(RunView(".", net, "last", [], {}, [], {}, None)).name
+        'regress'
+    """
+    from .._validation import CnnkitError
+    from ..tasks import make_task, resolve_task, task_from_dict
+
+    for record in ((view.results or {}).get("task"), (view.config or {}).get("task")):
+        try:
+            if isinstance(record, dict):
+                return task_from_dict(record)
+            if isinstance(record, str):
+                return make_task(record, loss=_fitting_loss(record, view.network))
+        except CnnkitError:
+            continue
+    spec_task = getattr(view.network, "task", None)
+    loss = getattr(view.network, "loss", None)
+    for targets in (view.test, None):
+        try:
+            return resolve_task(spec_task, loss, targets)
+        except (CnnkitError, TypeError):
+            continue
+    return make_task("classify")
+
+
+def _fitting_loss(name: str, network) -> str | None:
+    from ..tasks import TASKS
+
+    loss = getattr(network, "loss", None)
+    return loss if loss in TASKS[name].losses else None
 
 
 
@@ -148,6 +204,10 @@ table{border-collapse:collapse;font-size:13px} td,th{padding:3px 10px;border-bot
 text-align:right} th{background:#f0f2f5} td:first-child,th:first-child,td:nth-child(2),
 th:nth-child(2){text-align:left;font-family:ui-monospace,Menlo,Consolas,monospace}
 .metrics span{display:inline-block;margin-right:22px}
+.scroll{overflow-x:auto;max-width:100%}
+@media (max-width:640px){header{padding:12px 14px} nav{padding:8px 14px}
+section{margin:10px 6px;padding:10px 10px} td,th{padding:3px 6px}
+footer{margin:12px 8px!important}}
 """
 
 
@@ -224,8 +284,10 @@ def build_report(run_dir, *, which: str | None = None, examples: int = 4,
     # learning curves
     if view.records:
         sections.append(("curves", "Learning curves",
-                         _figure_block(out_dir, "curves", plots.plot_curves(view.records),
-                                       "learning curves: loss and accuracy against the step")))
+                         _figure_block(out_dir, "curves", plots.plot_curves(
+                             view.records, view.task.monitor or "accuracy"),
+                                       "learning curves: loss and the monitored metric "
+                                       "against the step")))
     else:
         sections.append(("curves", "Learning curves",
                          '<p class="note">metrics.jsonl has no records yet.</p>'))
@@ -236,57 +298,32 @@ def build_report(run_dir, *, which: str | None = None, examples: int = 4,
     test = view.test
     if test is not None and len(test) > max_test:
         test = test[torch.arange(max_test)]
-    if test is not None and view.is_classifier and not test.y.dtype.is_floating_point:
-        ev = evaluate_classes(net, test.x, test.y, num_classes=len(view.classes) or None)
-        names = [view.class_name(i) for i in range(ev.confusion.shape[0])]
-        body = [f'<p>{ev.correct} of {int(ev.confusion.sum())} test samples correct '
-                f'(accuracy {ev.accuracy:.4f}).</p>',
-                _figure_block(out_dir, "confusion", plots.plot_confusion(ev.confusion, names),
-                              "confusion matrix")]
-        rows = "".join(
-            f"<tr><td>{html.escape(names[i])}</td><td>{int(ev.confusion[i].sum())}</td>"
-            f"<td>{'-' if torch.isnan(ev.per_class[i]) else f'{float(ev.per_class[i]):.3f}'}"
-            f"</td></tr>" for i in range(len(names)))
-        body.append('<h3>Per-class accuracy</h3><table class="per-class"><tr><th>class</th>'
-                    f"<th>samples</th><th>accuracy</th></tr>{rows}</table>")
-        sections.append(("confusion", "Confusion matrix", "\n".join(body)))
-        if view.is_image:
-            wrong = ev.most_confident_wrong(16)
-            titles = [f"{names[int(ev.target[i])]}\u2192{names[int(ev.predicted[i])]} "
-                      f"{float(ev.probs[i, ev.predicted[i]]):.2f}" for i in wrong.tolist()]
-            sections.append(("wrong", "Most confidently wrong", _figure_block(
-                out_dir, "wrong", plots.plot_examples(test.x[wrong], titles),
-                "most confidently wrong test images") +
-                '<p class="note">true \u2192 predicted, and the probability given to the '
-                'prediction.</p>'))
-        coords = embedding(net, test.x)
-        sections.append(("embedding", "Penultimate layer", _figure_block(
-            out_dir, "embedding", plots.plot_embedding(coords, ev.target, names),
-            "PCA of the penultimate layer coloured by class") +
-            '<p class="note">The input of the last layer with parameters, projected on its two '
-            'principal components, coloured by the true class.</p>'))
-
-    if view.is_image:
-        convs = conv_layers(net)
-        if convs:
-            body = _figure_block(out_dir, "filters", plots.plot_filters(
-                conv_filters(net, convs[0]), title=f"{convs[0]}: first-layer filters"),
-                "first-layer filters")
-            if len(convs) > 1:
-                body += "<h3>Second convolution, per input channel</h3>" + _figure_block(
-                    out_dir, "filters2", plots.plot_filters(
-                        conv_filters(net, convs[1]), max_filters=16, max_channels=16,
-                        per_channel=True, title=f"{convs[1]}: filters per input channel"),
-                    "second-layer filters per input channel")
-            sections.append(("filters", "Filters", body))
-        if test is not None and len(test):
-            sections.extend(_image_sections(view, net, test.x[:max(1, examples)],
-                                            test.y[:max(1, examples)], out_dir))
+    task = view.task
+    problem = _fit_task(view, task, test)
+    if test is not None and tuple(test.x.shape[1:]) != tuple(net.input_shape):
+        test = None  # the data has changed shape: no pictures of it
+    if problem is not None:
+        sections.append(("predictions", "Predictions", f'<p class="note">{html.escape(problem)}</p>'))
+    elif task.name == "classify":
+        sections.extend(_classify_sections(view, net, test, out_dir))
     else:
-        sections.append(("images", "Filters and maps",
-                         '<p class="note">Filters, activation and saliency maps are drawn for '
-                         '2-D image networks (1 or 3 channels); this network takes '
-                         f'{list(net.input_shape)}.</p>'))
+        sections.extend(_task_sections(view, net, task, test, out_dir, examples))
+
+    convs = conv_layers(net)
+    if convs:
+        body = _figure_block(out_dir, "filters", plots.plot_filters(
+            conv_filters(net, convs[0]), title=f"{convs[0]}: first-layer filters"),
+            "first-layer filters")
+        if len(convs) > 1:
+            body += "<h3>Second convolution, per input channel</h3>" + _figure_block(
+                out_dir, "filters2", plots.plot_filters(
+                    conv_filters(net, convs[1]), max_filters=16, max_channels=16,
+                    per_channel=True, title=f"{convs[1]}: filters per input channel"),
+                "second-layer filters per input channel")
+        sections.append(("filters", "Filters", body))
+    if test is not None and len(test):
+        sections.extend(_image_sections(view, net, test.x[:max(1, examples)],
+                                        test.y[:max(1, examples)], out_dir))
 
     page = _page(view, sections, time.perf_counter() - started)
     target = out_dir / "index.html"
@@ -296,6 +333,107 @@ def build_report(run_dir, *, which: str | None = None, examples: int = 4,
     return target
 
 
+def _fit_task(view: RunView, task, test) -> str | None:
+    """None when the test targets fit the task and the network (the task's class count is
+    set), else the sentence the report shows instead of the task's pictures."""
+    from .._validation import CnnkitError
+
+    if test is None or len(test) == 0:
+        return ("The run's test data could not be loaded (it moved, or was given in memory), "
+                "so there are no pictures of predictions.")
+    if tuple(test.x.shape[1:]) != tuple(view.network.input_shape):
+        return (f"The test data's samples are {tuple(test.x.shape[1:])}, but the network takes "
+                f"{tuple(view.network.input_shape)}, so there are no pictures of predictions.")
+    targets = test.x if task.name == "reconstruct" else test.y
+    classes = len(view.classes) if task.name in ("classify", "segment", "multilabel") and \
+        (view.config.get("data") or {}).get("classes") else None
+    try:
+        task.check(tuple(view.network.output_shape), targets, classes)
+    except CnnkitError as error:
+        return f"The test targets do not fit task {task.name!r}: {error}"
+    return None
+
+
+def _classify_sections(view: RunView, net, test, out_dir: Path):
+    sections = []
+    ev = evaluate_classes(net, test.x, test.y, num_classes=len(view.classes) or None)
+    names = [view.class_name(i) for i in range(ev.confusion.shape[0])]
+    body = [f'<p>{ev.correct} of {int(ev.confusion.sum())} test samples correct '
+            f'(accuracy {ev.accuracy:.4f}).</p>',
+            _figure_block(out_dir, "confusion", plots.plot_confusion(ev.confusion, names),
+                          "confusion matrix")]
+    rows = "".join(
+        f"<tr><td>{html.escape(names[i])}</td><td>{int(ev.confusion[i].sum())}</td>"
+        f"<td>{'-' if torch.isnan(ev.per_class[i]) else f'{float(ev.per_class[i]):.3f}'}"
+        f"</td></tr>" for i in range(len(names)))
+    body.append('<h3>Per-class accuracy</h3><table class="per-class"><tr><th>class</th>'
+                f"<th>samples</th><th>accuracy</th></tr>{rows}</table>")
+    sections.append(("confusion", "Confusion matrix", "\n".join(body)))
+    if test.x.is_floating_point() and test.x.dim() >= 3:
+        wrong = ev.most_confident_wrong(16)
+        titles = [f"{names[int(ev.target[i])]}\u2192{names[int(ev.predicted[i])]} "
+                  f"{float(ev.probs[i, ev.predicted[i]]):.2f}" for i in wrong.tolist()]
+        sections.append(("wrong", "Most confidently wrong", _figure_block(
+            out_dir, "wrong", plots.plot_examples(test.x[wrong], titles),
+            "most confidently wrong test samples") +
+            '<p class="note">true \u2192 predicted, and the probability given to the '
+            'prediction.</p>'))
+    coords = embedding(net, test.x)
+    sections.append(("embedding", "Penultimate layer", _figure_block(
+        out_dir, "embedding", plots.plot_embedding(coords, ev.target, names),
+        "PCA of the penultimate layer coloured by class") +
+        '<p class="note">The input of the last layer with parameters, projected on its two '
+        'principal components, coloured by the true class.</p>'))
+    return sections
+
+
+_PER_CLASS = ("iou", "class_accuracy", "average_precision", "precision", "recall", "f1",
+              "r2_per_output", "mae_per_output", "rmse_per_output")
+
+
+def _task_sections(view: RunView, net, task, test, out_dir: Path, examples: int):
+    """The metrics and pictures of a task other than classify, on the test split."""
+    from .pictures import run_model, task_figures
+
+    x, y = test.x, test.y
+    given, targets = task.prepare(x, x if task.name == "reconstruct" else y,
+                                  generator=torch.Generator().manual_seed(0))
+    outputs = run_model(net, given)
+    meter = task.meter()
+    meter.update(outputs, targets)
+    scores = meter.compute()
+    scalars = [(k, v) for k, v in scores.items() if isinstance(v, (int, float))]
+    body = ['<table class="metrics-table"><tr><th>metric</th><th>test</th></tr>' + "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in scalars)
+        + "</table>"]
+    per = [k for k in _PER_CLASS if isinstance(scores.get(k), list)]
+    if per:
+        count = len(scores[per[0]])
+        names = [view.class_name(i) for i in range(count)]
+        head = "".join(f"<th>{html.escape(k.replace('_per_output', ''))}</th>" for k in per)
+        rows = "".join(
+            f"<tr><td>{html.escape(names[i])}</td>" + "".join(
+                f"<td>{'-' if scores[k][i] is None else f'{float(scores[k][i]):.3f}'}</td>"
+                for k in per) + "</tr>" for i in range(count))
+        what = "output" if task.name == "regress" else "label" if task.name == "multilabel" \
+            else "class"
+        body.append(f'<h3>Per {what}</h3><table class="per-class"><tr><th>{what}</th>{head}'
+                    f"</tr>{rows}</table>")
+    if task.name == "segment":
+        confusion = meter.meter.confusion
+        body.append("<h3>Confusion of positions</h3>" + _figure_block(
+            out_dir, "confusion", plots.plot_confusion(
+                confusion, [view.class_name(i) for i in range(confusion.shape[0])],
+                title="positions: true against predicted class"), "confusion matrix of positions"))
+    sections = [("metrics", f"Test metrics ({task.name})", "\n".join(body))]
+    classes = view.classes if (view.config.get("data") or {}).get("classes") else None
+    for sid, title, fig, note in task_figures(net, task, x, y, classes=classes,
+                                              examples=max(1, examples)):
+        sections.append((sid, title, _figure_block(out_dir, sid, fig, title.lower()) +
+                         f'<p class="note">{html.escape(note)}</p>'))
+    return sections
+
+
 def _image_sections(view: RunView, net, x: torch.Tensor, y: torch.Tensor, out_dir: Path):
     sections = []
     geometry = layer_geometry(net)
@@ -303,11 +441,17 @@ def _image_sections(view: RunView, net, x: torch.Tensor, y: torch.Tensor, out_di
     acts = capture(net, x)
     blocks = []
     for k in range(min(2, len(x))):
-        blocks.append(f"<h3>Test image {k} (class {html.escape(view.class_name(int(y[k])))})"
-                      "</h3>" + _figure_block(out_dir, f"activations_{k}", plots.plot_activations(
-                          acts, k, kinds=kinds), f"activation maps of test image {k}"))
-    sections.append(("activations", "Activation maps", "\n".join(blocks)))
-    if view.is_classifier:
+        label = (f" (class {html.escape(view.class_name(int(y[k])))})"
+                 if view.is_classifier and y.dim() == 1 else "")
+        blocks.append(f"<h3>Test sample {k}{label}</h3>" + _figure_block(
+            out_dir, f"activations_{k}", plots.plot_activations(acts, k, kinds=kinds),
+            f"activation maps of test sample {k}"))
+    note = {2: '<p class="note">1-D layers: one trace per channel over time, on one scale '
+               'per layer.</p>',
+            4: '<p class="note">3-D layers: every channel at the middle depth slice.</p>'}
+    sections.append(("activations", "Activations", "\n".join(blocks) +
+                     note.get(x.dim() - 1, "")))
+    if view.is_classifier and view.is_image:
         maps = _saliency_maps(net, x, geometry)
         blocks = []
         probs = torch.softmax(acts.output, dim=1)
@@ -330,8 +474,15 @@ def _image_sections(view: RunView, net, x: torch.Tensor, y: torch.Tensor, out_di
 
 
 def _saliency_maps(net, x, geometry) -> dict:
-    return {"gradient": gradient(net, x), "smoothgrad": smoothgrad(net, x),
-            "grad-cam": grad_cam(net, x, geometry=geometry), "occlusion": occlusion(net, x)}
+    maps = {"gradient": gradient(net, x), "smoothgrad": smoothgrad(net, x)}
+    if _has_spatial_layer(net, x):  # Grad-CAM weighs the maps of the last spatial layer
+        maps["grad-cam"] = grad_cam(net, x, geometry=geometry)
+    maps["occlusion"] = occlusion(net, x)
+    return maps
+
+
+def _has_spatial_layer(net, x) -> bool:
+    return any(t.dim() == x.dim() for t in capture(net, x[:1]).values())
 
 
 def _field_block(net, image, acts, geometry, out_dir: Path) -> str:
@@ -358,8 +509,9 @@ def _page(view: RunView, sections, seconds: float) -> str:
     data = view.config.get("data") or {}
     test = (view.results or {}).get("test") or {}
     metrics = []
-    for key in ("accuracy", "loss", "count"):
-        if key in test:
+    keys = dict.fromkeys(("accuracy", *view.task.metrics, "loss", "count"))
+    for key in keys:
+        if isinstance(test.get(key), (int, float)):
             metrics.append(f"<span>test {key}: <b>{_fmt(test[key])}</b></span>")
     for key in ("epochs", "steps", "train_seconds"):
         if key in (view.results or {}):
@@ -367,6 +519,9 @@ def _page(view: RunView, sections, seconds: float) -> str:
     nav = "".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<section id="{sid}"><h2>{html.escape(title)}</h2>\n{content}\n</section>'
                      for sid, title, content in sections)
+    # A table wider than a phone scrolls inside its section, not the page.
+    body = body.replace("<table", '<div class="scroll"><table').replace("</table>",
+                                                                       "</table></div>")
     title = f"{net.name} \u2014 {view.path.name}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -23,6 +23,8 @@ _AXES = {1: "(channels, length)", 2: "(channels, height, width)",
 # The probe for the smallest input stops here: a model that does not build for inputs this
 # large fails for another reason than their size.
 _LARGEST = 4096
+# Sizes tried one by one above the data's before doubling.
+_SCAN = 64
 
 
 def _builds(name: str, input_shape: tuple, num_classes: int, settings: dict) -> bool:
@@ -55,7 +57,12 @@ def smallest_input(name: str, input_shape, num_classes: int = 10, **settings) ->
     if _builds(name, shape, num_classes, settings):
         return shape
     low, high = min(shape[1:]), None
-    side = low
+    # Sizes a little larger one by one first: a model whose poolings must divide the size
+    # (U-Net) builds for some sizes and not for larger ones, where halving would miss them.
+    for side in range(low + 1, low + _SCAN + 1):
+        if _builds(name, grown(side), num_classes, settings):
+            return grown(side)
+    side = low = low + _SCAN
     while side < _LARGEST:                      # double until it builds ...
         side = min(2 * side, _LARGEST)
         if _builds(name, grown(side), num_classes, settings):

@@ -16,7 +16,6 @@ one and says so. ``best.safetensors`` / ``best.json`` hold the best weights the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,7 +26,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from .._files import atomic_write, atomic_write_text, writing
+from .._files import atomic_write, atomic_write_text, sha256_file, writing
 from .._validation import CnnkitError
 
 __all__ = ["CheckpointError", "Checkpoint", "find_checkpoints", "load_latest", "load_state",
@@ -38,14 +37,6 @@ _STEP = re.compile(r"^step-(\d{8})\.json$")
 
 class CheckpointError(CnnkitError, RuntimeError):
     """A checkpoint cannot be read (missing, truncated, or failing its checksum)."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _atomic_write_json(path: Path, payload: dict) -> None:

@@ -173,7 +173,9 @@ class Api:
             if not isinstance(activations, bool):
                 raise RequestError(400, f"activations must be true or false. Received: "
                                         f"{json.dumps(activations)[:60]}.")
-            return viewer.predict(viewer.input_from_json(body), activations)
+            example = body.get("example")
+            return viewer.predict(viewer.input_from_json(body), activations,
+                                  example if isinstance(example, int) else None)
         if request.path == "/api/receptive_field":
             if "layer" not in body or "unit" not in body:
                 raise RequestError(400, "give layer (a name) and unit ([channel, y, x]).")

@@ -119,6 +119,12 @@ def encode_map(values: torch.Tensor | np.ndarray, lo=None, hi=None) -> dict:
             "min": lo, "max": hi}
 
 
+def _rgb(picture: np.ndarray) -> dict:
+    """An ``(H, W, 3)`` uint8 picture as ``{"shape", "data"}`` (base64, row by row)."""
+    return {"shape": list(picture.shape),
+            "data": base64.b64encode(np.ascontiguousarray(picture).tobytes()).decode("ascii")}
+
+
 def _plain(values) -> list:
     return [int(v) if float(v).is_integer() else float(v) for v in values]
 
@@ -126,8 +132,14 @@ def _plain(values) -> list:
 class Viewer:
     """A run folder ready to answer the viewer's requests.
 
+    Every task and rank is shown: a 2-D grey or colour image network can be drawn on;
+    1-D and 3-D networks (and images of other channel counts) take test examples, with
+    their layers as traces over time or as the middle depth slice. Each answer carries the
+    task's picture (:mod:`cnnkit.inspect.pictures`) and what the page overlays itself:
+    class probabilities, per-label probabilities, values, a mask, boxes, a reconstruction.
+
     Args:
-        run_dir: a run folder made by ``cnnkit train`` with 2-D grey or colour images.
+        run_dir: a run folder made by ``cnnkit train``.
         which: ``"best"`` / ``"last"`` weights (None: those ``results.json`` describes).
         examples: how many test examples the page can pick from.
         budget: the memory that decoding images and parsing JSON may hold at once
@@ -135,25 +147,32 @@ class Viewer:
 
     Raises:
         cnnkit.ArgumentError: not a run folder, no checkpoint.
-        cnnkit.ShapeError: the network does not take 2-D images with 1 or 3 channels.
     """
 
     def __init__(self, run_dir, *, which: str | None = None, examples: int = 20,
                  budget: MemoryBudget | None = None):
-        from .._validation import ShapeError
         from ..inspect.activations import default_layers
         from ..inspect.fields import layer_geometry
         from ..inspect.filters import conv_layers
-        from ..inspect.report import load_run
+        from ..inspect.report import _fit_task, load_run
 
         self.view = load_run(run_dir, which=which)
         self.network = self.view.network.cpu().eval()
         shape = tuple(self.network.input_shape)
-        if len(shape) != 3 or shape[0] not in (1, 3):
-            raise ShapeError(
-                f"the viewer shows 2-D grey or colour image networks; this run's input is "
-                f"{list(shape)}. Use `cnnkit report RUN` for other networks.")
         self.input_shape = shape
+        self.rank = len(shape) - 1
+        # Drawing on a canvas and dropping image files make sense for 2-D grey or colour
+        # images; other networks are shown on their test examples.
+        self.drawable = self.rank == 2 and shape[0] in (1, 3)
+        test = self.view.test
+        if test is not None and tuple(test.x.shape[1:]) != shape:
+            self.view.test = test = None  # data of another shape: no examples
+        self.task = self.view.task
+        # The task's pictures need its class count, set by checking the test targets.
+        self.task_ok = test is not None and _fit_task(self.view, self.task, test) is None
+        if not self.task_ok and self.task.num_classes is None and self.task.name in (
+                "segment", "multilabel") and len(tuple(self.network.output_shape)) >= 1:
+            self.task.num_classes = int(self.network.output_shape[0])
         self.geometry = layer_geometry(self.network)
         self.layers = default_layers(self.network)
         self.convs = conv_layers(self.network)
@@ -165,7 +184,7 @@ class Viewer:
         self.budget = budget if budget is not None else MemoryBudget()
         self.classes = len(self.view.classes) if self.view.is_classifier else 0
         # pixels as nested lists [C][H][W] are the most lists a request needs
-        self.max_containers = 4 * (shape[0] * shape[1] + shape[0] + 1) + 64
+        self.max_containers = 4 * (math.prod(shape[:-1]) + shape[0] + 1) + 64
         self._examples = self._pick_examples(examples)
 
     # ---------------------------------------------------------------- inputs
@@ -173,11 +192,13 @@ class Viewer:
         test = self.view.test
         if test is None or len(test) == 0:
             return []
-        y = test.y.tolist()
         picked: list[int] = []
-        for c in dict.fromkeys(y):  # one of each class first, then the next ones
-            picked.append(y.index(c))
-        picked = sorted(picked)[:count]
+        if test.y.dim() == 1 and not test.y.is_floating_point():
+            y = test.y.tolist()
+            for c in dict.fromkeys(y):  # one of each class first, then the next ones
+                picked.append(y.index(c))
+            picked = sorted(picked)[:count]
+        y = range(len(test))
         for i in range(len(y)):
             if len(picked) >= count:
                 break
@@ -199,6 +220,9 @@ class Viewer:
         """
         from PIL import Image, UnidentifiedImageError
 
+        if not self.drawable:
+            raise RequestError(400, f"this network takes {list(self.input_shape)}, not 2-D grey "
+                                    f"or colour images; pick a test example.")
         h, w = self.input_shape[1:]
         mode = "L" if self.input_shape[0] == 1 else "RGB"
         try:
@@ -245,21 +269,22 @@ class Viewer:
         return np.asarray(converted, dtype=np.uint8)
 
     def _pixels(self, value, shape) -> torch.Tensor:
-        c, h, w = self.input_shape
+        dims = "x".join(map(str, self.input_shape))
+        size = math.prod(self.input_shape)
         try:
             array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError, OverflowError, RecursionError):
             raise RequestError(400, "pixels must be numbers in [0, 1] (a flat list or nested "
-                                    f"lists of {c}x{h}x{w}).") from None
-        if array.dtype == object or array.size != c * h * w:
-            raise RequestError(400, f"pixels must hold {c * h * w} numbers ({c}x{h}x{w}, "
+                                    f"lists of {dims}).") from None
+        if array.dtype == object or array.size != size:
+            raise RequestError(400, f"pixels must hold {size} numbers ({dims}, "
                                     f"channels first). Received: {array.size} values.")
         if not np.all(np.isfinite(array)):
             raise RequestError(400, "pixels must be finite numbers in [0, 1].")
-        if shape is not None and (not isinstance(shape, list) or shape != [c, h, w]):
-            raise RequestError(400, f"shape must be the network's input {[c, h, w]}. "
-                                    f"Received: shape={_short(shape)}.")
-        return torch.from_numpy(np.clip(array, 0, 1).reshape(c, h, w)).float()
+        if shape is not None and (not isinstance(shape, list) or shape != list(self.input_shape)):
+            raise RequestError(400, f"shape must be the network's input "
+                                    f"{list(self.input_shape)}. Received: shape={_short(shape)}.")
+        return torch.from_numpy(np.clip(array, 0, 1).reshape(self.input_shape)).float()
 
     def input_from_json(self, body: dict) -> torch.Tensor:
         """The input a JSON request names: ``pixels`` (numbers in [0, 1]), ``data``
@@ -289,12 +314,17 @@ class Viewer:
         except (binascii.Error, ValueError):
             raise RequestError(400, f"{key} is not valid base64.") from None
         if key == "png":
+            if not self.drawable:
+                raise RequestError(400, f"this network takes {list(self.input_shape)}, not 2-D "
+                                        f"grey or colour images; pick a test example.")
             return self.decode_image(raw)
-        c, h, w = self.input_shape
-        if len(raw) != c * h * w:
-            raise RequestError(400, f"data must hold {c * h * w} bytes ({c}x{h}x{w}, channels "
+        size = math.prod(self.input_shape)
+        if len(raw) != size:
+            raise RequestError(400, f"data must hold {size} bytes "
+                                    f"({'x'.join(map(str, self.input_shape))}, channels "
                                     f"first). Received: {len(raw)} bytes.")
-        return torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(c, h, w).float() / 255
+        return torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(
+            self.input_shape).float() / 255
 
     def _layer(self, name) -> str:
         from ..inspect.activations import resolve_layer
@@ -317,9 +347,15 @@ class Viewer:
                            "jump": _plain(g["jump"]) if g.get("jump") else None,
                            "start": _plain(g["start"]) if g.get("start") else None})
         results = (self.view.results or {}).get("test") or {}
+        task = self.task
         return {"name": self.network.name, "run": self.view.path.name,
                 "input_shape": list(self.input_shape), "classes": self.view.classes,
-                "classifier": self.view.is_classifier, "layers": layers,
+                "classifier": self.view.is_classifier, "task": task.name,
+                "rank": self.rank, "drawable": self.drawable,
+                "threshold": getattr(task, "threshold", None),
+                "metrics": {k: results[k] for k in task.metrics
+                            if isinstance(results.get(k), (int, float))},
+                "layers": layers,
                 "conv_layers": self.convs, "weights": self.view.which,
                 "test_accuracy": results.get("accuracy"), "examples": len(self._examples),
                 "saliency_methods": list(SALIENCY_METHODS),
@@ -334,16 +370,21 @@ class Viewer:
                 found[name] = output.detach()
         return keep
 
-    def predict(self, x: torch.Tensor, activations: bool = True) -> dict:
-        """Class probabilities, and (``activations``) every layer's maps for ``x`` (as
-        :func:`cnnkit.inspect.capture` finds them)."""
+    def predict(self, x: torch.Tensor, activations: bool = True, example: int | None = None
+                ) -> dict:
+        """The prediction for ``x`` as the run's task gives it, and (``activations``) every
+        layer's maps (as :func:`cnnkit.inspect.capture` finds them; a 1-D layer's channels
+        as traces, a 3-D layer's at the middle depth slice). ``example``: the test index
+        ``x`` came from, whose target the task's picture shows beside the prediction."""
+        from ..inspect.pictures import display_image
+
         with self.lock, torch.no_grad():
             self._found = {} if activations else None
             try:
                 out = self.network(x.unsqueeze(0))[0]
             finally:
                 acts, self._found = self._found or {}, None
-        answer = {"input": encode_map(x, 0.0, 1.0)}
+        answer = {"input": encode_map(x, 0.0, 1.0), "display": _rgb(display_image(x))}
         if self.view.is_classifier:
             probs = torch.softmax(out, dim=0)
             answer["probabilities"] = [round(float(p), 6) for p in probs]
@@ -351,15 +392,83 @@ class Viewer:
             answer["label"] = self.view.class_name(answer["predicted"])
         else:
             answer["output"] = [float(v) for v in out.flatten()[:MAX_VECTOR]]
+        if self.task.name != "classify" or not self.drawable:
+            answer.update(self._task_answer(x, out, example))
         if activations:
             layers = []
             for name, value in acts.items():
                 v = value[0]
-                shown = v[:MAX_MAPS] if v.dim() == 3 else v.flatten()[:MAX_VECTOR]
+                extra = {}
+                if v.dim() == 4:  # a volume: its middle depth slice
+                    depth = int(v.shape[1])
+                    extra = {"slice": [depth // 2, depth], "volume": list(v.shape)}
+                    v = v[:, depth // 2]
+                if v.dim() in (2, 3):
+                    kind, shown = ("traces" if v.dim() == 2 else "maps"), v[:MAX_MAPS]
+                else:
+                    kind, shown = "vector", v.flatten()[:MAX_VECTOR]
                 layers.append({"name": name, "type": self.geometry.get(name, {}).get("type", ""),
-                               "shape": list(v.shape), "shown": int(shown.shape[0]),
-                               **encode_map(shown)})
+                               "kind": kind, "shape": list(v.shape),
+                               "shown": int(shown.shape[0]), **extra, **encode_map(shown)})
             answer["layers"] = layers
+        return answer
+
+    def _target(self, example: int | None):
+        test = self.view.test
+        if example is None or test is None or not self.task_ok:
+            return None
+        return test.y[example:example + 1]
+
+    def _task_answer(self, x: torch.Tensor, out: torch.Tensor, example: int | None) -> dict:
+        """What the page overlays for the run's task, and the task's picture of ``x``."""
+        from ..inspect import pictures as P
+        from ..inspect.plots import to_png
+
+        task, batch = self.task, out.unsqueeze(0)
+        target = self._target(example)
+        answer: dict = {}
+        figure = None
+        try:
+            if task.name == "multilabel":
+                p = task.predict(batch)["probabilities"][0]
+                answer["label_probabilities"] = [round(float(v), 6) for v in p[:MAX_VECTOR]]
+                answer["labels_on"] = [i for i, v in enumerate(p.tolist()) if v >= task.threshold]
+                if target is not None:
+                    answer["true_labels"] = [i for i, v in enumerate(target[0].tolist()) if v >= 0.5]
+            elif task.name == "regress":
+                answer["values"] = [float(v) for v in out.flatten()[:64]]
+                if target is not None:
+                    answer["true_values"] = [float(v) for v in target[0].flatten()[:64]]
+            elif task.name == "segment":
+                mask = task.predict(batch)["mask"][0]
+                if mask.dim() == 3:
+                    mask = mask[mask.shape[0] // 2]
+                answer["mask"] = {"shape": list(mask.shape), "data": base64.b64encode(
+                    mask.clamp(0, 255).to(torch.uint8).numpy().tobytes()).decode("ascii")}
+                answer["colours"] = P.CLASS_COLOURS.tolist()
+                figure = P.plot_segmentation(self.network, task, x[None], target,
+                                             classes=self.view.classes)
+            elif task.name == "reconstruct":
+                answer["reconstruction"] = _rgb(P.display_image(out))
+                figure = P.plot_reconstruction(self.network, task, x[None])
+            elif task.name == "detect":
+                found = task.predict(batch)
+                answer["detections"] = [
+                    {"box": [round(float(v), 5) for v in box], "class": int(c),
+                     "label": self.view.class_name(int(c)), "score": round(float(sc), 5)}
+                    for box, sc, c, ok in zip(found["boxes"][0], found["scores"][0],
+                                               found["classes"][0], found["valid"][0])
+                    if bool(ok)][:50]
+                answer["colours"] = P.CLASS_COLOURS.tolist()
+                figure = P.plot_detection(self.network, task, x[None], target,
+                                          classes=self.view.classes)
+        except (CnnkitError, TypeError, ValueError, RuntimeError) as error:
+            # e.g. a detector whose layout the test data could not settle: the prediction
+            # and the maps are still answered, with the reason the picture is missing
+            answer["picture_error"] = f"no picture of the task's prediction: {error}"
+        if figure is not None:
+            answer["picture"] = "data:image/png;base64," + base64.b64encode(
+                to_png(figure)).decode("ascii")
         return answer
 
     def filters(self, layer=None) -> dict:
@@ -375,9 +484,13 @@ class Viewer:
             w = conv_filters(self.network, name)
         except CnnkitError as error:
             raise RequestError(400, str(error)) from None
-        if w.dim() != 4:
-            raise RequestError(400, f"layer {name!r} has {w.dim() - 2}-D filters; the viewer "
-                                    f"draws 2-D ones.")
+        if w.dim() != 4:  # 1-D and 3-D filters: the report's picture of them
+            from ..inspect.plots import plot_filters, to_png
+
+            png = to_png(plot_filters(w, title=f"{name}: {w.dim() - 2}-D filters"))
+            return {"layer": name, "shape": list(w.shape), "per_channel": True,
+                    "picture": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                    "count": int(w.shape[0])}
         out_c, in_c = w.shape[:2]
         tiles = []
         if in_c in (1, 3):
@@ -479,11 +592,16 @@ class Viewer:
         if count is not None:
             _index(count, "count", len(self._examples) + 1)
         picked = self._examples if count is None else self._examples[:count]
+        from ..inspect.pictures import display_image
+
+        classes = test.y.dim() == 1 and not test.y.is_floating_point()
         out = []
         for i in picked:
-            label = int(test.y[i])
-            out.append({"index": i, "label": label, "class": self.view.class_name(label),
-                        **encode_map(test.x[i], 0.0, 1.0)})
+            label = int(test.y[i]) if classes else None
+            out.append({"index": i, "label": label,
+                        "class": self.view.class_name(label) if classes else "",
+                        **encode_map(test.x[i], 0.0, 1.0),
+                        "display": _rgb(display_image(test.x[i]))})
         return {"examples": out}
 
 

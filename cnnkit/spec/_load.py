@@ -12,11 +12,12 @@ import yaml
 from .._validation import SpecError, did_you_mean
 from ..functional.losses import LOSSES
 from ._catalogue import Node, format_shape
+from ..functional.shapes import Geometry
 from ._engine import Engine, LayerRow, check_input_shape
 
 __all__ = ["Spec", "load", "TASKS", "TASK_LOSSES", "TOP_LEVEL_KEYS"]
 
-TOP_LEVEL_KEYS = ("name", "input", "layers", "loss", "task")
+TOP_LEVEL_KEYS = ("name", "input", "layers", "loss", "task", "standardize")
 # What the network is trained to do, and the losses that fit each task (the first is its
 # default). cnnkit.tasks defines the tasks; the spec sits below it and keeps the names, and
 # a test checks that the two agree.
@@ -43,6 +44,10 @@ class Spec:
         task: what the network is trained to do (``classify``, ``multilabel``, ``regress``,
             ``segment``, ``reconstruct``, ``detect``; see docs/tasks.md), or None to derive
             it from the loss and the data.
+        standardize: the Node of the top-level ``standardize: {mean, std}`` key (the
+            per-channel input statistics fitted on the training split, applied before
+            ``layers[0]``), or None. Its summary row is ``standardize``; the layers keep
+            their paths.
         rows: one :class:`LayerRow` per layer (nested ones included), from shape inference.
         output_shape: output shape without batch.
         origin: the file the spec came from, if any.
@@ -56,15 +61,28 @@ class Spec:
     """
 
     def __init__(self, name: str, input: tuple, layers: list[Node], loss: str | None = None,
-                 origin: str | None = None, task: str | None = None):
+                 origin: str | None = None, task: str | None = None,
+                 standardize: Node | None = None):
         self.name = name
         self.input = tuple(input)
         self.layers = layers
         self.loss = loss
         self.task = task
+        self.standardize = standardize
         self.origin = origin
         self.engine = Engine(self.rank)
-        self.output_shape, self.rows = self.engine.infer(layers, self.input)
+        self.output_shape, self.rows = self._infer(self.engine, self.input)
+
+    def _infer(self, engine: Engine, shape: tuple) -> tuple[tuple, list[LayerRow]]:
+        front: list[LayerRow] = []
+        if self.standardize is not None:
+            # Element-wise: the shape and the receptive field stay; the walk checks that
+            # mean and std give one value per input channel (or one for all).
+            _, _, front = engine.walk([self.standardize], tuple(shape),
+                                      Geometry.identity(len(shape) - 1), "standardize")
+            front[0].path = "standardize"
+        out, rows = engine.infer(self.layers, tuple(shape))
+        return out, front + rows
 
     @property
     def rank(self) -> int:
@@ -80,7 +98,7 @@ class Spec:
             raise SpecError(
                 f"the network is {self.rank}-D; the input must have {len(self.input)} numbers "
                 f"(channels, then {self.rank} spatial sizes). Received: {list(input)!r}.", "input")
-        return Engine(self.rank).infer(self.layers, shape)
+        return self._infer(Engine(self.rank), shape)
 
     def to_dict(self, defaults: bool = True) -> dict:
         """The canonical (desugared) spec as plain Python data.
@@ -89,9 +107,11 @@ class Spec:
             defaults: write every setting; False leaves out those equal to their default
                 (the spec still reads back the same).
         """
-        out: dict[str, Any] = {"name": self.name, "input": list(self.input),
-                               "layers": [node.to_dict(defaults) for node in self.layers],
-                               "loss": self.loss}
+        out: dict[str, Any] = {"name": self.name, "input": list(self.input)}
+        if self.standardize is not None:
+            out["standardize"] = self.standardize.to_dict(True)["standardize"]
+        out.update({"layers": [node.to_dict(defaults) for node in self.layers],
+                    "loss": self.loss})
         if not defaults and self.loss is None:
             del out["loss"]
         if self.task is not None:
@@ -552,5 +572,32 @@ def _from_dict(data, origin: str | None) -> Spec:
                 f"{task!r}. Use loss: {fits}, leave the loss out (the task's default), or "
                 f"task: {others[0]}.", "loss")
     engine = Engine(len(shape) - 1)
+    standardize = _standardize_node(engine, data.get("standardize"))
     layers = engine.desugar_list(data["layers"], "layers")
-    return Spec(name, shape, layers, loss, origin, task)
+    return Spec(name, shape, layers, loss, origin, task, standardize)
+
+
+def _standardize_node(engine: Engine, raw) -> Node | None:
+    """The top-level ``standardize: {mean, std}`` as a Node (errors at ``standardize.*``)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"mean", "std"}:
+        raise SpecError(
+            f"must be a mapping {{mean: [...], std: [...]}}: one value per input channel (or "
+            f"one for all), fitted on the training split. Received: {_short_repr(raw)}.",
+            "standardize")
+    try:
+        (node,) = engine.desugar_item({"standardize": raw}, "")
+    except SpecError as error:
+        raise _relocated(error, "standardize") from None
+    return node  # its source is "": errors of shape inference say standardize.mean
+
+
+def _relocated(error: SpecError, path: str) -> SpecError:
+    """``error`` with its spec path ``.standardize.mean`` written ``standardize.mean``."""
+    where = getattr(error, "path", None) or ""
+    message = str(error)
+    if where and message.startswith(where + ": "):
+        message = message[len(where) + 2:]
+    fixed = path + where[len(".standardize"):] if where.startswith(".standardize") else path
+    return SpecError(message, fixed)

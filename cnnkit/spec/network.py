@@ -50,6 +50,12 @@ class Network(nn.Module):
         self.loss = spec.loss
         self.task = spec.task
         engine = spec.engine
+        # The input statistics of the spec's top-level standardize key, applied first.
+        self.standardize = None
+        if spec.standardize is not None:
+            node = spec.standardize
+            self.standardize = node.rule._build(node, engine.input_shapes[id(node)],
+                                                "standardize", engine)
         self.layers = engine.build_list(spec.layers, "layers")
         self._spec = spec
         self._checked_sizes = {self.input_shape[1:]}
@@ -60,6 +66,8 @@ class Network(nn.Module):
             self._wrong_input(x)
         if tuple(x.shape[2:]) not in self._checked_sizes:
             self._check_size(tuple(x.shape[2:]))
+        if self.standardize is not None:
+            x = self.standardize(x)
         return self.layers(x)
 
     def _wrong_input(self, x: torch.Tensor) -> None:
@@ -107,7 +115,8 @@ class Network(nn.Module):
         ``build(net.spec())`` builds the same structure, and its ``spec()`` is equal.
         """
         return from_module(self.layers, self.input_shape, name=self.name, loss=self.loss,
-                           task=getattr(self, "task", None)).to_dict(defaults)
+                           task=getattr(self, "task", None),
+                           standardize=getattr(self, "standardize", None)).to_dict(defaults)
 
     def to_yaml(self, defaults: bool = False) -> str:
         """The canonical spec as YAML (settings equal to their defaults left out unless
@@ -142,7 +151,8 @@ def build(spec, *, input=None) -> Network:
 
 
 def from_module(module: nn.Module, input_shape, *, name: str = "network",
-                loss: str | None = None, task: str | None = None) -> Spec:
+                loss: str | None = None, task: str | None = None,
+                standardize: nn.Module | None = None) -> Spec:
     """The spec of a Module built from cnnkit layers (a Sequential, or one layer).
 
     Raises:
@@ -159,6 +169,8 @@ def from_module(module: nn.Module, input_shape, *, name: str = "network",
     rank = len(input_shape) - 1
     layers = Engine(rank).unbuild_sequence(module)
     data = {"name": name, "input": list(input_shape), "layers": layers, "loss": loss}
+    if standardize is not None:
+        data["standardize"] = Engine(rank).unbuild_module(standardize)["standardize"]
     if task is not None:
         data["task"] = task
     return load(data)

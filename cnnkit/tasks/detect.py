@@ -185,6 +185,12 @@ class Detect(Task):
                                 f"targets of dtype {targets.dtype}. Convert them with y.float().",
                                 argument="targets")
         self._check_finite(targets)
+        if targets.shape[0] and not bool((targets[..., 0] >= 0).any()):
+            raise ArgumentError(
+                f"task {self.name!r}: the targets hold no box at all ({targets.shape[0]} images, "
+                f"every row padding with class -1): a detector learns nothing from them. "
+                f"Check the annotations (an empty label file is an image without objects), "
+                f"or give images that show objects.", argument="targets")
         if self.head == "grid":
             b, c, _, _ = self._grid_layout(output_shape, num_classes)
         else:

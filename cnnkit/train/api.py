@@ -24,20 +24,21 @@ from typing import Any
 
 import torch
 
-from .._validation import ArgumentError
+from .._validation import ArgumentError, CnnkitError
 from ..data.source import (check_fits, check_same_data, check_trainable, data_identity,
                            resolve_source)
-from ..data.shards import training_data
+from ..data.shards import ShardedDataset, training_data
 from ..data.splits import as_source, load_splits, recorded_splits, split_record
 from ..runs.folder import RunFolder, check_new_run_dir, new_run_dir, provenance, run_name
 from ..runs.model import load_run_model
 from ..runs.weights import warn_small_validation
 from .config import TrainConfig, load_config
 from .memory import check_memory
-from .metrics import evaluate
+from ..tasks import make_task, resolve_task
 from .trainer import TrainResult, Trainer, ended_with, resolve_device
 
-__all__ = ["TrainingInterrupted", "finetune_model", "init_distributed", "resume", "train"]
+__all__ = ["TrainingInterrupted", "check_task", "finetune_model", "init_distributed",
+           "recorded_task", "resume", "run_task", "standardized", "train"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -70,6 +71,8 @@ def finetune_model(network, source_run, *, freeze=()):
     """
     source = load_run_model(source_run).state_dict()
     own = network.state_dict()
+    # The input statistics are this data's, fitted on its training split: never copied.
+    source = {k: v for k, v in source.items() if not k.startswith("standardize.")}
     fresh = [k for k, v in own.items() if k not in source or source[k].shape != v.shape]
     own.update({k: v for k, v in source.items() if k in own and own[k].shape == v.shape})
     network.load_state_dict(own)
@@ -127,13 +130,23 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
         name: the run's name (one folder name; default: the spec's name).
         on_error: ``"skip"`` leaves unreadable images of a folder out.
 
+    The run's task (docs/tasks.md) is the spec's ``task:``, else its loss's, else the
+    data's kind of target; the training targets are checked against the network's output
+    before anything is written. With ``config.standardize`` (the default) the per-channel
+    mean and standard deviation of the training split become the spec's ``standardize``
+    front, so the run's spec.yaml and every consumer of its model apply them.
+
     Returns:
-        The :class:`TrainResult`, with the trained ``model`` and the ``test_set``.
+        The :class:`TrainResult`, with the trained ``model`` and the ``test_set``;
+        ``result.test`` holds the task's metrics on the test split.
 
     Raises:
         ArgumentError: a run_dir that already holds files, a runs_root that is a file, a
             name that is a path, data that cannot train (see :func:`cnnkit.data.load_data`),
-            a network too large for the memory available.
+            a network too large for the memory available; a task that does not fit the
+            loss or the data; target values the task cannot take (NaN, labels outside
+            the classes, boxes outside the image or of no size).
+        ShapeError: targets whose shape does not fit the network's output.
         RunLockedError: another process writes the run folder.
         TrainingDiverged: the loss became NaN or infinite, or grew without bound.
         TrainingInterrupted: Ctrl-C; the run resumes from its last checkpoint.
@@ -155,14 +168,23 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
     torch.manual_seed(config.seed)  # every process builds the same initial weights
     network = _build(spec, config)
     plain = not callable(getattr(network, "spec", None))
-    canonical = None if plain else network.spec()
     data = as_source(data)
     train_set, val_set, test_set = load_splits(
         data, getattr(network, "input_shape", None), val_data=val_data, test_data=test_data,
         on_error=on_error, seed=config.seed, test_fraction=config.test_fraction)
+    # A shard folder streamed from disk holds class labels and is never in memory whole:
+    # its task is decided without its targets, and it is not standardised.
+    streamed = isinstance(train_set, ShardedDataset)
+    task = run_task(network, None if streamed else train_set, config)
     if not plain:
-        check_fits(network, train_set, "training data")
-    check_trainable(train_set, getattr(network, "loss", None))
+        check_fits(network, train_set, "training data", labels=task.name == "classify")
+        if not streamed:
+            check_task(task, network, train_set)
+    if task.name == "classify":
+        check_trainable(train_set, getattr(network, "loss", None))
+    if config.standardize and not plain and not streamed:
+        network = standardized(network, train_set)
+    canonical = None if plain else network.spec()
     fresh = []
     if config.init_from:
         fresh = finetune_model(network, config.init_from)
@@ -178,11 +200,11 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
         if rank == 0:
             check_new_run_dir(run_path)
             _prepare_run(run_path, canonical, config, data, train_set, fresh,
-                         split_record(val_data, test_data))
+                         split_record(val_data, test_data), task)
         trainer = Trainer(network, config, *_training_data(train_set, val_set, config),
                           run_dir=run_path, spec=canonical,
                           loss=getattr(network, "loss", None) or "softmax_cross_entropy",
-                          augment=_augmenter(config.augment), callbacks=callbacks)
+                          augment=_augmenter(config.augment), callbacks=callbacks, task=task)
         try:
             result = trainer.fit()
         except KeyboardInterrupt:
@@ -235,16 +257,23 @@ def resume(run_dir, *, spec=None, data=None, callbacks=(), **changes) -> TrainRe
             check_same_data(info["identity"], data_identity(source), run=run.path,
                             argument="data" if data is not None else None, given=data)
         torch.manual_seed(config.seed)
-        loaded = load(spec if spec is not None else run.read_yaml("spec.yaml"))
+        own = run.read_yaml("spec.yaml")
+        loaded = load(spec if spec is not None else own)
+        if spec is not None and loaded.standardize is None and isinstance(own, dict) \
+                and own.get("standardize") is not None:
+            # The statistics were fitted when the run started: the spec as written holds
+            # none, and the run's own numbers belong to it.
+            loaded = load({**loaded.to_dict(), "standardize": own["standardize"]})
         check_memory(loaded, config, resolve_device(config.device))
         network = loaded.build()
         # The same data (checked above): the same train / validation / test splits.
         train_set, val_set, test_set = recorded_splits(dict(info, source=source),
                                                        config.to_dict(), network.input_shape)
+        task = recorded_task(recorded, network, train_set, config)
         trainer = Trainer(network, config, *_training_data(train_set, val_set, config),
                           run_dir=run.path,
                           spec=network.spec(), loss=network.loss or "softmax_cross_entropy",
-                          augment=_augmenter(config.augment), callbacks=callbacks)
+                          augment=_augmenter(config.augment), callbacks=callbacks, task=task)
         try:
             result = trainer.fit(resume=True)
         except KeyboardInterrupt:
@@ -262,6 +291,94 @@ def _training_data(train_set, val_set, config: TrainConfig):
         return training_data(train_set, val_fraction=config.val_fraction, **options)
     train, _ = training_data(train_set, val_fraction=0, **options)
     return train, (val_set.x, val_set.y)
+
+
+def run_task(network, train_set, config: TrainConfig):
+    """The task a run trains: the spec's ``task:``, else its loss, else the data's targets
+    (:func:`cnnkit.tasks.resolve_task`), with ``config.task_settings``.
+
+    Raises:
+        ArgumentError: a task that does not fit the loss or the data's kind of target; a
+            setting the task does not have.
+    """
+    settings = dict(config.task_settings)
+    name = getattr(network, "task", None)
+    loss = getattr(network, "loss", None)
+    task = resolve_task(name, loss, train_set)  # the name only: settings are checked below
+    if task.name == "classify" and config.label_smoothing:
+        settings.setdefault("label_smoothing", config.label_smoothing)
+    if task.name == "classify":
+        settings.setdefault("topk", (config.topk,))
+    if task.name == "segment":
+        settings.setdefault("ignore_index", int(getattr(train_set, "ignore_index", 255)))
+    return make_task(task.name, loss=task.loss_name, **settings)
+
+
+def check_task(task, network, dataset, where: str = "training data") -> None:
+    """``task.check`` of the network's output against the data's targets (the inputs, for
+    reconstruction), with the data's number of classes.
+
+    Raises:
+        ShapeError: targets that do not fit the network's output (both shapes, the fix).
+        ArgumentError: target values the task cannot take (NaN, labels outside the
+            classes, boxes outside the image or of non-positive size).
+    """
+    output = getattr(network, "output_shape", None)
+    if output is None:
+        return
+    targets = dataset.x if task.name == "reconstruct" else dataset.y
+    classes = len(dataset.classes) if task.name in ("classify", "segment", "detect",
+                                                   "multilabel") and dataset.classes else None
+    if task.name == "classify" and classes is not None:
+        classes = None  # check_fits has named the labels beyond the outputs already
+    try:
+        task.check(tuple(output), targets, classes)
+    except CnnkitError as error:
+        if where == "training data":
+            raise
+        raise type(error)(f"{where}: {error}", argument=getattr(error, "argument", None)) from None
+
+
+def standardized(network, train_set):
+    """``network`` with the per-channel mean and standard deviation of ``train_set`` at its
+    front (the spec's top-level ``standardize``), its weights kept.
+
+    Unchanged when the spec has its statistics already (a ``standardize`` key, or a
+    standardize layer first), when the inputs are token ids, or when the network is not a
+    spec-built Network.
+    """
+    from ..data.stats import fit_channel_stats
+    from ..layers import Standardize
+    from ..spec import Network, load
+
+    if not isinstance(network, Network) or network.standardize is not None:
+        return network
+    if not train_set.x.is_floating_point() or train_set.x.dim() < 3:
+        return network
+    first = network.layers[0] if len(network.layers) else None
+    if isinstance(first, Standardize):
+        return network
+    mean, std = fit_channel_stats(train_set.x)
+    canonical = network.spec()
+    canonical["standardize"] = {"mean": mean.tolist(), "std": std.tolist()}
+    fitted = load(canonical).build()
+    state = fitted.state_dict()
+    state.update(network.state_dict())
+    fitted.load_state_dict(state)
+    return fitted.train(network.training)
+
+
+def recorded_task(recorded: dict, network, dataset, config: TrainConfig | None = None):
+    """The task a run recorded in its config.yaml (``task:``), or, for a run written
+    before tasks were recorded, the one :func:`run_task` decides."""
+    from ..tasks import task_from_dict
+
+    record = recorded.get("task") if isinstance(recorded, dict) else None
+    if isinstance(record, dict):
+        return task_from_dict(record)
+    if config is None:
+        config = TrainConfig.from_dict(recorded.get("train") or {}, "config.yaml train")
+    return run_task(network, dataset, config)
 
 
 def resumed_config(config: TrainConfig, changes: dict, run_path) -> TrainConfig:
@@ -316,18 +433,21 @@ def _data_record(data, train_set) -> dict:
     }
     if in_memory:
         record["name"] = getattr(data, "name", "") or "memory"
+    if isinstance(getattr(train_set, "info", None), dict) and train_set.info.get("scale"):
+        record["scale"] = train_set.info["scale"]  # how the source's values were scaled
     record.update({"identity": data_identity(data), "train_samples": len(train_set),
                    "classes": list(train_set.classes),
                    "input_shape": list(train_set.input_shape)})
     return record
 
 
-def _prepare_run(run_path, canonical, config, data, train_set, fresh, splits=None):
+def _prepare_run(run_path, canonical, config, data, train_set, fresh, splits=None, task=None):
     run = RunFolder(run_path)
     if canonical is not None:
         run.write_yaml("spec.yaml", canonical)
     run.write_yaml("config.yaml", {
         "train": config.to_dict(),
+        "task": task.to_dict() if task is not None else None,
         "data": dict(_data_record(data, train_set), **(splits or {})),
         "finetune": {"from": config.init_from, "fresh_tensors": fresh} if config.init_from else None,
         "provenance": provenance(),
@@ -335,8 +455,7 @@ def _prepare_run(run_path, canonical, config, data, train_set, fresh, splits=Non
 
 
 def _finish(trainer: Trainer, result: TrainResult, test_set) -> TrainResult:
-    test = evaluate(trainer.model, test_set.x.to(trainer.device), test_set.y.to(trainer.device),
-                    trainer.loss, topk=trainer.config.topk, device=trainer.device)
+    test = trainer.evaluate(test_set.x.to(trainer.device), test_set.y.to(trainer.device))
     result.test = test
     result.model = trainer.model
     result.test_set = test_set

@@ -24,6 +24,9 @@ _ALIASES = {"learning_rate": "lr", "num_epochs": "epochs", "batchsize": "batch_s
             "lr_schedule": "schedule", "scheduler": "schedule", "optim": "optimizer",
             "decay": "weight_decay", "clip_grad_norm": "grad_clip", "warmup": "warmup_epochs"}
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
+# val_accuracy stands for the task's monitored metric (mean IoU, mAP, R², PSNR) in tasks
+# other than classify; any other val_<metric> of the task may be named.
+MONITORS = ("val_accuracy", "val_loss")
 
 
 @dataclass
@@ -69,9 +72,12 @@ class TrainConfig:
     test_fraction: float = 0.2            # share of a file or folder held out for testing (not bundled sets)
     early_stopping: bool = False          # stop when monitor has not improved for patience epochs; keep the best weights
     patience: int = 5                     # epochs without improvement before stopping
-    monitor: str = "val_accuracy"         # val_accuracy | val_loss
+    monitor: str = "val_accuracy"         # val_accuracy (the task's own metric for other tasks) | val_loss | val_<metric>
     min_delta: float = 0.0                # smallest change that counts as an improvement
     topk: int = 5                         # also report top-k accuracy (when k < classes)
+    # inputs and task (docs/tasks.md)
+    standardize: bool = True              # fit per-channel mean / std on the training split, applied at the network's front
+    task_settings: dict = field(default_factory=dict)  # the task's own settings, e.g. {noise: 0.3} (reconstruct), {nms_iou: 0.4} (detect)
     # fine-tuning (Wikipedia, "Convolutional neural network")
     init_from: str | None = None          # a run folder whose weights start this run
     freeze: list = field(default_factory=list)    # parameter-name patterns kept fixed ("layers.0.*")
@@ -106,7 +112,7 @@ class TrainConfig:
         if self.threads is not None:
             _int(self, "threads", 1)
         for name in ("nesterov", "early_stopping", "amp", "channels_last", "compile", "progress",
-                     "report", "quiet"):
+                     "report", "quiet", "standardize"):
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise ArgumentTypeError(f"config.{name} must be true or false. Received: "
@@ -118,7 +124,8 @@ class TrainConfig:
                                         f"{name}={value!r} ({type(value).__name__}).")
         one_of(self.optimizer, OPTIMIZERS, "config.optimizer")
         one_of(self.schedule, SCHEDULES, "config.schedule")
-        one_of(self.monitor, ("val_accuracy", "val_loss"), "config.monitor")
+        if not self.monitor.startswith("val_"):
+            one_of(self.monitor, MONITORS, "config.monitor")
         if not _number(self.lr) or not self.lr > 0 or not math.isfinite(self.lr):
             raise ArgumentError(
                 f"config.lr must be a positive number. Received: lr={self.lr!r}. "
@@ -189,6 +196,11 @@ class TrainConfig:
                 f"config.penalty_multipliers must map parameter-name patterns to non-negative "
                 f"numbers, such as {{'layers.0.*': 0.5}}. Received: "
                 f"penalty_multipliers={self.penalty_multipliers!r}.")
+        if not isinstance(self.task_settings, dict) or not all(
+                isinstance(k, str) for k in self.task_settings):
+            raise ArgumentTypeError(
+                f"config.task_settings must map a task's setting names to values, such as "
+                f"{{'noise': 0.3}}. Received: task_settings={self.task_settings!r}.")
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ArgumentTypeError(f"config.init_from must be a run folder (a string) or null. "
                                     f"Received: init_from={self.init_from!r}.")

@@ -32,11 +32,11 @@ from .._files import atomic_write_text
 from .batches import IterableBatches, evaluate_batches, is_batch_iterable
 from .callbacks import CallbackList, history_csv, improved
 from .config import TrainConfig
-from .metrics import MetricsLog, evaluate
+from .metrics import MetricsLog, evaluate, evaluate_task, scalar_metrics
 from .progress import EpochPrinter
 from .regularizers import apply_max_norm, penalized_weights, weight_penalty
 from .schedules import lr_at
-from .tensorboard import EventWriter
+from .tensorboard import EventWriter, log_epoch
 
 __all__ = ["DIVERGENCE_FACTOR", "NothingToResume", "TrainResult", "Trainer", "TrainingDiverged",
            "ended_with", "resolve_device"]
@@ -45,6 +45,9 @@ __all__ = ["DIVERGENCE_FACTOR", "NothingToResume", "TrainResult", "Trainer", "Tr
 # A logged loss above this many times the first one (or above it, when the first is below 1)
 # means the run has diverged: Goodfellow et al. (2016, sec. 8.2.4) on exploding gradients.
 DIVERGENCE_FACTOR = 1e4
+# Validation metrics where less is better; every other one (accuracy, IoU, mAP, F1, R²,
+# PSNR) is better higher.
+LOWER_IS_BETTER = ("val_loss", "val_mse", "val_rmse", "val_mae")
 
 
 class TrainingDiverged(CnnkitError, RuntimeError):
@@ -126,6 +129,11 @@ class Trainer:
         spec: the canonical spec (recorded; a resumed run checks it did not change).
         augment: a callable ``augment(x, generator) -> x`` applied to training batches.
         extra_provenance: recorded in config.yaml (data set name, ...).
+        task: a :class:`cnnkit.tasks.Task`: its loss trains (``loss`` is then ignored), its
+            ``prepare`` makes each batch's inputs and targets (the clean input for
+            reconstruction), its metrics are the validation's, and its monitored metric
+            chooses the best epoch (``monitor: val_accuracy`` stands for it). None: the loss
+            alone, accuracy for class targets.
         callbacks: :class:`~cnnkit.train.callbacks.Callback` objects whose hooks run
             during training; ``trainer.stop_training = True`` stops after the epoch.
 
@@ -143,8 +151,9 @@ class Trainer:
     def __init__(self, model: nn.Module, config: TrainConfig, train, val=None, *,
                  loss: str | Callable = "softmax_cross_entropy", run_dir=None,
                  spec: dict | None = None, augment: Callable | None = None,
-                 extra_provenance: dict | None = None, callbacks=()):
+                 extra_provenance: dict | None = None, callbacks=(), task=None):
         self.config = config
+        self.task = task
         self.device = resolve_device(config.device)
         if config.threads:
             torch.set_num_threads(config.threads)
@@ -152,6 +161,8 @@ class Trainer:
         self.model = model.to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if task is not None:
+            loss = task.loss_name
         self.loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
         self.base_loss = loss_function(loss) if isinstance(loss, str) else loss
         self.spec = spec
@@ -299,6 +310,8 @@ class Trainer:
         return net
 
     def loss(self, output, target):
+        if self.task is not None:
+            return self.task.loss(output, target)
         if self.loss_name == "softmax_cross_entropy" and self.config.label_smoothing:
             return self.base_loss(output, target, label_smoothing=self.config.label_smoothing)
         return self.base_loss(output, target)
@@ -345,7 +358,7 @@ class Trainer:
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         ckpt.save_checkpoint(self.run.checkpoints, "best", tensors,
                              {"epoch": self.epoch + 1, "step": self.step, "metric": self.best_metric,
-                              "monitor": self.config.monitor, "val_count": self._val_count})
+                              "monitor": self.monitor, "val_count": self._val_count})
 
     def restore(self, checkpoint: ckpt.Checkpoint) -> None:
         """Load a checkpoint's full training state (weights, optimiser, RNGs, position)."""
@@ -485,7 +498,20 @@ class Trainer:
         self._loop(None, None)
         return (self.step - before) * self.config.batch_size
 
+    @property
+    def monitor(self) -> str:
+        """The validation metric that chooses the best epoch: ``config.monitor``, where
+        ``val_accuracy`` stands for the task's own metric (``val_mean_iou``, ``val_mAP``,
+        ``val_r2``, ``val_psnr``) in tasks other than classification."""
+        if (self.task is not None and self.config.monitor == "val_accuracy"
+                and self.task.monitor != "accuracy"):
+            return f"val_{self.task.monitor}"
+        return self.config.monitor
+
     def evaluate(self, x, y) -> dict:
+        if self.task is not None and self.task.name != "classify":
+            return evaluate_task(self.model, x, y, self.task, device=self.device,
+                                 transform=self._input_transform)
         return evaluate(self.model, x, y, self.loss, topk=self.config.topk, device=self.device,
                         transform=self._input_transform)
 
@@ -532,6 +558,12 @@ class Trainer:
                     generator = torch.Generator(device=xb.device)
                     generator.manual_seed(seed_for(cfg.seed, self.epoch, self.batch, self.rank))
                     xb = self.augment(xb, generator)
+                if self.task is not None:
+                    # The task's inputs and targets (a denoising autoencoder's noise, drawn
+                    # from its own stateless per-batch seed).
+                    noise = torch.Generator(device=xb.device)
+                    noise.manual_seed(seed_for(cfg.seed + 1, self.epoch, self.batch, self.rank))
+                    xb, yb = self.task.prepare(xb, yb, generator=noise)
                 xb = self._input_transform(xb)
                 lr = lr_at(self.step, cfg, self.steps_per_epoch)
                 for group in self.optimizer.param_groups:
@@ -630,12 +662,14 @@ class Trainer:
         best = False
         val = self._validate()
         if val is not None:
+            val = scalar_metrics(val)
             record.update({f"val_{k}": v for k, v in val.items() if k != "count"})
-            metric = record.get(cfg.monitor)
+            monitor = self.monitor
+            metric = record.get(monitor)
             if metric is None:
-                metric = record["val_loss"]
+                monitor, metric = "val_loss", record["val_loss"]
             better = improved(metric, self.best_metric,
-                              "max" if cfg.monitor == "val_accuracy" else "min", cfg.min_delta)
+                              "min" if monitor in LOWER_IS_BETTER else "max", cfg.min_delta)
             if better:
                 best = True
                 self.best_metric, self.best_epoch, self.bad_epochs = metric, self.epoch + 1, 0
@@ -659,6 +693,8 @@ class Trainer:
             log.append(dict(record, split="val", time=time.time()))
         if writer is not None:
             writer.scalars(self.step, {f"val/{k[4:]}": v for k, v in record.items() if k.startswith("val_")})
+            log_epoch(writer, self.model, self.step,
+                      None if self.train_x is None else self.train_x[:1], hparams=cfg.to_dict())
         self.epoch += 1
         self.batch = 0
         if not cfg.checkpoint_every or self.epoch == cfg.epochs or self.stop_training:

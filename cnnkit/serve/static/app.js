@@ -1,5 +1,8 @@
-// cnnkit viewer: draw, drop or pick an image; see the prediction, every layer's maps, the
-// first-layer filters, and the receptive field and saliency of a clicked unit.
+// cnnkit viewer: draw, drop or pick an image (or pick a test example of a 1-D or 3-D
+// network); see the prediction as the run's task gives it (class bars, label bars, values,
+// a mask or boxes over the input, the task's picture against the truth), every layer's
+// maps (traces over time for 1-D layers, the middle slice of 3-D ones), the first-layer
+// filters, and the receptive field and saliency of a clicked unit.
 // Plain browser JavaScript, no build step; every text from the server goes in textContent.
 "use strict";
 
@@ -17,6 +20,7 @@ const state = {
   saliencyAgain: false,
   layerViews: new Map(),
   predictions: 0,
+  last: null,         // the last answer: the sliders redraw its mask or boxes
 };
 
 // ---------------------------------------------------------------- colour maps
@@ -123,6 +127,23 @@ function paint(canvas, values, offset, h, w, channels, table) {
   ctx.putImageData(image, 0, 0);
 }
 
+// Paint an {shape: [H, W, 3], data: base64} picture (row by row, RGB) into a canvas.
+function paintRGB(canvas, picture) {
+  const [h, w] = picture.shape;
+  const values = fromBase64(picture.data);
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(w, h);
+  for (let i = 0; i < h * w; i++) {
+    image.data[4 * i] = values[3 * i];
+    image.data[4 * i + 1] = values[3 * i + 1];
+    image.data[4 * i + 2] = values[3 * i + 2];
+    image.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
 // ---------------------------------------------------------------- drawing
 const draw = {canvas: null, ctx: null, down: false, last: null};
 
@@ -220,6 +241,28 @@ function inputToDrawing() {
 }
 
 // ---------------------------------------------------------------- predictions
+// A blank canvas is no input: nothing is predicted and what was shown is cleared.
+function clearPrediction() {
+  state.last = null;
+  state.input = null;
+  $("predicted").textContent = "";
+  $("blank").hidden = false;
+  for (const row of $("bars").children) {
+    row.classList.remove("top", "on");
+    row.querySelector(".fill").style.width = "0%";
+    row.querySelector(".value").textContent = "";
+  }
+  $("values").hidden = true;
+  $("task-panel").hidden = true;
+  for (const id of ["seen", "saliency", "task-overlay"]) {
+    const canvas = $(id);
+    canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  }
+  $("saliency-caption").textContent = "saliency";
+  document.body.dataset.predicted = "";
+  document.body.dataset.blank = "1";
+}
+
 async function predictDrawing() {
   if (state.busy) { state.again = true; return; }
   state.busy = true;
@@ -227,7 +270,12 @@ async function predictDrawing() {
   try {
     do {
       state.again = false;
-      await predict({data: toBase64(readDrawing())});
+      const drawing = readDrawing();
+      if (drawing.every((v) => v === 0)) {
+        clearPrediction();
+      } else {
+        await predict({data: toBase64(drawing)});
+      }
     } while (state.again);
   } finally {
     state.busy = false;
@@ -261,15 +309,26 @@ async function sendFile(file) {
 
 async function pickExample(index) {
   const answer = await predict({example: index});
-  if (answer) inputToDrawing();
+  if (answer && state.info.drawable) inputToDrawing();
 }
 
 function render(answer, ms) {
   clearError();
+  state.last = answer;
+  $("blank").hidden = true;
+  delete document.body.dataset.blank;
   state.input = fromBase64(answer.input.data);
-  const [c, h, w] = state.info.input_shape;
-  paint($("seen"), state.input, 0, h, w, c, null);
+  if (state.info.drawable) {
+    const [c, h, w] = state.info.input_shape;
+    paint($("seen"), state.input, 0, h, w, c, null);
+  } else {
+    paintRGB($("seen"), answer.display);
+  }
   if (answer.probabilities) renderBars(answer);
+  if (answer.label_probabilities) renderLabelBars(answer);
+  if (answer.values) renderValues(answer);
+  renderTaskOverlay();
+  renderPicture(answer);
   if (answer.layers) renderLayers(answer.layers);
   state.predictions += 1;
   document.body.dataset.predictions = String(state.predictions);
@@ -278,10 +337,11 @@ function render(answer, ms) {
   refreshSaliency();
 }
 
-function renderBars(answer) {
+// ---------------------------------------------------------------- the task's answer
+function barRows(names) {
   const bars = $("bars");
   if (!bars.children.length) {
-    state.info.classes.forEach((name, k) => {
+    names.forEach((name, k) => {
       const row = document.createElement("div");
       row.className = "bar";
       const label = document.createElement("span");
@@ -300,6 +360,124 @@ function renderBars(answer) {
       bars.appendChild(row);
     });
   }
+  return bars;
+}
+
+// multilabel: one bar per label, those at or above the threshold highlighted
+function renderLabelBars(answer) {
+  const bars = barRows(state.info.classes);
+  const on = new Set(answer.labels_on);
+  answer.label_probabilities.forEach((p, k) => {
+    const row = bars.children[k];
+    if (!row) return;
+    row.classList.toggle("on", on.has(k));
+    row.querySelector(".fill").style.width = `${(100 * p).toFixed(1)}%`;
+    row.querySelector(".value").textContent = p.toFixed(3);
+  });
+  const names = answer.labels_on.map((k) => state.info.classes[k] || String(k));
+  const truth = answer.true_labels ? `; true: ${answer.true_labels.map((k) => state.info.classes[k] || String(k)).join(", ") || "none"}` : "";
+  $("predicted").textContent = `: ${names.length ? names.join(", ") : "no label"} (threshold ${state.info.threshold}${truth})`;
+  document.body.dataset.labels = answer.labels_on.join(",");
+}
+
+// regress: the predicted values, beside the true ones for a test example
+function renderValues(answer) {
+  const table = $("values");
+  table.hidden = false;
+  table.textContent = "";
+  const head = document.createElement("tr");
+  for (const text of ["output", "predicted", answer.true_values ? "true" : null]) {
+    if (text === null) continue;
+    const th = document.createElement("th");
+    th.textContent = text;
+    head.appendChild(th);
+  }
+  table.appendChild(head);
+  answer.values.forEach((v, k) => {
+    const row = document.createElement("tr");
+    const cells = [state.info.classes[k] || String(k), v.toPrecision(4)];
+    if (answer.true_values) cells.push(answer.true_values[k].toPrecision(4));
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      row.appendChild(td);
+    }
+    table.appendChild(row);
+  });
+  document.body.dataset.values = answer.values.map((v) => v.toFixed(4)).join(",");
+}
+
+// segment: the predicted mask over the input; detect: the predicted boxes over it
+function renderTaskOverlay() {
+  const answer = state.last;
+  const canvas = $("task-overlay");
+  const ctx = canvas.getContext("2d");
+  canvas.width = canvas.height = SEEN;
+  ctx.clearRect(0, 0, SEEN, SEEN);
+  if (!answer) return;
+  if (answer.mask && answer.mask.shape.length === 2) {
+    const [h, w] = answer.mask.shape;
+    const mask = fromBase64(answer.mask.data);
+    const small = document.createElement("canvas");
+    small.width = w;
+    small.height = h;
+    const sctx = small.getContext("2d");
+    const image = sctx.createImageData(w, h);
+    const classes = state.info.classes;
+    let coloured = 0;
+    for (let i = 0; i < h * w; i++) {
+      const k = mask[i];
+      const name = String(classes[k] || "").toLowerCase();
+      if (name === "background" || name === "bg") continue; // left clear
+      const c = answer.colours[k % answer.colours.length];
+      image.data.set([c[0], c[1], c[2], 255], 4 * i);
+      coloured++;
+    }
+    sctx.putImageData(image, 0, 0);
+    ctx.globalAlpha = Number($("opacity").value) / 100;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(small, 0, 0, SEEN, SEEN);
+    ctx.globalAlpha = 1;
+    const present = [...new Set(mask)].filter((k) => {
+      const name = String(classes[k] || "").toLowerCase();
+      return name !== "background" && name !== "bg";
+    }).sort((a, b) => a - b).map((k) => classes[k] || String(k));
+    $("predicted").textContent = present.length ? `: ${present.join(", ")}` : ": background only";
+    document.body.dataset.mask = `${coloured}:${checksum(answer.mask.data)}`;
+  }
+  if (answer.detections) {
+    const min = Number($("score").value) / 100;
+    $("score-value").textContent = min.toFixed(2);
+    const shown = answer.detections.filter((d) => d.score >= min);
+    ctx.lineWidth = 2;
+    ctx.font = "bold 11px system-ui, sans-serif";
+    for (const d of shown) {
+      const c = answer.colours[d.class % answer.colours.length];
+      ctx.strokeStyle = ctx.fillStyle = `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
+      const [x0, y0, x1, y1] = d.box.map((v) => v * SEEN);
+      ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
+      ctx.fillText(`${d.label} ${d.score.toFixed(2)}`, x0 + 2, Math.max(10, y0 - 2));
+    }
+    $("predicted").textContent = `: ${shown.length} box${shown.length === 1 ? "" : "es"}`;
+    document.body.dataset.boxes = String(shown.length);
+  }
+}
+
+// the task's picture (the report's, for this input), against the truth for an example
+function renderPicture(answer) {
+  const panel = $("task-panel");
+  if (!answer.picture) {
+    panel.hidden = true;
+    return;
+  }
+  panel.hidden = false;
+  $("picture").src = answer.picture;
+  $("picture-note").textContent = answer.picture_error || "";
+  document.body.dataset.picture = checksum(answer.picture);
+}
+
+function renderBars(answer) {
+  const bars = barRows(state.info.classes);
   answer.probabilities.forEach((p, k) => {
     const row = bars.children[k];
     if (!row) return;
@@ -319,14 +497,27 @@ function layerView(layer) {
   section.className = "layer";
   section.dataset.layer = layer.name;
   const title = document.createElement("h3");
-  const more = layer.shape.length === 3 && layer.shown < layer.shape[0] ? ` (first ${layer.shown} maps)` : "";
-  title.textContent = `${layer.name} ${layer.type}: ${layer.shape.join("\u00d7")}${more}`;
+  const more = layer.kind !== "vector" && layer.shown < layer.shape[0] ? ` (first ${layer.shown} ${layer.kind === "traces" ? "channels" : "maps"})` : "";
+  const shape = (layer.volume || layer.shape).join("\u00d7");
+  const slice = layer.slice ? ` (depth slice ${layer.slice[0]} of ${layer.slice[1]})` : "";
+  title.textContent = `${layer.name} ${layer.type}: ${shape}${more}${slice}`;
   const maps = document.createElement("div");
   maps.className = "maps";
   section.append(title, maps);
   $("layers").appendChild(section);
   const canvases = [];
-  if (layer.shape.length === 3) {
+  if (layer.kind === "traces") {
+    for (let k = 0; k < layer.shown; k++) {
+      const canvas = document.createElement("canvas");
+      canvas.className = "trace";
+      canvas.width = Math.min(240, Math.max(96, 3 * layer.shape[1]));
+      canvas.height = 40;
+      canvas.dataset.channel = String(k);
+      canvas.title = `${layer.name} channel ${k} over time`;
+      maps.appendChild(canvas);
+      canvases.push(canvas);
+    }
+  } else if (layer.shape.length === 3) {
     const [, h, w] = layer.shape;
     const side = Math.max(h, w);
     const scale = side >= 56 ? Math.min(1, 112 / side) : Math.floor(56 / side);
@@ -336,12 +527,14 @@ function layerView(layer) {
       canvas.style.height = `${Math.round(h * scale)}px`;
       canvas.dataset.channel = String(k);
       canvas.title = `${layer.name} channel ${k}`;
-      canvas.addEventListener("click", (e) => {
-        const r = canvas.getBoundingClientRect();
-        const x = Math.min(w - 1, Math.floor((e.clientX - r.left) / r.width * w));
-        const y = Math.min(h - 1, Math.floor((e.clientY - r.top) / r.height * h));
-        select(layer.name, [k, y, x]);
-      });
+      if (state.info.drawable) {
+        canvas.addEventListener("click", (e) => {
+          const r = canvas.getBoundingClientRect();
+          const x = Math.min(w - 1, Math.floor((e.clientX - r.left) / r.width * w));
+          const y = Math.min(h - 1, Math.floor((e.clientY - r.top) / r.height * h));
+          select(layer.name, [k, y, x]);
+        });
+      }
       maps.appendChild(canvas);
       canvases.push(canvas);
     }
@@ -349,17 +542,36 @@ function layerView(layer) {
     const canvas = document.createElement("canvas");
     canvas.className = "vector";
     canvas.title = `${layer.name}: ${layer.shown} units`;
-    canvas.addEventListener("click", (e) => {
-      const r = canvas.getBoundingClientRect();
-      const i = Math.min(layer.shown - 1, Math.floor((e.clientX - r.left) / r.width * layer.shown));
-      select(layer.name, layer.shape.length === 1 ? [i] : unravel(i, layer.shape));
-    });
+    if (state.info.drawable) {
+      canvas.addEventListener("click", (e) => {
+        const r = canvas.getBoundingClientRect();
+        const i = Math.min(layer.shown - 1, Math.floor((e.clientX - r.left) / r.width * layer.shown));
+        select(layer.name, layer.shape.length === 1 ? [i] : unravel(i, layer.shape));
+      });
+    }
     maps.appendChild(canvas);
     canvases.push(canvas);
   }
   view = {section, canvases, key: layer.shape.join("x") + "/" + layer.shown};
   state.layerViews.set(layer.name, view);
   return view;
+}
+
+// One channel over time: values 0-255 (one scale per layer) as a line, low at the bottom.
+function drawTrace(canvas, values, offset, steps) {
+  const ctx = canvas.getContext("2d");
+  const {width, height} = canvas;
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, width, height);
+  ctx.strokeStyle = "#440154";
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  for (let t = 0; t < steps; t++) {
+    const x = steps > 1 ? t * (width - 1) / (steps - 1) : width / 2;
+    const y = 1 + (1 - values[offset + t] / 255) * (height - 3);
+    if (t === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  }
+  ctx.stroke();
 }
 
 function unravel(index, shape) {
@@ -375,7 +587,10 @@ function renderLayers(layers) {
     const view = layerView(layer);
     const values = fromBase64(layer.data);
     fingerprint += layer.data.length + ":" + checksum(layer.data) + ";";
-    if (layer.shape.length === 3) {
+    if (layer.kind === "traces") {
+      const steps = layer.shape[1];
+      view.canvases.forEach((canvas, k) => drawTrace(canvas, values, k * steps, steps));
+    } else if (layer.shape.length === 3) {
       const [, h, w] = layer.shape;
       view.canvases.forEach((canvas, k) => paint(canvas, values, k * h * w, h, w, 1, VIRIDIS));
     } else {
@@ -405,6 +620,7 @@ function markSelection() {
 async function select(layer, unit) {
   state.selected = {layer, unit, field: null};
   $("unselect").hidden = false;
+  $("saliency-figure").hidden = false;
   markSelection();
   try {
     const field = await postJSON("/api/receptive_field", {layer, unit});
@@ -463,7 +679,7 @@ async function refreshSaliency() {
 }
 
 async function requestSaliency() {
-  if (!state.input || !state.info.classifier && !state.selected) return;
+  if (!state.info.drawable || !state.input || !state.info.classifier && !state.selected) return;
   const ticket = ++state.saliencyTicket;
   let method = $("method").value;
   const body = {data: toBase64(state.input), method};
@@ -494,6 +710,12 @@ async function loadFilters() {
     return;
   }
   const f = await api("/api/filters");
+  if (f.picture) { // 1-D and 3-D filters: the report's picture of them
+    $("filters-title").textContent = `${f.layer}: ${f.shape[0]} filters ${f.shape.slice(1).join("\u00d7")}`;
+    $("filters-picture").src = f.picture;
+    $("filters-picture").hidden = false;
+    return;
+  }
   $("filters-title").textContent = `${f.layer}: ${f.shape[0]} filters ${f.shape.slice(1).join("\u00d7")}` +
     (f.per_channel ? " (rows: filters, columns: input channels)" : "");
   const box = $("filters");
@@ -519,16 +741,16 @@ async function loadFilters() {
 async function loadExamples() {
   const answer = await api("/api/examples?count=20");
   const box = $("examples");
-  const [c, h, w] = state.info.input_shape;
   for (const ex of answer.examples) {
     const canvas = document.createElement("canvas");
-    paint(canvas, fromBase64(ex.data), 0, h, w, c, null);
-    canvas.title = `test example ${ex.index}: ${ex.class}`;
+    paintRGB(canvas, ex.display);
+    canvas.title = `test example ${ex.index}` + (ex.class ? `: ${ex.class}` : "");
     canvas.dataset.index = String(ex.index);
     canvas.addEventListener("click", () => pickExample(ex.index));
     box.appendChild(canvas);
   }
   if (!answer.examples.length) box.textContent = "(the run's test data is not available)";
+  return answer.examples;
 }
 
 async function start() {
@@ -543,27 +765,51 @@ async function start() {
   document.title = `${info.name} \u2014 cnnkit viewer`;
   const acc = info.test_accuracy !== null && info.test_accuracy !== undefined
     ? `, test accuracy ${(100 * info.test_accuracy).toFixed(1)}%` : "";
-  $("subtitle").textContent = `input ${info.input_shape.join("\u00d7")}, ${info.classes.length} classes, ` +
-    `${info.layers.length} layers, ${info.weights} weights${acc}`;
-  const [, h, w] = info.input_shape;
+  const metrics = Object.entries(info.metrics || {}).filter(([k]) => k !== "accuracy")
+    .map(([k, v]) => `, test ${k} ${v.toFixed(3)}`).join("");
+  $("subtitle").textContent = `${info.task}: input ${info.input_shape.join("\u00d7")}, ${info.classes.length} classes, ` +
+    `${info.layers.length} layers, ${info.weights} weights${acc}${metrics}`;
+  document.body.dataset.task = info.task;
+  document.body.dataset.predictions = "0";
+  // saliency explains a class, or a clicked unit: hidden until there is one to explain
+  $("saliency-figure").hidden = !info.classifier;
+  if (!info.drawable) {
+    $("drawing").hidden = true;
+    $("pick-hint").hidden = false;
+    $("saliency-figure").hidden = true;
+    $("field-caption").hidden = true;
+  }
+  $("task-controls").hidden = !(info.task === "segment" || info.task === "detect");
+  $("opacity-control").hidden = info.task !== "segment";
+  $("score-control").hidden = info.task !== "detect";
+  $("opacity").addEventListener("input", renderTaskOverlay);
+  $("score").addEventListener("input", renderTaskOverlay);
+  const [, h, w] = info.drawable ? info.input_shape : [0, 1, 1];
   for (const id of ["seen", "saliency"]) { $(id).width = w; $(id).height = h; }
   $("overlay").width = $("overlay").height = SEEN;
   $("method").addEventListener("change", refreshSaliency);
   $("unselect").addEventListener("click", () => {
     state.selected = null;
     $("unselect").hidden = true;
+    $("saliency-figure").hidden = !info.classifier;
     $("field-caption").textContent = "Click a unit of any map below: its receptive field is drawn on the input, and its saliency beside it.";
     drawField();
     if (state.lastLayers) renderLayers(state.lastLayers);
     refreshSaliency();
   });
-  setupDrawing();
+  if (info.drawable) setupDrawing();
+  let examples = [];
   try {
-    await Promise.all([loadFilters(), loadExamples()]);
+    [, examples] = await Promise.all([loadFilters(), loadExamples()]);
   } catch (err) {
     showError(err);
   }
-  await predictDrawing();
+  if (info.drawable) {
+    await predictDrawing(); // a blank canvas: nothing is predicted until something is drawn
+  } else {
+    clearPrediction();
+    if (examples && examples.length) await pickExample(examples[0].index);
+  }
   document.body.dataset.ready = "1";
 }
 
