@@ -244,3 +244,17 @@ def test_empty_annotation_files(tmp_path, capsys):
     line = one_line(capsys, status)
     assert "task 'detect': the targets hold no box at all" in line, line
     assert "an empty label file is an image without objects" in line
+
+
+@pytest.mark.parametrize("task", ["segment", "detect"])
+def test_augmentation_that_would_misalign_the_targets_is_refused(task, tmp_path, capsys):
+    # Translate moves the image only: the label maps or boxes would no longer fit it.
+    path, data = write(tmp_path, task)
+    status = main(["train", str(path), "--data", str(data), "--epochs", "1", "--set",
+                   "progress=false", "--set", "augment=[{translate: 2}]",
+                   "--runs", str(tmp_path / "runs")])
+    line = one_line(capsys, status)
+    assert re.search(rf"augment moves the inputs only, and task '{task}' has targets that are "
+                     r"positions in the input \(label maps or boxes\), which would no longer "
+                     r"fit\. Received: augment=\[\{'translate': 2\}\]\. Leave augment out", line), line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -37,7 +37,7 @@ from .memory import check_memory
 from ..tasks import make_task, resolve_task
 from .trainer import TrainResult, Trainer, ended_with, resolve_device
 
-__all__ = ["TrainingInterrupted", "check_task", "finetune_model", "init_distributed",
+__all__ = ["TrainingInterrupted", "check_augment", "check_task", "finetune_model", "init_distributed",
            "recorded_task", "resume", "run_task", "standardized", "train"]
 
 
@@ -51,6 +51,36 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         super().__init__(f"training interrupted; the run in {self.run_dir} continues from its "
                          f"last checkpoint with resume({str(self.run_dir)!r}).")
+
+
+# Tasks whose targets are positions in the input: moving the input alone would misalign them.
+_SPATIAL_TARGETS = ("segment", "detect")
+
+
+def check_augment(task, items) -> None:
+    """Refuse augmentation for tasks whose targets move with the input.
+
+    The augmentations (translate, crop, flip, rotate, affine, elastic) move the input only;
+    a label map or a box would no longer fit it, and the network would learn the misfit.
+    A regression's targets may or may not move with the input, so it gets a warning.
+
+    Raises:
+        ArgumentError: ``augment`` with task ``segment`` or ``detect``.
+    """
+    if not items:
+        return
+    if task.name in _SPATIAL_TARGETS:
+        raise ArgumentError(
+            f"augment moves the inputs only, and task {task.name!r} has targets that are "
+            f"positions in the input (label maps or boxes), which would no longer fit. "
+            f"Received: augment={items!r}. Leave augment out (--set augment=[]) for this task.",
+            argument="augment")
+    if task.name == "regress":
+        import warnings
+
+        warnings.warn(f"augment moves the inputs only: with task 'regress' the targets stay as "
+                      f"they are, so they must not depend on where things are in the input "
+                      f"(augment={items!r}).", UserWarning, stacklevel=3)
 
 
 def _augmenter(items: list):
@@ -182,6 +212,7 @@ def train(spec, data, config=None, *, runs_root="runs", run_dir=None, name=None,
             check_task(task, network, train_set)
     if task.name == "classify":
         check_trainable(train_set, getattr(network, "loss", None))
+    check_augment(task, config.augment)
     if config.standardize and not plain and not streamed:
         network = standardized(network, train_set)
     canonical = None if plain else network.spec()
