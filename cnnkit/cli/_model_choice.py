@@ -71,7 +71,8 @@ def _resized(dataset, size: tuple[int, ...]):
 
 
 def _with_channel(dataset):
-    """Sequences stored without a channel axis, ``(N, L)``, as one channel ``(N, 1, L)``."""
+    """Sequences stored without a channel axis, ``(N, L)``, as one channel ``(N, 1, L)``
+    (token ids; mu-law codes with a next code per position)."""
     if dataset.x.dim() != 2:
         return dataset
     return dataclasses.replace(dataset, x=dataset.x[:, None])
@@ -113,13 +114,15 @@ def zoo_network(name: str, data, *, settings: list[str] | dict | None = None,
         on_error: as for :func:`cnnkit.data.load_data`.
 
     Returns:
-        ``(spec, data)`` for :func:`cnnkit.train`: the spec as a dict (or a Network whose
-        weights were partly learned from the data), and ``data`` itself or, where the data
-        was changed (resized, given a channel axis), the ``(train, test)`` Datasets.
+        ``(spec, data)`` for :func:`cnnkit.train`: the spec as a dict (``model: {name,
+        settings}`` for a zoo Module that is not a sequence of layers, see docs/spec.md; or
+        a Network whose weights were partly learned from the data), and ``data`` itself
+        or, where the data was changed (resized, given a channel axis), the ``(train,
+        test)`` Datasets.
 
     Raises:
-        ArgumentError: a model of another task or rank than the data, a model that is not a
-            spec, a bad ``--model`` setting.
+        ArgumentError: a model of another task or rank than the data, a bad ``--model``
+            setting.
         ShapeError: data smaller than the model's smallest input (naming ``--resize``).
     """
     from ..data import load_data
@@ -127,11 +130,6 @@ def zoo_network(name: str, data, *, settings: list[str] | dict | None = None,
 
     with torch.device("meta"):                        # what the model is, nothing allocated
         kind = create_model(name)
-    if not callable(getattr(kind, "spec", None)):
-        raise ArgumentError(
-            f"model {name!r} is a Module that no spec describes ({type(kind).__name__}), and "
-            f"`cnnkit train` trains specs (a run keeps spec.yaml to resume and evaluate it). "
-            f"Train it from Python (docs/zoo.md shows how).")
     settings = dict(settings) if isinstance(settings, dict) else _parse_settings(settings or [])
     train, test = load_data(data, on_error=on_error, seed=seed)
     _check_task(name, getattr(kind, "task", None), train, data)
@@ -148,6 +146,8 @@ def zoo_network(name: str, data, *, settings: list[str] | dict | None = None,
     if name == "text_cnn" and "vocab" not in settings:
         settings["vocab"] = len(vocabulary) if vocabulary is not None else int(train.x.max()) + 1
     input_shape = tuple(int(v) for v in train.x.shape[1:])
+    if len(input_shape) == 1:  # a signal without a channel axis (mu-law codes): the loaders
+        input_shape = (1, *input_shape)  # give it one for a network of input (1, L)
     given = (train, test) if changed else data
     if name == "neocognitron":                        # S-cells learned from the images
         from ..features.neocognitron import learn_s_cells
@@ -158,7 +158,13 @@ def zoo_network(name: str, data, *, settings: list[str] | dict | None = None,
         return network, given
     with torch.device("meta"):                        # the spec only: train() builds it
         network = for_data(name, input_shape, train.num_classes, **settings)
-    return network.spec(), given
+    if callable(getattr(network, "spec", None)):
+        return network.spec(), given
+    # A Module that no sequence of layers describes: the spec names it (``model:``).
+    return {"name": name, "input": list(input_shape),
+            "model": {"name": name, "settings": {"num_classes": train.num_classes,
+                                                 **settings}}}, given
+
 
 def choose(args):
     """``(spec, data)`` for ``cnnkit train``'s arguments: a zoo model sized for the data

@@ -97,7 +97,8 @@ class Dataset:
                 f"{tuple(x.shape)} and y of shape {tuple(y.shape)}."
             )
         if self.target == "segmentation":
-            spatial = tuple(x.shape[1:] if self.is_tokens else x.shape[2:])
+            # Integer sequences may come without a channel axis, (N, L), or with one.
+            spatial = tuple(x.shape[1:] if self.is_tokens and x.dim() == 2 else x.shape[2:])
             if tuple(y.shape[1:]) != spatial:
                 raise ShapeError(
                     f"segmentation targets must label every position of the samples: y of "

@@ -15,6 +15,7 @@ scored on other data by accident.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from .sources import load_csv, load_image_folder, load_npz
 
 __all__ = ["CLASSIFICATION_LOSSES", "check_finite", "check_fits", "check_same_data",
            "check_source", "check_trainable", "data_identity", "describe_identity", "load_data",
-           "resolve_source"]
+           "resolve_source", "with_channel_axis"]
 
 # Losses whose targets are class indices: such data needs two classes at least.
 CLASSIFICATION_LOSSES = (None, "softmax_cross_entropy")
@@ -112,7 +113,8 @@ def load_data(source, input_shape=None, *, on_error: str = "raise", seed: int = 
         text = str(source)
         where = f"data {text!r}"
         if text in list_datasets():
-            return load_dataset(text, "train"), load_dataset(text, "test")
+            return (with_channel_axis(load_dataset(text, "train"), input_shape),
+                    with_channel_axis(load_dataset(text, "test"), input_shape))
         path = Path(text).expanduser()
         if not path.exists():
             raise _not_found(text)
@@ -136,6 +138,24 @@ def load_data(source, input_shape=None, *, on_error: str = "raise", seed: int = 
         check_finite(train, "training data")
     check_finite(test, "test data")
     return train, test
+
+
+def with_channel_axis(dataset: Dataset, input_shape=None) -> Dataset:
+    """``dataset`` with a channel axis where its samples lack the one channel of
+    ``input_shape``: sequences ``(N, L)`` for a network of input ``(1, L)`` (the bundled
+    mu-law codes); unchanged otherwise.
+
+    Example:
+        >>> data = Dataset(torch.zeros(3, 5, dtype=torch.long), torch.zeros(3, 5, dtype=torch.long), ())
+        >>> with_channel_axis(data, (1, 5)).x.shape, with_channel_axis(data).x.shape
+        (torch.Size([3, 1, 5]), torch.Size([3, 5]))
+    """
+    if input_shape is None or isinstance(dataset, ShardedDataset):
+        return dataset
+    shape = tuple(input_shape)
+    if len(shape) < 2 or shape[0] != 1 or tuple(dataset.x.shape[1:]) != shape[1:]:
+        return dataset
+    return dataclasses.replace(dataset, x=dataset.x.unsqueeze(1))
 
 
 def _enough(test_fraction: float) -> int:

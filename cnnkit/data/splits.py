@@ -36,7 +36,7 @@ import torch
 from .._validation import ArgumentError
 from .dataset import Dataset, as_dataset
 from .datasets import list_datasets, load_dataset
-from .source import check_finite, load_data, resolve_source
+from .source import check_finite, load_data, resolve_source, with_channel_axis
 from .sources import load_csv, load_image_folder, load_npz
 
 __all__ = ["VAL_NAMES", "as_source", "folder_layout", "load_splits", "load_whole",
@@ -90,7 +90,7 @@ def load_whole(source, input_shape=None, *, on_error: str = "raise", split: str 
         return source
     text = str(source)
     if text in list_datasets():
-        return load_dataset(text, split)
+        return with_channel_axis(load_dataset(text, split), input_shape)
     path = Path(text).expanduser()
     if not path.exists():
         raise ArgumentError(f"{where} {text!r} does not exist. Received: {where}={text!r}. Give a "

@@ -439,6 +439,8 @@ def _image_sections(view: RunView, net, x: torch.Tensor, y: torch.Tensor, out_di
     geometry = layer_geometry(net)
     kinds = {name: info["type"] for name, info in geometry.items()}
     acts = capture(net, x)
+    if not acts:  # a zoo Module (model:) has no top-level layers to show
+        return sections
     blocks = []
     for k in range(min(2, len(x))):
         label = (f" (class {html.escape(view.class_name(int(y[k])))})"

@@ -3,7 +3,9 @@ start, parameters and multiply-adds, and the totals.
 
 For a spec or a spec-built :class:`~cnnkit.spec.Network` (or any Module made of cnnkit
 layers) the rows come from shape inference: no tensor is created. For any other
-``torch.nn.Module`` they come from forward hooks during one pass on a zero input, with the
+``torch.nn.Module``, and a spec that names a zoo Module (``model:``), they come from
+forward hooks during one pass on a zero input (a layer applied several times, as in a
+recurrent convolutional network, has a row per application), with the
 receptive field known for cnnkit's and torch.nn's convolution and pooling layers.
 
 Receptive field columns (per spatial dimension, in input pixels; see
@@ -345,9 +347,15 @@ def summary(model_or_spec, input_shape=None) -> Summary:
                 f"input_shape must hold positive ints: channels, then spatial sizes. Received: "
                 f"input_shape={input_shape!r}.")
     if isinstance(model_or_spec, Network):
+        if model_or_spec.model is not None:  # a zoo Module (model:): measured by one pass
+            return _from_hooks(model_or_spec, input_shape or model_or_spec.input_shape,
+                               model_or_spec.name)
         return _from_spec(load(model_or_spec.spec(), input=input_shape))
     if isinstance(model_or_spec, (Spec, dict, str, pathlib.Path)):
-        return _from_spec(load(model_or_spec, input=input_shape))
+        spec = load(model_or_spec, input=input_shape)
+        if spec.model is not None:
+            return _from_hooks(spec.build(), spec.input, spec.name)
+        return _from_spec(spec)
     if isinstance(model_or_spec, nn.Module):
         if input_shape is None:
             raise ArgumentError(

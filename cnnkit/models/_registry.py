@@ -16,6 +16,7 @@ import torch.nn as nn
 
 from .._validation import ArgumentError, ArgumentTypeError, did_you_mean
 from ..spec import build
+from ..spec._zoo import use_model_registry
 
 __all__ = ["create_model", "list_models", "model_dims", "model_entrypoint", "register_model",
            "register_variant"]
@@ -102,6 +103,10 @@ def model_entrypoint(name: str) -> Callable[..., nn.Module]:
             f"unknown model {name!r}.{hint} Registered models: {', '.join(list_models())}. "
             f"Received: name={name!r}.")
     return _MODELS[name]
+
+
+# A spec's ``model: {name, settings}`` resolves names here (the spec sits below the zoo).
+use_model_registry(model_entrypoint)
 
 
 def create_model(name: str, **settings) -> nn.Module:

@@ -14,7 +14,7 @@ a 1x1 convolution, ReLU and a 1x1 convolution to the 256 logits per time step.
 Faithful: causal dilated convolutions of width 2, gated units, residual and skip
 connections, the 256-way softmax over 8-bit mu-law codes (section 2.2). Simplified: the
 input is the companded sample value itself (one channel in ``[-1, 1]``), not a one-hot
-code; no conditioning on speakers or text; the network is sized small (2 stacks of 8
+code (integer codes, as the bundled ``alsa_speech`` holds them, are decoded to it first); no conditioning on speakers or text; the network is sized small (2 stacks of 8
 layers, 32 residual and 64 skip channels) for short signals.
 
 The skip sum adds the outputs of every layer, which a sequential spec cannot express, so
@@ -102,12 +102,15 @@ class WaveNet(nn.Module):
         skip_channels: channels of the skip sum and of the output's hidden 1x1 layer.
 
     Attributes:
-        name, input_shape, output_shape, loss: as a built spec has them.
+        name, input_shape, output_shape, loss, task: as a built spec has them (the task is
+            ``segment``: a class, the next code, at every position).
         receptive_field: input samples that one output sees: ``stacks * (2 ** layers - 1)
             + 2``.
 
     Shape:
         ``(N, C, T)`` -> ``(N, num_classes, T)``; output ``t`` depends on inputs ``<= t``.
+        A floating-point input holds samples in ``[-1, 1]``; an integer one holds mu-law
+        codes ``0 .. num_classes - 1``, decoded first (:func:`mu_law_decode`).
 
     Example:
         >>> net = WaveNet(layers=4, stacks=1, residual_channels=8, skip_channels=8)
@@ -123,7 +126,8 @@ class WaveNet(nn.Module):
                             ("skip_channels", skip_channels)):
             positive_int(value, name)
         channels, length = check_image_shape(input_shape, "wavenet", dims=1)
-        self.name, self.loss = "wavenet", "softmax_cross_entropy"
+        self.name, self.loss, self.task = "wavenet", "softmax_cross_entropy", "segment"
+        self.levels = num_classes
         self.input_shape, self.output_shape = (channels, length), (num_classes, length)
         self.dilations = [2 ** i for _ in range(stacks) for i in range(layers)]
         self.receptive_field = sum(self.dilations) + 2
@@ -141,6 +145,8 @@ class WaveNet(nn.Module):
             raise ShapeError(
                 f"wavenet expects a 3-D input (N, {self.input_shape[0]}, T). Received: input of "
                 f"shape {tuple(x.shape)}.")
+        if not x.is_floating_point():  # mu-law codes: the samples they stand for
+            x = mu_law_decode(x, self.levels).to(self.causal.weight.dtype)
         h = self.causal(x)
         skip = 0
         for gate, residual, to_skip in zip(self.gates, self.residuals, self.skips):

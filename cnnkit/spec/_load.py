@@ -14,10 +14,11 @@ from ..functional.losses import LOSSES
 from ._catalogue import Node, format_shape
 from ..functional.shapes import Geometry
 from ._engine import Engine, LayerRow, check_input_shape
+from ._zoo import ModelRef, infer_module, read_model
 
 __all__ = ["Spec", "load", "TASKS", "TASK_LOSSES", "TOP_LEVEL_KEYS"]
 
-TOP_LEVEL_KEYS = ("name", "input", "layers", "loss", "task", "standardize")
+TOP_LEVEL_KEYS = ("name", "input", "layers", "model", "loss", "task", "standardize")
 # What the network is trained to do, and the losses that fit each task (the first is its
 # default). cnnkit.tasks defines the tasks; the spec sits below it and keeps the names, and
 # a test checks that the two agree.
@@ -51,6 +52,9 @@ class Spec:
         rows: one :class:`LayerRow` per layer (nested ones included), from shape inference.
         output_shape: output shape without batch.
         origin: the file the spec came from, if any.
+        model: the ``model:`` entry (a registered zoo Module and its settings, see
+            :mod:`cnnkit.spec._zoo`) of a spec written without ``layers:``, or None. Its
+            one row is the whole Module (type: the model's name).
 
     Example:
         >>> spec = load({"input": [1, 8, 8], "layers": [{"conv": {"filters": 4, "kernel": 3}}, "flatten"]})
@@ -62,7 +66,7 @@ class Spec:
 
     def __init__(self, name: str, input: tuple, layers: list[Node], loss: str | None = None,
                  origin: str | None = None, task: str | None = None,
-                 standardize: Node | None = None):
+                 standardize: Node | None = None, model: ModelRef | None = None):
         self.name = name
         self.input = tuple(input)
         self.layers = layers
@@ -70,6 +74,7 @@ class Spec:
         self.task = task
         self.standardize = standardize
         self.origin = origin
+        self.model = model
         self.engine = Engine(self.rank)
         self.output_shape, self.rows = self._infer(self.engine, self.input)
 
@@ -81,6 +86,10 @@ class Spec:
             _, _, front = engine.walk([self.standardize], tuple(shape),
                                       Geometry.identity(len(shape) - 1), "standardize")
             front[0].path = "standardize"
+        if self.model is not None:
+            out, params, _ = infer_module(self.model, tuple(shape))
+            return out, front + [LayerRow("model", self.model.name, "model", tuple(shape), out,
+                                          None, params, 0, 0, None)]
         out, rows = engine.infer(self.layers, tuple(shape))
         return out, front + rows
 
@@ -110,8 +119,12 @@ class Spec:
         out: dict[str, Any] = {"name": self.name, "input": list(self.input)}
         if self.standardize is not None:
             out["standardize"] = self.standardize.to_dict(True)["standardize"]
-        out.update({"layers": [node.to_dict(defaults) for node in self.layers],
-                    "loss": self.loss})
+        if self.model is not None:
+            out["model"] = self.model.to_dict(defaults)
+            out["loss"] = self.loss
+        else:
+            out.update({"layers": [node.to_dict(defaults) for node in self.layers],
+                        "loss": self.loss})
         if not defaults and self.loss is None:
             del out["loss"]
         if self.task is not None:
@@ -548,7 +561,13 @@ def _from_dict(data, origin: str | None) -> Spec:
             "missing. The spec must give the shape of one input sample, channels first. "
             "Add e.g. input: [1, 28, 28] (1 channel, 28x28) or input: [3, 32, 32].", "input")
     shape = check_input_shape(data["input"])
-    if "layers" not in data:
+    model = None
+    if "model" in data:
+        if "layers" in data:
+            raise SpecError("a spec gives either layers: or model: (a zoo Module that builds "
+                            "the whole network), not both. Remove one.", "model")
+        model = read_model(data["model"])
+    elif "layers" not in data:
         raise SpecError("missing. Add a list of layers, e.g. layers: [{conv: {filters: 8, "
                         "kernel: 3}}, flatten, {dense: 10}].", "layers")
     loss = data.get("loss")
@@ -558,6 +577,13 @@ def _from_dict(data, origin: str | None) -> Spec:
             f"unknown loss {_short_repr(loss)}.{hint} Valid losses: {', '.join(LOSSES)} (or leave it out).",
             "loss")
     task = data.get("task")
+    if model is not None:  # the Module's own task and loss, where the spec gives none
+        module = _meta_module(model, shape)
+        if task is None and loss is None and isinstance(getattr(module, "task", None), str):
+            task = module.task
+        if loss is None and isinstance(getattr(module, "loss", None), str) \
+                and (task is None or module.loss in TASK_LOSSES.get(task, ())):
+            loss = module.loss
     if task is not None:
         if not isinstance(task, str) or task not in TASK_LOSSES:
             hint = did_you_mean(task, TASK_LOSSES) if isinstance(task, str) else ""
@@ -573,8 +599,15 @@ def _from_dict(data, origin: str | None) -> Spec:
                 f"task: {others[0]}.", "loss")
     engine = Engine(len(shape) - 1)
     standardize = _standardize_node(engine, data.get("standardize"))
+    if model is not None:
+        return Spec(name, shape, [], loss, origin, task, standardize, model)
     layers = engine.desugar_list(data["layers"], "layers")
     return Spec(name, shape, layers, loss, origin, task, standardize)
+
+
+def _meta_module(model: ModelRef, shape: tuple):
+    """The Module of ``model`` on the meta device (for its task and loss attributes)."""
+    return infer_module(model, shape)[2]
 
 
 def _standardize_node(engine: Engine, raw) -> Node | None:

@@ -9,6 +9,7 @@ from .._validation import ShapeError, SpecError
 from ._catalogue import format_shape, format_spatial
 from ._engine import Engine
 from ._load import Spec, load, to_yaml
+from ._zoo import create_module
 
 __all__ = ["Network", "build", "from_module"]
 
@@ -22,7 +23,10 @@ class Network(nn.Module):
         loss: the spec's loss name, or None.
         task: the spec's task name, or None.
         layers: the built layers; ``layers[i]`` is the desugared spec's ``layers[i]``, and
-            an error at call time names it (``layers[6] (Dense): ...``).
+            an error at call time names it (``layers[6] (Dense): ...``). Empty for a spec
+            of the ``model:`` form.
+        model: the zoo Module that a spec of the ``model:`` form names (it takes the input
+            after ``standardize``), or None.
 
     Shape:
         ``(N, *input_shape)`` -> ``(N, *output_shape)``. Spatial sizes other than the
@@ -57,18 +61,38 @@ class Network(nn.Module):
             self.standardize = node.rule._build(node, engine.input_shapes[id(node)],
                                                 "standardize", engine)
         self.layers = engine.build_list(spec.layers, "layers")
+        self.model = create_module(spec.model, self.input_shape) if spec.model is not None \
+            else None
         self._spec = spec
         self._checked_sizes = {self.input_shape[1:]}
 
+    @property
+    def supervises_steps(self) -> bool:
+        """Whether the network computes several outputs in turn, each trained by the task's
+        loss (deep supervision): a ``model:`` Module with ``step_outputs`` (the recurrent
+        convolutional network's refinement steps). The trainer then averages the loss over
+        ``forward(x, every_step=True)``."""
+        return self.model is not None and callable(getattr(self.model, "step_outputs", None))
+
     # ---- forward ---------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, every_step: bool = False):
+        """The output for a batch ``x``; with ``every_step`` (see :attr:`supervises_steps`)
+        the list of every step's output, the last being the output."""
         if x.dim() != len(self.input_shape) + 1 or x.shape[1] != self.input_shape[0]:
             self._wrong_input(x)
+        if self.model is not None:  # the Module checks its own sizes
+            if self.standardize is not None:
+                x = self.standardize(x)
+            if every_step and self.supervises_steps:
+                return self.model.step_outputs(x)
+            out = self.model(x)
+            return [out] if every_step else out
         if tuple(x.shape[2:]) not in self._checked_sizes:
             self._check_size(tuple(x.shape[2:]))
         if self.standardize is not None:
             x = self.standardize(x)
-        return self.layers(x)
+        out = self.layers(x)
+        return [out] if every_step else out
 
     def _wrong_input(self, x: torch.Tensor) -> None:
         rank = len(self.input_shape) - 1
@@ -114,6 +138,12 @@ class Network(nn.Module):
 
         ``build(net.spec())`` builds the same structure, and its ``spec()`` is equal.
         """
+        if self.model is not None:
+            data = self._spec.to_dict(defaults)
+            if self.standardize is not None:
+                data["standardize"] = Engine(len(self.input_shape) - 1).unbuild_module(
+                    self.standardize)["standardize"]
+            return data
         return from_module(self.layers, self.input_shape, name=self.name, loss=self.loss,
                            task=getattr(self, "task", None),
                            standardize=getattr(self, "standardize", None)).to_dict(defaults)

@@ -100,6 +100,8 @@ class RoIDetector(nn.Module):
                                 f"background). Received: num_classes={num_classes!r}.",
                                 argument="num_classes")
         self.backbone = backbone
+        # What a spec would say of it: the detect task with Fast R-CNN's multi-task loss.
+        self.task, self.loss = "detect", "fast_rcnn"
         self.input_shape = tuple(int(v) for v in input_shape)
         if len(self.input_shape) != 3:
             raise ShapeError(f"input_shape must be (C, H, W). Received: "

@@ -112,7 +112,9 @@ class Trainer:
     """Train a model on tensors held on the device, batched by index.
 
     Args:
-        model: any ``nn.Module`` (a cnnkit Network or plain PyTorch).
+        model: any ``nn.Module`` (a cnnkit Network or plain PyTorch). A Network whose
+            ``supervises_steps`` is true (a recurrent convolutional network) is trained on
+            the mean of the loss over ``model(x, every_step=True)``, the output of each step.
         config: a :class:`TrainConfig`.
         train: ``(x, y)`` training tensors or NumPy arrays (x ``(N, C, *spatial)``, y
             labels), a data set with ``.x`` and ``.y``, or any iterable of ``(x, y)``
@@ -547,6 +549,7 @@ class Trainer:
             epoch_correct = torch.zeros((), device=self.device)
             epoch_count, epoch_labels = 0, 0
             started = time.perf_counter()
+            every_step = bool(getattr(self.model, "supervises_steps", False))
             for xb, yb in self.loader:
                 # A streaming batch is this process's share already: the global batch
                 # is world times larger.
@@ -569,8 +572,15 @@ class Trainer:
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
-                    out = self.net(xb)
-                    loss = self.loss(out, yb)
+                    if every_step:
+                        # Deep supervision: every step's output is trained by the loss (the
+                        # recurrent convolutional network's refinements); the last is the output.
+                        outs = self.net(xb, every_step=True)
+                        loss = sum(self.loss(o, yb) for o in outs) / len(outs)
+                        out = outs[-1]
+                    else:
+                        out = self.net(xb)
+                        loss = self.loss(out, yb)
                 total = loss
                 penalty = weight_penalty(self.weights, cfg.l1, cfg.l2)
                 if penalty is not None:
