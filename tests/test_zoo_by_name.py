@@ -1,9 +1,9 @@
 """Every system of the zoo trains by name on its own bundled data, the way `cnnkit train NAME
 --data X` does it: the model sized for the data (``cnnkit.cli._model_choice.zoo_network``),
 then ``cnnkit.train``. The data here is a few samples of the bundled set, repeated, so that
-a few optimiser steps must lower the logged training loss. The systems that no spec
-describes, or whose task the command line does not train yet, train through the Python path
-(cnnkit.tasks) and their command-line refusal is pinned. And the errors of bad input."""
+a few optimiser steps must lower the logged training loss. The Modules that no sequence of
+layers describes train through the Python path (cnnkit.tasks) here, and by name from the
+command line in tests/test_zoo_modules.py. And the errors of bad input."""
 
 from __future__ import annotations
 
@@ -100,15 +100,6 @@ def test_the_model_is_sized_for_the_data():
 
 
 # ---- systems trained through the Python path ---------------------------------------------
-
-def test_modules_without_a_spec_are_refused_by_the_command_line_with_the_reason():
-    for name, kind in (("wavenet", "WaveNet"), ("fast_rcnn", "RoIDetector"),
-                       ("recurrent_conv", "RecurrentConvNet")):
-        with pytest.raises(cnnkit.ArgumentError,
-                           match=rf"model '{name}' is a Module that no spec describes \({kind}\), "
-                                 r"and `cnnkit train` trains specs"):
-            zoo_network(name, "scenes_segment")
-
 
 def test_conv_autoencoder_by_name_from_the_command_line(tmp_path):
     assert "reconstruct" in CLI_TASKS

@@ -69,10 +69,11 @@ def image_files(items) -> list[Path]:
     return files
 
 
-def read_inputs(paths, shape):
+def read_inputs(paths, shape, integers: bool = False):
     """The samples of image files (resized and converted to ``shape``) or ``.npy`` files
     (one sample ``shape`` or a batch ``(N, *shape)``), as one float tensor, and a name
-    for each sample.
+    for each sample. With ``integers``, ``.npy`` files of integers stay int64 (token ids,
+    mu-law codes, for a network that takes them).
 
     Raises:
         ArgumentError: a missing file.
@@ -101,7 +102,8 @@ def read_inputs(paths, shape):
                     f"{path} holds an array of shape {tuple(array.shape)}; this run takes "
                     f"samples of shape {tuple(shape)} (one) or (N, {', '.join(map(str, shape))}) "
                     f"(a batch). Save the samples in that shape.", argument="image")
-            parts.append(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)))
+            kind = np.int64 if integers and np.issubdtype(array.dtype, np.integer) else np.float32
+            parts.append(torch.from_numpy(np.ascontiguousarray(array, dtype=kind)))
             names += [str(path)] if len(array) == 1 else [f"{path}[{i}]" for i in range(len(array))]
         else:
             array, _, _ = read_images([path], size=shape[1:], mode="L" if shape[0] == 1 else "RGB")
@@ -143,7 +145,10 @@ def predict_inputs(run_dir, images, *, top: int = 3, min_score: float = 0.5, out
         raise ArgumentError(f"top must be at least 1. Received: top={top!r}.", argument="top")
     network = load_run_model(run_dir, which or "best")
     task, classes = _run_task(run_dir, network)
-    x, names = read_inputs(images, network.input_shape)
+    # Integers as they are where a part of the network takes them (an embedding's token
+    # ids, WaveNet's mu-law codes): index_input on its class.
+    integers = any(getattr(type(m), "index_input", False) for m in network.modules())
+    x, names = read_inputs(images, network.input_shape, integers)
     with torch.no_grad():  # a large folder in bounded memory
         outputs = torch.cat([network(x[i:i + 256]) for i in range(0, len(x), 256)])
         found = task.predict(outputs)

@@ -131,10 +131,14 @@ def _layer_path(name: str) -> str:
 
 
 def _unsupported(model: nn.Module) -> tuple[str, str, str] | None:
-    """The first layer that has no ONNX equivalent: (path, type name, reason), or None."""
+    """The first layer that has no ONNX equivalent: (path, type name, reason), or None.
+
+    A cnnkit layer says so in its class's ``onnx``; so may any other Module (a zoo model
+    such as :class:`cnnkit.tasks.RoIDetector`), with the reason as text."""
     for name, module in model.named_modules():
-        if isinstance(module, Layer) and type(module).onnx is not True:
-            return _layer_path(name), type(module).__name__, type(module).onnx
+        why = getattr(type(module), "onnx", True)
+        if why is not True and (isinstance(module, Layer) or isinstance(why, str)):
+            return _layer_path(name), type(module).__name__, why
     return None
 
 

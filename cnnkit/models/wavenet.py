@@ -118,6 +118,8 @@ class WaveNet(nn.Module):
         (torch.Size([2, 256, 100]), 17)
     """
 
+    index_input = True  # it takes integer codes as they are (cnnkit predict keeps them)
+
     def __init__(self, num_classes: int = 256, input_shape=(1, 4096), layers: int = 8,
                  stacks: int = 2, residual_channels: int = 32, skip_channels: int = 64):
         super().__init__()

@@ -92,6 +92,10 @@ class RoIDetector(nn.Module):
         (torch.Size([2, 146, 15]), (146, 15))
     """
 
+    # Why torch.onnx.export cannot take it (cnnkit.export reads this before trying).
+    onnx = ("its RoI max pooling sizes each region's bins from the box values, shapes that "
+            "depend on the data and that the exporter cannot trace")
+
     def __init__(self, backbone: nn.Module, input_shape, num_classes: int, *,
                  proposals: torch.Tensor | None = None, pool: int = 7, hidden: int = 256):
         super().__init__()
