@@ -314,13 +314,13 @@ def test_spec_of_the_wrong_type():
 
 def test_spec_not_a_mapping():
     with pytest.raises(SpecError, match=r"a spec must be a mapping with keys name, input, layers, "
-                                        r"loss, task, standardize\. Received: \['relu'\] \(list\)\."):
+                                        r"model, loss, task, standardize\. Received: \['relu'\] \(list\)\."):
         S.load("- relu\n")
 
 
 def test_unknown_top_level_key():
     with pytest.raises(SpecError, match=r"lyers: unknown top-level key 'lyers'\. Did you mean "
-                                        r"'layers'\? Valid top-level keys: name, input, layers, loss, "
+                                        r"'layers'\? Valid top-level keys: name, input, layers, model, loss, "
                                         r"task, standardize\."):
         S.load({"input": [1, 4, 4], "layers": ["relu"], "lyers": []})
 
