@@ -210,7 +210,7 @@ def test_a_model_spec_round_trips_and_builds_the_registered_module():
     # A setting of the model's own: batch normalisation in the recurrent network's step
     normed = build({"input": [1, 16, 16], "model": {"name": "recurrent_conv",
                                                     "settings": {"width": 4, "batchnorm": True}}})
-    assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in normed.modules())
+    assert any(isinstance(m, cnnkit.layers.BatchNorm) for m in normed.modules())
     assert normed.spec()["model"]["settings"]["batchnorm"] is True
     # A spec's standardize: is applied before the Module
     with_stats = build({**spec, "input": [1, 48, 48], "model": "recurrent_conv",
