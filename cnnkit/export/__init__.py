@@ -7,7 +7,7 @@ extra: ``pip install "cnnkit[export]"``. ``docs/export.md`` lists which layers e
 Example:
     >>> from cnnkit.export import UNSUPPORTED_LAYERS
     >>> sorted(UNSUPPORTED_LAYERS)[:2]
-    ['FFTConv', 'FractionalMaxPool']
+    ['FFTConv', 'FixedRoIMaxPool']
 """
 
 from .onnx import (UNSUPPORTED_LAYERS, ExportError, ExportReport, MissingDependencyError,
