@@ -59,6 +59,7 @@ SYSTEMS = [
     ("lenet5_1998", "mnist5k", [], 8, 1e-3, 0.9, None),
     ("neocognitron", "mnist5k", ["planes=[8, 16]"], 8, 1e-2, 0.9, None),
     ("tdnn", "mnist1d", [], 10, 5e-2, 0.9, None),
+    ("tdnn", "japanese_vowels", [], 10, 5e-2, 0.9, None),
     ("allconv", "mnist5k", ["widths=[16, 32]", "dropout=false"], 12, 5e-3, 0.985, None),
     ("alexnet", "digits", ["dropout=0"], 5, 3e-4, 0.97, (16, 16)),
     ("vgg11", "digits", ["dropout=0"], 4, 5e-4, 0.97, (32, 32)),  # step 5 overshoots

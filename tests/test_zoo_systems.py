@@ -123,6 +123,26 @@ def test_tdnn_trains_on_mnist1d():
     assert after < 0.85 * before
 
 
+def test_tdnn_tells_the_speakers_of_japanese_vowels_apart():
+    # The TDNN's own kind of data: frames of spectral coefficients (12 LPC cepstra here, 16
+    # in Waibel et al.), one channel each. The paper's 8 sigmoid units, 150 full-batch Adam
+    # steps on the 270 training utterances: 94.6 % to 96.8 % of the 370 test utterances
+    # over seeds 0-3 (9 speakers; chance 11 %, the largest speaker 24 %).
+    torch.manual_seed(SEED)
+    train, test = load_dataset("japanese_vowels"), load_dataset("japanese_vowels", "test")
+    mean, std = train.x.mean((0, 2), keepdim=True), train.x.std((0, 2), keepdim=True)
+    net = models.for_data("tdnn", (12, 29), 9)
+    assert sum(p.numel() for p in net.parameters()) == 8 * 12 * 3 + 8 + 9 * 8 * 5 + 9
+    optimiser = torch.optim.Adam(net.parameters(), lr=0.02)
+    for _ in range(150):
+        optimiser.zero_grad()
+        softmax_cross_entropy(net((train.x - mean) / std), train.y).backward()
+        optimiser.step()
+    with torch.no_grad():
+        accuracy = (net((test.x - mean) / std).argmax(1) == test.y).float().mean()
+    assert float(accuracy) > 0.85
+
+
 def test_tdnn_recognises_a_pattern_wherever_it_starts():
     torch.manual_seed(SEED)
     net = models.for_data("tdnn", (1, 40), 3).double().eval()
