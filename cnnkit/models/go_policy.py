@@ -7,9 +7,13 @@ a softmax over the moves out (every point and pass). Faithful: a stack of zero-p
 convolutions that keep the board's size (a 5x5 first layer, then 3x3, as Maddison et al.),
 ReLU, one softmax over the board's points trained on the moves of recorded games.
 Simplified: ``filters`` maps (64; Maddison et al. use 128 to 192, Clark & Storkey 32 to
-64), ``layers`` deep (6; they use 8 and 12); a 1x1 convolution to 2 planes and a dense layer
-give the logits, so that pass has one too (Maddison et al. end in a 1x1 convolution with a
-bias per point and never pass; Clark & Storkey in a dense softmax layer).
+64), ``layers`` deep (6; they use 8 and 12); a linear 1x1 convolution to 2 planes and a
+dense layer give the logits, so that pass has one too (Maddison et al. end in a 1x1
+convolution with a bias per point and never pass; Clark & Storkey in a dense softmax
+layer). The 2-plane convolution has no ReLU: with one, both planes can start at zero
+everywhere (the stack's output is small against their bias under torch's default
+initialisation), and then no gradient reaches the network: it predicts the most frequent
+move whatever the board.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ def go_policy_spec(num_classes: int = 362, input_shape=(11, 19, 19), filters: in
     convs = [{"conv": {"filters": filters, "kernel": 5 if i == 0 else 3, "padding": "same",
                        "activation": "relu"}} for i in range(layers)]
     return classifier("go_policy", input_shape, [
-        *convs, {"conv": {"filters": 2, "kernel": 1, "activation": "relu"}},
+        *convs, {"conv": {"filters": 2, "kernel": 1}},       # linear: see the module doc
         "flatten", {"dense": num_classes}])
 
 
