@@ -257,3 +257,16 @@ def test_batch_norm_must_be_a_bool():
         models.vgg_spec("A", batch_norm="yes")
     with pytest.raises(TypeError, match=r"batch_norm must be true or false"):
         models.alexnet_spec(batch_norm=1)
+
+
+def test_c3d_batch_norm_normalises_each_convolution_and_keeps_the_default_plain():
+    spec = models.c3d_spec(10, (1, 8, 32, 32), width=4, hidden=32, batch_norm=True)
+    kinds = [next(iter(x)) if isinstance(x, dict) else x for x in spec["layers"]]
+    assert kinds.count("conv") == kinds.count("batchnorm") == 8
+    assert all(kinds[i + 1:i + 3] == ["batchnorm", "relu"]
+               for i, kind in enumerate(kinds) if kind == "conv")
+    assert "batchnorm" not in str(models.c3d_spec(10, (1, 8, 32, 32), width=4, hidden=32))
+    net = models.c3d(10, (1, 8, 32, 32), width=4, hidden=32, batch_norm=True)
+    plain = models.c3d(10, (1, 8, 32, 32), width=4, hidden=32)
+    assert count(net) - count(plain) == 2 * 4 * (1 + 2 + 4 + 4 + 8 + 8 + 8 + 8)
+    assert net(torch.rand(2, 1, 8, 32, 32)).shape == (2, 10)
