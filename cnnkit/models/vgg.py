@@ -12,8 +12,8 @@ width of the last convolution.
 ``batch_norm=True`` is torchvision's ``vgg11_bn`` / ``vgg16_bn``: batch norm between each
 convolution and its ReLU (the convolutions keep their bias, as there; 132,868,840 and
 138,365,992 parameters for 1000 classes at 224x224). The paper has none (it predates batch
-norm) and trains configuration A from weights drawn with standard deviation 0.01, the
-deeper ones from A's; from torch's default initialisation the plain network's signal
+norm) and trains configuration A from weights drawn with variance 0.01, the deeper
+ones partly from A's; from torch's default initialisation the plain network's signal
 shrinks through the stack (below 1 % of the input's spread after the last convolution of
 ``vgg11`` on 32x32) and training starts slowly, which batch norm removes.
 """
