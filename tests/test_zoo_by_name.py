@@ -73,11 +73,13 @@ SYSTEMS = [
     ("yolo_v1", "scenes_detect", ["width=4", "hidden=32"], 10, 3e-3, 0.8, None),
     ("go_policy", "go9", ["filters=8", "layers=2"], 8, 1e-2, 0.9, None),
     ("go_policy", "go19", ["filters=8", "layers=2"], 8, 1e-2, 0.9, None),
+    ("go_policy", "go19", ["filters=8", "layers=2", "head=points"], 8, 1e-2, 0.9, None),
 ]
 
 
 @pytest.mark.parametrize("name, data, settings, steps, lr, factor, resize", SYSTEMS,
-                         ids=[f"{s[0]}-{s[1]}" for s in SYSTEMS])
+                         ids=[f"{s[0]}-{s[1]}{'-' + s[2][-1] if 'head=' in str(s[2]) else ''}"
+                              for s in SYSTEMS])
 def test_trains_by_name_on_its_data(tmp_path, name, data, settings, steps, lr, factor, resize):
     losses = train_by_name(tmp_path, name, data, settings=settings, steps=steps, lr=lr,
                            resize=resize, distinct=8 if "dropout=0" in settings and resize

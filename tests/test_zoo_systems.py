@@ -303,3 +303,33 @@ def test_go_policy_reads_the_board_from_any_start(size, moves):
         assert float(logits.detach().std(dim=0).min()) > 0  # every logit depends on the board
         softmax_cross_entropy(logits, torch.zeros(64, dtype=torch.int64)).backward()
         assert float(net.layers[0].weight.grad.abs().sum()) > 0, seed  # and trains the stack
+
+
+def test_go_policy_points_head_scores_each_point_with_shared_weights_and_a_bias_each():
+    net = models.for_data("go_policy", (11, 19, 19), 362, filters=8, layers=2, head="points")
+    dense = models.for_data("go_policy", (11, 19, 19), 362, filters=8, layers=2)
+    stack = (11 * 25 + 1) * 8 + (8 * 9 + 1) * 8
+    assert sum(p.numel() for p in net.parameters()) == stack + (8 + 361) + (8 + 1)
+    assert sum(p.numel() for p in dense.parameters()) == stack + (8 * 2 + 2) + 722 * 362 + 362
+    boards = load_dataset("go19").x[:4]
+    logits = net(boards)
+    assert logits.shape == (4, 362)
+    # A point's logit is the 1x1 convolution of the last maps at that point (row by row,
+    # as move_names numbers them) plus that point's own bias; pass is the last logit.
+    point = net.layers[-1].branches[0][0]
+    maps = boards
+    for layer in list(net.layers)[:-1]:
+        maps = layer(maps)
+    expected = (torch.einsum("nchw,c->nhw", maps, point.weight[0, :, 0, 0])
+                + point.bias[0]).flatten(1)
+    assert torch.allclose(logits[:, :361], expected, atol=1e-5)
+
+
+def test_go_policy_points_head_needs_the_points_and_pass():
+    with pytest.raises(cnnkit.ArgumentError, match=r"head='points' scores each point of the "
+                                                   r"board and pass: num_classes must be 9x9 \+ 1 "
+                                                   r"= 82 for input_shape=\(11, 9, 9\)\. "
+                                                   r"Received: num_classes=10"):
+        models.go_policy(10, (11, 9, 9), head="points")
+    with pytest.raises(cnnkit.ArgumentError, match=r"head must be one of 'dense', 'points'"):
+        models.go_policy(82, (11, 9, 9), head="conv")
