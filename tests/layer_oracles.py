@@ -26,6 +26,7 @@ from cnnkit.reference import norm as ref_norm
 from cnnkit.reference import pool as ref_pool
 from cnnkit.reference import pyramid_pool as ref_pyramid
 from cnnkit.reference import rbf as ref_rbf
+from cnnkit.reference import roi_pool as ref_roi
 from cnnkit.reference import s_cell as ref_s_cell
 from cnnkit.reference import scaled_tanh as ref_scaled_tanh
 from cnnkit.reference import separable_kernel as ref_separable
@@ -144,6 +145,8 @@ ORACLES = {
     L.FractionalMaxPool: _fractional,
     L.ChannelPool: lambda m, x: ref_channel.channel_pool(x, m.k, m.mode, m.p),
     L.SpatialPyramidPool: lambda m, x: ref_pyramid.spatial_pyramid_pool(x, m.levels, m.mode),
+    L.FixedRoIMaxPool: lambda m, x: ref_roi.fixed_roi_max_pool(x, m.boxes, m.output_size,
+                                                               m.spatial_scale, m.bins),
     L.Activation: _activation,
     L.Dense: lambda m, x: ref_dense.dense(x, _np(m.weight), _np(m.bias)),
     L.Flatten: lambda m, x: ref_dense.flatten(x),

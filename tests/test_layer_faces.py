@@ -26,7 +26,8 @@ def _spec(name, rank):
     spatial = {1: [10], 2: [8, 8], 3: [6, 6, 6]}[rank]
     if rule.layer is not None and rule.layer.index_input:
         return {"name": f"face_{name}", "input": [1, *spatial], "layers": [{name: rule.example}]}
-    layers = [{name: rule.example} if rule.example else name]
+    example = rule.rank_examples.get(rank, rule.example)
+    layers = [{name: example} if example else name]
     if rule.takes == "flat":
         layers.insert(0, "flatten")
     return {"name": f"face_{name}", "input": [4, *spatial], "layers": layers}
@@ -77,8 +78,8 @@ def test_exports_to_onnx_or_is_refused_by_name(name, tmp_path):
 
 def test_every_public_layer_class_is_a_spec_type_or_named_here():
     spec_classes = {rule.layer for rule in map(S.layer_rule, TYPES) if rule.layer is not None}
-    # Not in a sequential spec: the base of the named activations, and RoI pooling, which
-    # takes the boxes as a second input.
+    # Not in a sequential spec: the base of the named activations, and RoI pooling with
+    # boxes per image, a second input (`roi_pool` builds FixedRoIMaxPool).
     outside = {L.Activation, L.RoIMaxPool}
     public = {getattr(L, name) for name in L.__all__ if isinstance(getattr(L, name), type)}
     layer_classes = {cls for cls in public if issubclass(cls, L.Layer) and cls.fixed_dims is None

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnkit._validation import ArgumentError, ArgumentTypeError, ShapeError
+from cnnkit._validation import ArgumentError, ArgumentTypeError, ShapeError, SpecError
 from cnnkit.functional.shapes import roi_pool_output_shape
 from cnnkit.functional.roi_pool import roi_bins, roi_max_pool
 from cnnkit.layers import RoIMaxPool
@@ -180,3 +180,85 @@ def test_roi_bins_and_layer():
     boxes = torch.tensor([[0, 0, 0, 99, 49], [1, 10, 10, 60, 30.]])
     assert pool(torch.randn(2, 3, 4, 7), boxes).shape == (2, 3, 7, 7)
     assert RoIMaxPool(3, dims=1)(torch.randn(1, 2, 9), torch.tensor([[0, 1, 7.]])).shape == (1, 2, 3)
+
+
+# ---- roi_pool, the spec layer: fixed regions, grids stacked -------------------------------
+
+from cnnkit import spec as S  # noqa: E402
+from cnnkit.layers import FixedRoIMaxPool  # noqa: E402
+
+FIXED_CASES = [  # (input size, boxes, output size, spatial scale)
+    ((9,), [[0, 8], [3, 5], [2, 2]], (3,), 1.0),
+    ((7, 9), [[0, 0, 8, 6], [2, 1, 5, 3], [4, 4, 4, 4]], (2, 3), 1.0),
+    ((6, 10), [[0, 0, 19, 11], [4, 2, 13, 9]], (3, 2), 0.5),
+    ((4, 5, 6), [[0, 0, 0, 5, 4, 3], [1, 2, 1, 3, 3, 2]], (2, 2, 2), 1.0),
+]
+
+
+@pytest.mark.parametrize("size, boxes, output_size, scale", FIXED_CASES)
+@pytest.mark.parametrize("bins", ["fast_rcnn", "partition"])
+def test_fixed_regions_match_the_oracle_forward_and_backward(size, boxes, output_size, scale,
+                                                             bins):
+    torch.manual_seed(0)
+    x = torch.randn(3, 2, *size, dtype=torch.float64, requires_grad=True)
+    layer = FixedRoIMaxPool(boxes, output_size, scale, bins, dims=len(size))
+    y = layer(x)
+    want = ref.fixed_roi_max_pool(x.detach().numpy(), boxes, output_size, scale, bins)
+    np.testing.assert_allclose(y.detach().numpy(), want, rtol=0, atol=0)
+    # Backward: each grid's gradient reaches its bin's maximum, as the per-box oracle says.
+    g = torch.randn_like(y)
+    y.backward(g)
+    expected = np.zeros(x.shape)
+    k, n1 = len(boxes), output_size[0]
+    grids = g.view(3, 2, k, n1, *output_size[1:]).numpy()
+    for b in range(3):
+        for i, box in enumerate(boxes):
+            _, argmax = ref.roi_max_pool(x.detach().numpy(), np.array([[b, *box]]), output_size,
+                                         scale, bins)
+            expected += ref.roi_max_pool_backward(x.detach().numpy(), grids[b][:, i][None],
+                                                  argmax)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_fixed_regions_gradcheck():
+    torch.manual_seed(1)
+    # Distinct values: max pooling is differentiable away from ties.
+    x = torch.randperm(2 * 2 * 6 * 7).view(2, 2, 6, 7).double().div(10).requires_grad_()
+    layer = FixedRoIMaxPool([[0, 0, 6, 5], [1, 2, 4, 4]], (2, 2))
+    assert torch.autograd.gradcheck(layer, (x,))
+
+
+def test_fixed_regions_in_a_spec_score_every_region_with_the_same_weights():
+    layers = [{"roi_pool": {"boxes": [[0, 0, 7, 7], [8, 8, 15, 15], [8, 0, 15, 7]],
+                            "output_size": 2}},
+              {"conv": {"filters": 6, "kernel": 2, "stride": 2, "activation": "relu"}},
+              {"conv": {"filters": 3, "kernel": 1}}]
+    net = S.build({"name": "regions", "input": [1, 16, 16], "layers": layers})
+    assert net.output_shape == (3, 3, 1)       # 3 scores for each of the 3 regions
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 16, 16)
+    # The bottom-right quarter moved to the top-left quarter of another image gets, as
+    # region 0, the scores it got as region 1: one head for all regions.
+    moved = torch.zeros_like(x)
+    moved[:, :, :8, :8] = x[:, :, 8:, 8:]
+    with torch.no_grad():
+        assert torch.equal(net(x)[:, :, 1], net(moved)[:, :, 0])
+    assert S.build(net.spec()).spec() == net.spec()
+    assert net.spec()["layers"][0]["roi_pool"]["boxes"] == layers[0]["roi_pool"]["boxes"]
+
+
+@pytest.mark.parametrize("boxes, message", [
+    ([[0, 0, 9, 3]], r"layers\[0\]\.roi_pool\.boxes: boxes\[0\]=\[0, 0, 9, 3\] reaches past "
+                     r"the input: at spatial_scale=1 it covers cells x 0\.\.9, y 0\.\.3, and "
+                     r"the input has x 0\.\.7, y 0\.\.7 \(8x8\)\. Keep every box on the input"),
+    ([[0, 0, 3]], r"boxes\[0\] must be 4 numbers \[x1, y1, x2, y2\] for a 2-D input\. "
+                  r"Received: boxes\[0\]=\[0, 0, 3\]"),
+    ([[3, 0, 1, 3]], r"boxes\[0\] is inverted"),
+    ([[0, -1, 3, 3]], r"boxes\[0\] must be finite and non-negative"),
+    ([], r"boxes must hold at least one box"),
+    ("all", r"boxes must be a list of boxes, each \[x1, y1, x2, y2\]"),
+])
+def test_fixed_region_errors_name_the_spec_path(boxes, message):
+    with pytest.raises(SpecError, match=message):
+        S.build({"name": "bad", "input": [1, 8, 8],
+                 "layers": [{"roi_pool": {"boxes": boxes, "output_size": 2}}]})

@@ -288,6 +288,21 @@ def test_c3d_pools_time_only_after_the_first_stage_and_as_long_as_frames_remain(
     assert [m.kernel[0] for m in short.layers if isinstance(m, L.MaxPool)] == [1, 2, 2, 1, 1]
 
 
+def test_unet_has_the_papers_31_million_parameters_and_batch_norm_is_an_option():
+    # Ronneberger et al. 2015, figure 1 with same padding: 1 channel in, 2 classes out.
+    plain = models.create_model("unet", num_classes=2, input_shape=(1, 256, 256))
+    assert sum(p.numel() for p in plain.parameters()) == 31_030_658
+    assert not any(isinstance(m, L.BatchNorm) for m in plain.modules())
+    normed = models.for_data("unet", (1, 48, 48), 11, width=8, depth=3, batch_norm=True)
+    norms = [m for m in normed.modules() if isinstance(m, L.BatchNorm)]
+    assert len(norms) == 2 * (2 * 3 + 1)       # two per level down, the bottom, and up
+    convs = [m for m in normed.modules() if isinstance(m, L.Conv) and m.kernel == (3, 3)]
+    assert len(convs) == len(norms) and all(m.bias is None for m in convs)
+    assert normed.output_shape == (11, 48, 48)
+    fcn = models.for_data("fcn", (1, 48, 48), 11, width=8, batch_norm=True)
+    assert sum(isinstance(m, L.BatchNorm) for m in fcn.modules()) == 6
+
+
 # ---- Go move prediction ----------------------------------------------------------------
 
 @pytest.mark.parametrize("size, moves", [(9, 82), (19, 362)])

@@ -35,7 +35,7 @@ from .pool import (AdaptiveAvgPool, AdaptiveMaxPool, AvgPool, GlobalAvgPool, Glo
                    GlobalMaxPool, LpPool, MaxPool)
 from .pyramid_pool import SpatialPyramidPool
 from .rbf import RBF
-from .roi_pool import RoIMaxPool
+from .roi_pool import FixedRoIMaxPool, RoIMaxPool
 from .s_cell import SCell, SCell1d, SCell2d, SCell3d
 from .scaled_tanh import ScaledTanh
 from .separable_kernel import (SeparableKernelConv, SeparableKernelConv1d, SeparableKernelConv2d,
@@ -52,8 +52,8 @@ __all__ = [
     "ConvTranspose", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Dense",
     "DropConnectConv", "DropConnectConv1d", "DropConnectConv2d", "DropConnectConv3d",
     "DropConnectDense", "Dropout", "Embedding", "FFTConv", "FFTConv1d", "FFTConv2d",
-    "FFTConv3d", "Flatten", "FractionalMaxPool", "GELU", "GlobalAvgPool", "GlobalLpPool",
-    "GlobalMaxPool", "Layer", "LeakyReLU", "LocalResponseNorm", "LocallyConnected",
+    "FFTConv3d", "FixedRoIMaxPool", "Flatten", "FractionalMaxPool", "GELU", "GlobalAvgPool",
+    "GlobalLpPool", "GlobalMaxPool", "Layer", "LeakyReLU", "LocalResponseNorm", "LocallyConnected",
     "LocallyConnected1d", "LocallyConnected2d", "LocallyConnected3d",
     "LocallyConnectedTranspose", "LocallyConnectedTranspose1d", "LocallyConnectedTranspose2d",
     "LocallyConnectedTranspose3d", "LpPool", "MaxPool", "Maxout", "Parallel", "ReLU",

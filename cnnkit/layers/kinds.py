@@ -20,8 +20,8 @@ from typing import Any
 from .._validation import ArgumentError, ArgumentTypeError, one_of, to_tuple
 from ..functional import shapes
 
-__all__ = ["Choice", "Count", "Flag", "Kind", "Levels", "Number", "Padding", "PerDim", "Ratio",
-           "collapse", "plain_padding"]
+__all__ = ["Boxes", "Choice", "Count", "Flag", "Kind", "Levels", "Number", "Padding", "PerDim",
+           "Ratio", "collapse", "plain_padding"]
 
 
 def collapse(values: Iterable[int]) -> int | list[int]:
@@ -217,3 +217,48 @@ class Levels(Kind):
     def show(self, value) -> str:
         return repr(tuple(collapse(level) if not isinstance(collapse(level), list) else level
                           for level in value))
+
+
+class Boxes(Kind):
+    """Boxes fixed in a network: one list of ``2d`` numbers per box, the low corner then the
+    high corner, each listing the last spatial dimension first (``[x1, y1, x2, y2]`` in 2-D).
+
+    Example:
+        >>> Boxes().check([[0, 0, 7, 7], [8, 0, 15, 7.5]], "boxes", 2)
+        ((0.0, 0.0, 7.0, 7.0), (8.0, 0.0, 15.0, 7.5))
+        >>> Boxes().plain(((0.0, 0.0, 7.0, 7.0),))
+        [[0, 0, 7, 7]]
+    """
+
+    def check(self, value, name, rank):
+        corner = {1: "x1, x2", 2: "x1, y1, x2, y2"}.get(rank, "x1, y1, z1, x2, y2, z2")
+        what = f"a list of boxes, each [{corner}] (inclusive corners, input coordinates)"
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise _type_error(name, value, what)
+        boxes = list(value)
+        if not boxes:
+            raise ArgumentError(f"{name} must hold at least one box [{corner}]. Received: "
+                                f"{name}={value!r}.", argument=name)
+        checked = []
+        for k, box in enumerate(boxes):
+            numbers = list(box) if isinstance(box, Iterable) and not isinstance(box, str) else None
+            if (numbers is None or len(numbers) != 2 * rank or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float)) for v in numbers)):
+                raise ArgumentTypeError(
+                    f"{name}[{k}] must be {2 * rank} numbers [{corner}] for a {rank}-D input. "
+                    f"Received: {name}[{k}]={box!r}.", argument=name)
+            if not all(math.isfinite(v) and v >= 0 for v in numbers):
+                raise ArgumentError(f"{name}[{k}] must be finite and non-negative. Received: "
+                                    f"{name}[{k}]={box!r}.", argument=name)
+            if any(numbers[rank + i] < numbers[i] for i in range(rank)):
+                raise ArgumentError(
+                    f"{name}[{k}] is inverted: each high corner coordinate must be >= the low "
+                    f"one ([{corner}]). Received: {name}[{k}]={box!r}.", argument=name)
+            checked.append(tuple(float(v) for v in numbers))
+        return tuple(checked)
+
+    def plain(self, value):
+        return [[int(v) if float(v).is_integer() else v for v in box] for box in value]
+
+    def show(self, value) -> str:
+        return f"<{len(value)} boxes>"

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-__all__ = ["roi_max_pool", "roi_max_pool_backward"]
+__all__ = ["fixed_roi_max_pool", "roi_max_pool", "roi_max_pool_backward"]
 
 
 def _bin_bounds(start, length, count, i, bins):
@@ -73,3 +73,23 @@ def roi_max_pool_backward(x, G, argmax):
     for key, (b, p) in argmax.items():
         dx[(b, key[1]) + p] += G[key]
     return dx
+
+
+def fixed_roi_max_pool(x, boxes, output_size, spatial_scale=1.0, bins="fast_rcnn"):
+    """The same ``K`` boxes (no batch index) pooled in every image, the grids stacked along
+    the first spatial axis: ``(N, C, K * n_1, n_2, ...)``.
+
+    Example:
+        >>> x = np.arange(32.0).reshape(1, 1, 4, 8)
+        >>> fixed_roi_max_pool(x, [[0, 0, 3, 3], [4, 0, 7, 3]], (2, 2))[0, 0, :, 0]
+        array([ 9., 25., 13., 29.])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape[:2]
+    out = np.zeros((n, c, len(boxes) * output_size[0]) + tuple(output_size[1:]))
+    for b in range(n):
+        for k, box in enumerate(boxes):
+            pooled = roi_max_pool(x, np.array([[b, *box]]), output_size, spatial_scale, bins)[0]
+            rows = slice(k * output_size[0], (k + 1) * output_size[0])
+            out[b, :, rows] = pooled[0]
+    return out

@@ -216,6 +216,8 @@ class LayerRule:
         description: one line for listings and docs.
         example: the settings of a small instance (``{"filters": 4, "kernel": 3}``), for
             docs and for the tests that check every registered type.
+        rank_examples: rank -> a small instance's settings where they depend on the rank
+            (``roi_pool``'s boxes list 2 numbers per dimension); ``example`` otherwise.
 
     Everything about the settings (their keys, defaults and checks) and the geometry comes
     from ``layer``: the spec's keys are the constructor's settings that the input does not
@@ -227,7 +229,8 @@ class LayerRule:
                  aliases: tuple[str, ...] = (), renames: dict | None = None,
                  key_aliases: dict | None = None, shorthand: str | None = None,
                  positional: tuple[str, ...] | None = None, activation: bool = False,
-                 is_activation: bool = False, description: str = "", example: dict | None = None):
+                 is_activation: bool = False, description: str = "", example: dict | None = None,
+                 rank_examples: dict | None = None):
         self.name = name or getattr(self, "name", "")
         self.layer = layer if layer is not None else getattr(self, "layer", None)
         self.aliases = tuple(aliases) or getattr(self, "aliases", ())
@@ -239,6 +242,7 @@ class LayerRule:
         self.is_activation = is_activation or getattr(self, "is_activation", False)
         self.description = description or getattr(self, "description", "")
         self.example = dict(example if example is not None else getattr(self, "example", {}))
+        self.rank_examples = dict(rank_examples or getattr(self, "rank_examples", {}))
         self._settings_of = {spec: setting for spec, setting in self.renames.items()}
         self._spec_of = {setting: spec for spec, setting in self.renames.items()}
 
@@ -443,7 +447,7 @@ def _text(value) -> str:
 # --------------------------------------------------------------------------------------
 
 _PARTS = ("name", "layer", "aliases", "renames", "key_aliases", "shorthand", "positional",
-          "activation", "is_activation", "description", "example")
+          "activation", "is_activation", "description", "example", "rank_examples")
 
 
 def register_layer(rule=None, /, *, replace: bool = False, **parts):
