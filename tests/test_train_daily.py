@@ -11,6 +11,8 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from cnnkit._validation import ArgumentTypeError
+
 from cnnkit.cli.main import build_parser, main
 from cnnkit.data.splits import folder_layout, load_splits
 from cnnkit.runs.weights import default_weights, resolve_weights, warn_small_validation
@@ -387,3 +389,32 @@ def test_no_warning_escapes_as_an_error(run):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert resolve_weights(run.run_dir).which == "last"
+
+
+def test_shuffle_false_trains_on_the_datas_order_as_a_plain_loop_does():
+    torch.manual_seed(0)
+    x, y = torch.randn(40, 1, 2, 2), torch.arange(40) % 3
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    plain.load_state_dict(start)
+    Trainer(model, TrainConfig(epochs=2, batch_size=16, val_fraction=0, shuffle=False, lr=0.1,
+                               momentum=0.0, quiet=True, threads=1), (x, y)).fit()
+    optimizer = torch.optim.SGD(plain.parameters(), lr=0.1)
+    for _ in range(2):
+        for first in range(0, 40, 16):          # batches 0-15, 16-31, 32-39, every epoch
+            loss = nn.functional.cross_entropy(plain(x[first:first + 16]), y[first:first + 16])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for a, b in zip(model.parameters(), plain.parameters()):
+        torch.testing.assert_close(a, b)
+    # Shuffled (the default), the same start ends elsewhere.
+    shuffled = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    shuffled.load_state_dict(start)
+    Trainer(shuffled, TrainConfig(epochs=2, batch_size=16, val_fraction=0, lr=0.1, momentum=0.0,
+                                  quiet=True, threads=1), (x, y)).fit()
+    assert not torch.allclose(shuffled[1].weight, plain[1].weight)
+    with pytest.raises(ArgumentTypeError, match=r"config\.shuffle must be true or false\. "
+                                                r"Received: shuffle='no'"):
+        TrainConfig(shuffle="no")

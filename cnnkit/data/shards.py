@@ -755,7 +755,7 @@ def load_shards(folder, input_shape=None, *, on_error: str = "raise"):
 
 
 def training_data(train_set, *, batch_size: int, seed: int = 0, val_fraction: float = 0.0,
-                  device=None, num_workers="auto"):
+                  device=None, num_workers="auto", shuffle: bool = True):
     """What a Trainer takes for ``train_set``: ``((x, y), None)`` for data in memory (the
     Trainer holds out ``val_fraction`` itself), ``(loader, val)`` for a
     :class:`ShardedDataset` (validation: whole shards, in memory; None without).
@@ -772,7 +772,7 @@ def training_data(train_set, *, batch_size: int, seed: int = 0, val_fraction: fl
     if val_fraction and val_fraction > 0:
         train_set, val = train_set.split_validation(val_fraction, seed)
     return train_set.loader(batch_size=batch_size, seed=seed, device=device,
-                            num_workers=num_workers), val
+                            num_workers=num_workers, shuffle=shuffle), val
 
 
 def worker_count(setting, tasks: int, processes: int = 1) -> int:

@@ -316,7 +316,7 @@ def _training_data(train_set, val_set, config: TrainConfig):
     """``(train, val)`` for the Trainer: tensors, or a streaming loader over a shard folder's
     train split (:mod:`cnnkit.data.shards`), validated on ``val_set`` or on whole shards
     held out by ``val_fraction``."""
-    options = dict(batch_size=config.batch_size, seed=config.seed,
+    options = dict(batch_size=config.batch_size, seed=config.seed, shuffle=config.shuffle,
                    device=resolve_device(config.device))
     if val_set is None:
         return training_data(train_set, val_fraction=config.val_fraction, **options)

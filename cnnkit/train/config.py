@@ -47,6 +47,7 @@ class TrainConfig:
     epochs: int = 10                      # passes over the training set
     batch_size: int = 64                  # images per optimiser step (over all processes)
     seed: int = 0                         # seeds weights, order, augmentation, dropout
+    shuffle: bool = True                  # a new sample order every epoch; false: the data's own order
     # optimiser
     optimizer: str = "sgd"                # sgd | adam | adamw
     lr: float = 0.05                      # peak learning rate
@@ -112,7 +113,7 @@ class TrainConfig:
         if self.threads is not None:
             _int(self, "threads", 1)
         for name in ("nesterov", "early_stopping", "amp", "channels_last", "compile", "progress",
-                     "report", "quiet", "standardize"):
+                     "report", "quiet", "standardize", "shuffle"):
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise ArgumentTypeError(f"config.{name} must be true or false. Received: "

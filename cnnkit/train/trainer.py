@@ -197,7 +197,7 @@ class Trainer:
             # than there are processes (each takes a share, and none may be empty).
             rest = len(self.train_x) % self.batch_size
             self.loader = BatchLoader(self.train_x, self.train_y, batch_size=self.batch_size,
-                                      shuffle=True, drop_last=0 < rest < self.world,
+                                      shuffle=config.shuffle, drop_last=0 < rest < self.world,
                                       seed=config.seed)
         self._apply_freeze()
         self.weights = penalized_weights(self.model, config.penalty_multipliers)
