@@ -120,3 +120,32 @@ def test_the_generator_remakes_the_shipped_arrays():
         for key in made:
             assert made[key].dtype == shipped[key].dtype, (name, key)
             assert np.array_equal(made[key], shipped[key]), (name, key)
+
+
+def test_the_japanese_vowels_builder_reads_the_archives_text_format(tmp_path):
+    # tools/build_data_files.py reads sktime's .ts files (the wheel is not needed here:
+    # a hand-made wheel with two utterances of 2 and 3 frames stands in for it).
+    import zipfile
+
+    spec = importlib.util.spec_from_file_location("build_data_files",
+                                                  ROOT / "tools" / "build_data_files.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    header = "#comment\n@problemName JapaneseVowels\n@dimensions 12\n@data\n"
+    lines = {"TRAIN": ":".join(",".join(str(d + 0.5 * t) for t in range(2)) for d in range(12))
+                      + ":3\n",
+             "TEST": ":".join(",".join(str(-d - t) for t in range(3)) for d in range(12))
+                     + ":9\n"}
+    with zipfile.ZipFile(tmp_path / "sktime-0-py3-none-any.whl", "w") as wheel:
+        for split, line in lines.items():
+            wheel.writestr(f"sktime/datasets/data/JapaneseVowels/JapaneseVowels_{split}.ts",
+                           header + line)
+    series, labels = module._ts_series(header + lines["TEST"])
+    assert labels == ["9"] and series[0].shape == (12, 3) and series[0][11, 2] == -13
+    module.OUT = tmp_path
+    module.build_japanese_vowels(tmp_path)
+    with np.load(tmp_path / "japanese_vowels.npz") as made:
+        assert made["x"].shape == (2, 12, 29) and made["x"].dtype == np.float32
+        assert made["length"].tolist() == [2, 3] and made["y"].tolist() == [2, 8]
+        assert made["x"][0, 5, 1] == 5.5 and not made["x"][0, :, 2:].any()  # zero frames after
+        assert made["train"].tolist() == [0] and made["test"].tolist() == [1]

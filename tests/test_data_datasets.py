@@ -12,16 +12,18 @@ from cnnkit.data import DataFileError, Dataset, dataset_info, list_datasets, loa
 from cnnkit.data import datasets as registry
 
 SHAPES = {"mnist5k": (1, 28, 28), "digits": (1, 8, 8), "mnist1d": (1, 40),
+          "japanese_vowels": (12, 29),
           "scenes_segment": (1, 48, 48), "scenes_detect": (1, 48, 48),
           "scenes_multilabel": (1, 48, 48), "locate": (1, 48, 48),
           "clips_digit": (1, 8, 32, 32), "clips_motion": (1, 8, 32, 32)}
 SIZES = {"mnist5k": (4000, 1000), "digits": (1438, 359), "mnist1d": (4000, 1000),
+         "japanese_vowels": (270, 370),
          "scenes_segment": (3000, 600), "scenes_detect": (3000, 600),
          "scenes_multilabel": (3000, 600), "locate": (2000, 500),
          "clips_digit": (2000, 500), "clips_motion": (2000, 500)}
 # Kind of target, its dtype and the shape of one sample's target.
 TARGETS = {"mnist5k": ("class", torch.int64, ()), "digits": ("class", torch.int64, ()),
-           "mnist1d": ("class", torch.int64, ()),
+           "mnist1d": ("class", torch.int64, ()), "japanese_vowels": ("class", torch.int64, ()),
            "scenes_segment": ("segmentation", torch.int64, (48, 48)),
            "scenes_detect": ("detection", torch.float32, (4, 5)),
            "scenes_multilabel": ("multilabel", torch.float32, (10,)),
@@ -54,7 +56,7 @@ def test_splits_shapes_types_and_range(name):
         assert ds.target == kind == dataset_info(name).target
         assert ds.target_shape == target_shape
         assert ds.classes == dataset_info(name).classes
-        if name != "mnist1d":  # images: 8-bit pixels / 255 (digits: 0..16 / 16)
+        if name not in ("mnist1d", "japanese_vowels"):  # images: 8-bit pixels / 255 (digits: 0..16 / 16)
             assert float(ds.x.min()) >= 0.0 and float(ds.x.max()) <= 1.0
     # Every sample is distinct in these sets, so comparing rows as sets shows that
     # train and test are disjoint and together make up the whole set.
@@ -109,6 +111,27 @@ def test_mnist1d_keeps_the_generators_signed_values():
     assert every.info["scale"].startswith("none")
 
 
+def test_japanese_vowels_keeps_the_coefficients_and_pads_with_zero_frames():
+    every, train = load_dataset("japanese_vowels", "all"), load_dataset("japanese_vowels")
+    arrays = registry._read_verified(registry._FILES_DIR / "japanese_vowels.npz",
+                                     dataset_info("japanese_vowels").sha256, "japanese_vowels")
+    # 12 coefficients are the channels (no extra channel axis), values as stored.
+    assert torch.equal(every.x, torch.from_numpy(arrays["x"]))
+    assert torch.equal(train.x, torch.from_numpy(arrays["x"][arrays["train"]]))
+    assert every.info["scale"].startswith("none")
+    # Utterances of 7 to 29 frames: real frames are never all zero, the padding is.
+    length = torch.from_numpy(arrays["length"].astype(np.int64))
+    assert int(length.min()) == 7 and int(length.max()) == 29
+    frames = torch.arange(29)
+    real = (every.x != 0).any(dim=1)                      # (N, 29): a frame with a value
+    assert torch.equal(real, frames < length[:, None])
+    # The archive's split: 30 training utterances per speaker; its uneven test counts.
+    assert train.y.bincount().tolist() == [30] * 9
+    assert load_dataset("japanese_vowels", "test").y.bincount().tolist() == [
+        31, 35, 88, 44, 29, 24, 40, 50, 29]
+    assert float(every.x[:, 0][real].mean()) > 0.5        # c1 of LPC cepstra: about 0.9
+
+
 def test_loading_twice_gives_equal_independent_tensors():
     a = load_dataset("digits", "train")
     a.x.zero_()
@@ -124,7 +147,8 @@ def test_device_argument():
 def test_unknown_name_lists_bundled_and_suggests():
     with pytest.raises(ArgumentError, match=r"Unknown data set 'mnist_5k'.*'alsa_speech', "
                                             r"'clips_digit', .*'digits', 'fortunes', 'go19', "
-                                            r"'go9', 'locate', 'mnist1d', 'mnist5k', "
+                                            r"'go9', 'japanese_vowels', 'locate', 'mnist1d', "
+                                            r"'mnist5k', "
                                             r"'scenes_detect'.*Did you mean 'mnist5k'"):
         load_dataset("mnist_5k")
 
@@ -178,10 +202,11 @@ def test_missing_package_file_is_reported(tmp_path, monkeypatch):
 def test_licences_and_provenance_are_shipped():
     licences = (registry._FILES_DIR / "LICENSES.md").read_text()
     for needle in ("CC BY-SA 3.0", "Corinna Cortes", "BSD 3-Clause", "Apache License 2.0",
-                   "CC BY 4.0"):
+                   "CC BY 4.0", "Kudo"):
         assert needle in licences
     readme = (registry._FILES_DIR / "README.md").read_text()
     assert "0.0.2.post1" in readme and '"seed": 42' in readme
+    assert "sktime 1.2.0" in readme and "JapaneseVowels_TRAIN.ts" in readme
 
 
 def test_readme_lists_the_pinned_checksums():
@@ -207,7 +232,7 @@ def test_package_data_globs_cover_every_shipped_file():
     shipped = [p for p in registry._FILES_DIR.iterdir() if p.is_file()]
     assert {p.name for p in shipped} >= {"mnist5k.npz", "digits.npz", "mnist1d.npz",
                                           "scenes.npz", "locate.npz", "clips.npz",
-                                          "LICENSES.md", "README.md"}
+                                          "japanese_vowels.npz", "LICENSES.md", "README.md"}
     for path in shipped:
         relative = path.relative_to(package).as_posix()
         assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), relative

@@ -59,6 +59,7 @@ SYSTEMS = [
     ("lenet5_1998", "mnist5k", [], 8, 1e-3, 0.9, None),
     ("neocognitron", "mnist5k", ["planes=[8, 16]"], 8, 1e-2, 0.9, None),
     ("tdnn", "mnist1d", [], 10, 5e-2, 0.9, None),
+    ("tdnn", "japanese_vowels", [], 10, 5e-2, 0.9, None),
     ("allconv", "mnist5k", ["widths=[16, 32]", "dropout=false"], 12, 5e-3, 0.985, None),
     ("alexnet", "digits", ["dropout=0"], 5, 3e-4, 0.97, (16, 16)),
     ("vgg11", "digits", ["dropout=0"], 4, 5e-4, 0.97, (32, 32)),  # step 5 overshoots
@@ -72,11 +73,13 @@ SYSTEMS = [
     ("yolo_v1", "scenes_detect", ["width=4", "hidden=32"], 10, 3e-3, 0.8, None),
     ("go_policy", "go9", ["filters=8", "layers=2"], 8, 1e-2, 0.9, None),
     ("go_policy", "go19", ["filters=8", "layers=2"], 8, 1e-2, 0.9, None),
+    ("go_policy", "go19", ["filters=8", "layers=2", "head=points"], 8, 1e-2, 0.9, None),
 ]
 
 
 @pytest.mark.parametrize("name, data, settings, steps, lr, factor, resize", SYSTEMS,
-                         ids=[f"{s[0]}-{s[1]}" for s in SYSTEMS])
+                         ids=[f"{s[0]}-{s[1]}{'-' + s[2][-1] if 'head=' in str(s[2]) else ''}"
+                              for s in SYSTEMS])
 def test_trains_by_name_on_its_data(tmp_path, name, data, settings, steps, lr, factor, resize):
     losses = train_by_name(tmp_path, name, data, settings=settings, steps=steps, lr=lr,
                            resize=resize, distinct=8 if "dropout=0" in settings and resize

@@ -203,3 +203,70 @@ def test_googlenet_rejects_an_input_the_poolings_cannot_take():
                             stem="imagenet").output_shape == (3,)
     with pytest.raises(cnnkit.SpecError, match=r"size 2 does not fit the 1x1 input"):
         cnnkit.build(models.googlenet_spec(input_shape=(3, 30, 30), stem="imagenet"))
+
+
+# torchvision's vgg11_bn / vgg16_bn (batch norm after each convolution, biases kept)
+BATCH_NORM_COUNTS = {"vgg11": 132_868_840, "vgg16": 138_365_992}
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_NORM_COUNTS))
+def test_vgg_batch_norm_is_torchvisions_bn_variant(name):
+    net = on_meta(name, batch_norm=True)
+    assert count(net) == BATCH_NORM_COUNTS[name]
+    kinds = [next(iter(x)) if isinstance(x, dict) else x for x in net.spec()["layers"]]
+    convs = kinds.count("conv")
+    assert kinds.count("batchnorm") == kinds.count("relu") - 2 == convs  # 2: the dense ReLUs
+    for i, kind in enumerate(kinds):
+        if kind == "conv":
+            assert kinds[i + 1:i + 3] == ["batchnorm", "relu"]
+            assert net.spec()["layers"][i]["conv"]["bias"] == "shared"       # kept, as there
+    plain = [next(iter(x)) if isinstance(x, dict) else x for x in on_meta(name).spec()["layers"]]
+    assert "batchnorm" not in plain and plain.count("conv") == convs    # the default: the paper
+
+
+def test_alexnet_batch_norm_normalises_each_convolution_and_keeps_lrn():
+    net = on_meta("alexnet_lrn", num_classes=10, input_shape=(3, 32, 32), batch_norm=True)
+    kinds = [next(iter(x)) if isinstance(x, dict) else x for x in net.spec()["layers"]]
+    assert kinds[:5] == ["conv", "batchnorm", "relu", "lrn", "maxpool"]
+    assert kinds.count("batchnorm") == 5
+    plain = on_meta("alexnet_lrn", num_classes=10, input_shape=(3, 32, 32))
+    assert count(net) - count(plain) == 2 * (64 + 192 + 384 + 256 + 256)  # scale and shift
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vgg_batch_norm_keeps_the_signal_that_the_plain_stack_loses(seed):
+    # Why the setting exists: from torch's default initialisation the plain VGG's features
+    # shrink to below 1 % of the input's spread; batch norm keeps them near unit scale.
+    x = torch.randn(32, 1, 32, 32, generator=torch.Generator().manual_seed(seed))
+    spread = {}
+    for batch_norm in (False, True):
+        torch.manual_seed(seed)
+        net = models.vgg11(num_classes=10, input_shape=(1, 32, 32), batch_norm=batch_norm)
+        features = next(i for i, x in enumerate(net.spec()["layers"]) if x == "flatten")
+        with torch.no_grad():
+            h = x
+            for layer in net.layers[:features]:
+                h = layer(h)
+        spread[batch_norm] = float(h.std())
+    assert spread[False] < 0.02 and spread[True] > 0.3, spread
+
+
+def test_batch_norm_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"batch_norm must be true or false. Received: "
+                                        r"batch_norm='yes'"):
+        models.vgg_spec("A", batch_norm="yes")
+    with pytest.raises(TypeError, match=r"batch_norm must be true or false"):
+        models.alexnet_spec(batch_norm=1)
+
+
+def test_c3d_batch_norm_normalises_each_convolution_and_keeps_the_default_plain():
+    spec = models.c3d_spec(10, (1, 8, 32, 32), width=4, hidden=32, batch_norm=True)
+    kinds = [next(iter(x)) if isinstance(x, dict) else x for x in spec["layers"]]
+    assert kinds.count("conv") == kinds.count("batchnorm") == 8
+    assert all(kinds[i + 1:i + 3] == ["batchnorm", "relu"]
+               for i, kind in enumerate(kinds) if kind == "conv")
+    assert "batchnorm" not in str(models.c3d_spec(10, (1, 8, 32, 32), width=4, hidden=32))
+    net = models.c3d(10, (1, 8, 32, 32), width=4, hidden=32, batch_norm=True)
+    plain = models.c3d(10, (1, 8, 32, 32), width=4, hidden=32)
+    assert count(net) - count(plain) == 2 * 4 * (1 + 2 + 4 + 4 + 8 + 8 + 8 + 8)
+    assert net(torch.rand(2, 1, 8, 32, 32)).shape == (2, 10)

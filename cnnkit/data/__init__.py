@@ -2,7 +2,8 @@
 loading and batch augmentation.
 
 - ``load_dataset(name, split)`` / ``list_datasets()``: ``mnist5k`` (5,000 MNIST digits),
-  ``digits`` (1,797 8x8 digits), ``mnist1d`` (MNIST-1D), scenes of real digits
+  ``digits`` (1,797 8x8 digits), ``mnist1d`` (MNIST-1D), ``japanese_vowels`` (speech
+  frames of nine speakers), scenes of real digits
   (``scenes_segment``, ``scenes_detect``, ``scenes_multilabel``), ``locate`` (where a
   digit is: regression), moving-digit clips (``clips_digit``, ``clips_motion``),
   ``fortunes`` (six-topic text), ``go9`` / ``go19`` (GNU Go self-play positions),

@@ -94,6 +94,17 @@ _REGISTRY: dict[str, DatasetInfo] = {
                         "split; the generator's signed values (mean 0, std 1 over the set).",
             licence="mnist1d Apache-2.0", x_divisor=None),
         DatasetInfo(
+            name="japanese_vowels", file="japanese_vowels.npz",
+            sha256="4394ad18a3f8facba19cf313223a52898170c0b9f9d43060f265214c69d50c1c",
+            input_shape=(12, 29), classes=tuple(f"speaker {k}" for k in range(1, 10)),
+            sizes={"train": 270, "test": 370, "all": 640},
+            description="Japanese Vowels (Kudo, Toyama & Shimbo 1999; UCI, as in the sktime "
+                        "1.2.0 wheel): 640 utterances of /ae/ by 9 male speakers, 12 LPC "
+                        "cepstrum coefficients per frame, 7 to 29 frames, zero frames after "
+                        "the end; label: the speaker; the archive's split, 270 train (30 "
+                        "per speaker) / 370 test.",
+            licence="UCI Japanese Vowels CC BY 4.0; sktime copy BSD-3", x_divisor=None),
+        DatasetInfo(
             name="scenes_segment", file="scenes.npz", sha256=_SCENES_SHA,
             input_shape=(1, 48, 48), classes=("background",) + _DIGITS,
             sizes={"train": 3000, "test": 600, "all": 3600},
@@ -195,8 +206,8 @@ def list_datasets() -> list[str]:
     Example:
         >>> list_datasets()  # doctest: +NORMALIZE_WHITESPACE
         ['alsa_speech', 'clips_digit', 'clips_motion', 'digits', 'fortunes', 'go19', 'go9',
-         'locate', 'mnist1d', 'mnist5k', 'scenes_detect', 'scenes_multilabel',
-         'scenes_segment']
+         'japanese_vowels', 'locate', 'mnist1d', 'mnist5k', 'scenes_detect',
+         'scenes_multilabel', 'scenes_segment']
     """
     return sorted(_REGISTRY)
 
@@ -261,7 +272,8 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
     Shape:
         ``x``: ``(N, 1, *spatial)`` float32: 8-bit images divided by 255 (``digits``:
         its 0..16 values by 16), ``mnist1d``'s signed signals as the generator made
-        them; ``clips_*`` are ``(N, 1, 8, 32, 32)`` (channel, frame, height, width).
+        them; ``japanese_vowels`` is ``(N, 12, 29)``: 12 coefficients (channels) over 29
+        frames, as stored; ``clips_*`` are ``(N, 1, 8, 32, 32)`` (channel, frame, height, width).
         ``y``: as ``dataset_info(name).target`` says: ``(N,)`` int64 classes,
         ``(N, 48, 48)`` int64 label maps, ``(N, 4, 5)`` float32 boxes, ``(N, 10)``
         float32 0/1 rows, ``(N, 4)`` float32 regression values. fortunes: ``x``
@@ -299,7 +311,8 @@ def load_dataset(name: str, split: str = "train", *, device=None) -> Dataset:
         x, extra = x.to(torch.float32), {"scale": "none: the values as stored"}
     else:
         x, extra = x.to(torch.float32) / info.x_divisor, {"scale": f"x / {info.x_divisor:g}"}
-    x = x.unsqueeze(1)
+    if x.dim() == len(info.input_shape):        # stored without a channel axis: one channel
+        x = x.unsqueeze(1)
     y = torch.from_numpy(y_all)
     y = (y[rows] if rows is not None else y).to(_Y_DTYPES[info.target])
     if device is not None:

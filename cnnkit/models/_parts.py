@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from .._validation import ArgumentError, ArgumentTypeError, one_of
 
-__all__ = ["IMAGENET_SIDE", "STEMS", "check_image_shape", "classifier", "conv_bn", "dense_head",
-           "input_rank", "padding_to", "stem_for"]
+__all__ = ["IMAGENET_SIDE", "STEMS", "check_image_shape", "classifier", "conv_bn", "conv_relu",
+           "dense_head", "input_rank", "padding_to", "stem_for"]
 
 STEMS = ("auto", "imagenet", "cifar")
 # ``stem="auto"`` takes the ImageNet stem from this side up (224x224 and 128x128 images),
@@ -100,6 +100,29 @@ def conv_bn(filters: int, kernel: int, stride: int = 1, eps: float | None = None
     norm = "batchnorm" if eps is None else {"batchnorm": {"eps": eps}}
     return [{"conv": {"filters": filters, "kernel": kernel, "stride": stride,
                       "padding": kernel // 2, "bias": "none"}}, norm]
+
+
+def conv_relu(filters: int, kernel: int, *, stride: int | None = None, padding: int = 0,
+              batch_norm: bool = False) -> list:
+    """A ReLU convolution as AlexNet and VGG have it, or with ``batch_norm`` the variant
+    that normalises it (Ioffe & Szegedy 2015), as torchvision's ``vgg11_bn`` has it: the
+    convolution (its bias kept, as there, though batch norm's shift makes it redundant),
+    batch norm, then the ReLU.
+
+    Example:
+        >>> conv_relu(64, 3, padding=1)
+        [{'conv': {'filters': 64, 'kernel': 3, 'padding': 1, 'activation': 'relu'}}]
+        >>> conv_relu(64, 11, stride=4, padding=2, batch_norm=True)
+        [{'conv': {'filters': 64, 'kernel': 11, 'stride': 4, 'padding': 2}}, 'batchnorm', 'relu']
+    """
+    conv = {"filters": filters, "kernel": kernel,
+            **({} if stride is None else {"stride": stride}), "padding": padding}
+    if not isinstance(batch_norm, bool):
+        raise ArgumentTypeError(f"batch_norm must be true or false. Received: "
+                                f"batch_norm={batch_norm!r}.", argument="batch_norm")
+    if batch_norm:
+        return [{"conv": conv}, "batchnorm", "relu"]
+    return [{"conv": {**conv, "activation": "relu"}}]
 
 
 def dense_head(num_classes: int, units: int, dropout: float, *, dropout_first: bool,
