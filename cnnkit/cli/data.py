@@ -1,4 +1,5 @@
-"""``cnnkit data pack``: write a data set as shards that training streams from disk."""
+"""``cnnkit data list``: the bundled data sets; ``cnnkit data pack``: write a data set as
+shards that training streams from disk."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ FLAGS = {"source": "SRC", "out": "--out", "shard_size": "--shard-size",
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "data", help="prepare data sets (pack them into shards)",
-        description="Tools for data sets. `cnnkit data pack SRC --out DIR` writes SRC as "
+        "data", help="list the bundled data sets; pack data into shards",
+        description="Tools for data sets. `cnnkit data list` names the bundled sets that "
+                    "--data takes; `cnnkit data pack SRC --out DIR` writes SRC as "
                     "shards that `cnnkit train --data DIR` streams from disk.")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
+    actions.add_parser("list", help="the bundled data sets: target, samples, input shape",
+                       description="The data sets shipped with cnnkit, for --data.")
     pack = actions.add_parser(
         "pack", help="write a data set as .tar (WebDataset layout) or .npz shards",
         description="Write SRC (an image folder with one sub-folder per class, a .npz or .csv "
@@ -38,7 +42,31 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def list_bundled() -> int:
+    """Print one line per bundled data set: name, target, samples, input shape.
+
+    Example:
+        >>> list_bundled()   # doctest: +ELLIPSIS
+        name               target        train   test  input
+        ...
+        mnist5k            class          4000   1000  1x28x28
+        ...
+        0
+    """
+    from ..data import dataset_info, list_datasets
+
+    print(f"{'name':<18} {'target':<12} {'train':>6} {'test':>6}  input")
+    for name in list_datasets():
+        info = dataset_info(name)
+        shape = "x".join(str(v) for v in info.input_shape)
+        print(f"{name:<18} {info.target:<12} {info.sizes['train']:>6} {info.sizes['test']:>6}  "
+              f"{shape}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return list_bundled()
     from ..data.pack import pack
 
     index = pack(args.source, args.out, shard_size=args.shard_size,

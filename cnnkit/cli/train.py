@@ -33,7 +33,8 @@ def add_parser(subparsers) -> None:
         description="Train SPEC on --data and write a run folder under --runs; "
                     "--resume RUN continues a stopped run from its last checkpoint.")
     parser.add_argument("spec", nargs="?", help="network spec (YAML file) or a zoo model name")
-    parser.add_argument("--data", help="bundled data set name (mnist5k, digits, mnist1d), image "
+    parser.add_argument("--data", help="a bundled data set (`cnnkit data list`: mnist5k, "
+                                       "scenes_segment, go9, ...), an image folder, a shard "
                                        "folder, .npz or .csv")
     parser.add_argument("--val-data", metavar="PATH",
                         help="separate validation data (replaces --val-fraction)")
