@@ -209,9 +209,9 @@ def test_a_model_spec_round_trips_and_builds_the_registered_module():
     assert {f"model.{k}" for k in own.state_dict()} == set(net.state_dict())
     # A setting of the model's own: batch normalisation in the recurrent network's step
     normed = build({"input": [1, 16, 16], "model": {"name": "recurrent_conv",
-                                                    "settings": {"width": 4, "batchnorm": True}}})
+                                                    "settings": {"width": 4, "batch_norm": True}}})
     assert any(isinstance(m, cnnkit.layers.BatchNorm) for m in normed.modules())
-    assert normed.spec()["model"]["settings"]["batchnorm"] is True
+    assert normed.spec()["model"]["settings"]["batch_norm"] is True
     # A spec's standardize: is applied before the Module
     with_stats = build({**spec, "input": [1, 48, 48], "model": "recurrent_conv",
                         "standardize": {"mean": [2.0], "std": [4.0]}})

@@ -30,18 +30,18 @@ __all__ = ["RecurrentConvNet", "recurrent_conv", "recurrent_conv_step_spec"]
 
 
 def recurrent_conv_step_spec(num_classes: int = 11, input_shape=(1, 48, 48), width: int = 32,
-                             kernel: int = 5, layers: int = 2, batchnorm: bool = False) -> dict:
+                             kernel: int = 5, layers: int = 2, batch_norm: bool = False) -> dict:
     """The spec of one step ``f``: its input is the image's channels and ``num_classes``
-    label planes; with ``batchnorm``, batch normalisation (Ioffe & Szegedy 2015) between
+    label planes; with ``batch_norm``, batch normalisation (Ioffe & Szegedy 2015) between
     each convolution and its ReLU.
 
     Example:
         >>> recurrent_conv_step_spec(3, (1, 8, 8), width=4)["input"]
         [4, 8, 8]
-        >>> recurrent_conv_step_spec(3, (1, 8, 8), width=4, layers=1, batchnorm=True)["layers"][:3]
+        >>> recurrent_conv_step_spec(3, (1, 8, 8), width=4, layers=1, batch_norm=True)["layers"][:3]
         [{'conv': {'filters': 4, 'kernel': 5, 'padding': 'same'}}, 'batchnorm', 'relu']
     """
-    if batchnorm:
+    if batch_norm:
         convs = [part for _ in range(layers) for part in (
             {"conv": {"filters": width, "kernel": kernel, "padding": "same"}}, "batchnorm",
             "relu")]
@@ -103,7 +103,7 @@ class RecurrentConvNet(nn.Module):
 @register_model
 def recurrent_conv(num_classes: int = 11, input_shape=(1, 48, 48), steps: int = 3,
                    width: int = 32, kernel: int = 5, layers: int = 2,
-                   batchnorm: bool = False) -> RecurrentConvNet:
+                   batch_norm: bool = False) -> RecurrentConvNet:
     """A recurrent convolutional network for per-pixel labels.
 
     Args:
@@ -111,7 +111,7 @@ def recurrent_conv(num_classes: int = 11, input_shape=(1, 48, 48), steps: int = 
         input_shape: ``(C, H, W)``.
         steps: applications of the shared network (the paper uses 2 and 3).
         width, kernel, layers: ``f``'s convolutions: maps, window, count.
-        batchnorm: batch normalisation after each of ``f``'s convolutions (not in the
+        batch_norm: batch normalisation after each of ``f``'s convolutions (not in the
             paper; its statistics are shared by the steps, as the weights are).
 
     Shape:
@@ -124,5 +124,5 @@ def recurrent_conv(num_classes: int = 11, input_shape=(1, 48, 48), steps: int = 
     """
     shape = check_image_shape(input_shape, "recurrent_conv")
     return RecurrentConvNet(build(recurrent_conv_step_spec(num_classes, shape, width, kernel,
-                                                           layers, batchnorm)), num_classes,
+                                                           layers, batch_norm)), num_classes,
                             steps)
