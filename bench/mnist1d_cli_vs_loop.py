@@ -7,7 +7,9 @@ examples/mnist1d_cnn.yaml) and the recipe its training script's: Adam at learnin
 signals), test accuracy at the end. The loop is the paper's own: batches taken in order
 from the training set (the same 40 batches every epoch), PyTorch's default
 initialisation, the signals as stored (already zero-mean, unit-variance over the set).
-The command line runs twice: with the paper's fixed order of batches
+cnnkit's trainer, given the loop's initial weights, the data's order and no
+standardisation, must reach the loop's number exactly (it takes the same steps). The
+command line runs twice: with the paper's fixed order of batches
 (``--set shuffle=false``) and with its default, a new order every epoch. Both hold out no
 validation split (``val_fraction=0``) and standardise with statistics fitted on the
 training split, as every run does; the weights are initialised by the same rules as
@@ -81,6 +83,28 @@ def plain_loop(seed: int, steps: int) -> tuple[float, float]:
     return accuracy, seconds
 
 
+def trainer_from_the_loops_start(seed: int, steps: int) -> tuple[float, float]:
+    """(test accuracy, training seconds) of cnnkit's trainer (what ``cnnkit train`` runs)
+    started from the loop's initial weights, in the data's order, without standardisation:
+    it must give the loop's number, the same network and steps in the same order."""
+    from cnnkit.spec import build
+    from cnnkit.train.api import train
+
+    torch.manual_seed(seed)
+    start = ConvBase()
+    network = build(SPEC)
+    with torch.no_grad():
+        for mine, loops in zip(network.parameters(), start.parameters(), strict=True):
+            mine.copy_(loops)
+    data = (load_dataset("mnist1d", "train"), load_dataset("mnist1d", "test"))
+    with tempfile.TemporaryDirectory() as runs:
+        result = train(network, data, run_dir=Path(runs) / "run", epochs=steps * BATCH // TRAIN,
+                       batch_size=BATCH, optimizer="adam", lr=LR, seed=seed, val_fraction=0,
+                       shuffle=False, standardize=False, quiet=True, progress=False,
+                       report=False, threads=torch.get_num_threads())
+    return result.test["accuracy"], result.train_seconds
+
+
 def command_line(seed: int, steps: int, threads: int, shuffle: bool) -> tuple[float, float]:
     """(test accuracy, training seconds) of ``cnnkit train`` with the same recipe."""
     epochs = max(1, steps * BATCH // TRAIN)
@@ -109,6 +133,7 @@ def main() -> None:
           f"{args.threads} thread(s), seeds 0-{args.seeds - 1}", flush=True)
     contenders = {
         "plain PyTorch loop": lambda seed: plain_loop(seed, args.steps),
+        "trainer, loop's start": lambda seed: trainer_from_the_loops_start(seed, args.steps),
         "CLI, shuffle=false": lambda seed: command_line(seed, args.steps, args.threads, False),
         "CLI, shuffled": lambda seed: command_line(seed, args.steps, args.threads, True),
     }
