@@ -122,7 +122,7 @@ class FixedRoIMaxPool(Layer):
             starts = [math.floor(v * scale + 0.5) for v in box[:len(size)]]
             limits = size[::-1]
             if any(lo > w - 1 or hi > w for lo, hi, w in zip(starts, ends, limits)):
-                plain = [int(v) if float(v).is_integer() else v for v in box]
+                plain = cls.kinds["boxes"].plain((box,))[0]
                 reach = ", ".join(f"{a} {lo}..{hi}" for a, lo, hi in zip(axes, starts, ends))
                 cells = ", ".join(f"{a} 0..{w - 1}" for a, w in zip(axes, limits))
                 raise ShapeError(
