@@ -102,12 +102,12 @@ def conv_bn(filters: int, kernel: int, stride: int = 1, eps: float | None = None
                       "padding": kernel // 2, "bias": "none"}}, norm]
 
 
-def conv_relu(filters: int, kernel: int, *, stride: int | None = None, padding: int = 0,
-              batch_norm: bool = False) -> list:
+def conv_relu(filters: int, kernel: int, *, stride: int | None = None, padding=0,
+              batch_norm: bool = False, norm_bias: bool = True) -> list:
     """A ReLU convolution as AlexNet and VGG have it, or with ``batch_norm`` the variant
     that normalises it (Ioffe & Szegedy 2015), as torchvision's ``vgg11_bn`` has it: the
-    convolution (its bias kept, as there, though batch norm's shift makes it redundant),
-    batch norm, then the ReLU.
+    convolution (its bias kept, as there, though batch norm's shift makes it redundant;
+    ``norm_bias=False`` leaves it out), batch norm, then the ReLU.
 
     Example:
         >>> conv_relu(64, 3, padding=1)
@@ -121,7 +121,7 @@ def conv_relu(filters: int, kernel: int, *, stride: int | None = None, padding: 
         raise ArgumentTypeError(f"batch_norm must be true or false. Received: "
                                 f"batch_norm={batch_norm!r}.", argument="batch_norm")
     if batch_norm:
-        return [{"conv": conv}, "batchnorm", "relu"]
+        return [{"conv": conv if norm_bias else {**conv, "bias": False}}, "batchnorm", "relu"]
     return [{"conv": {**conv, "activation": "relu"}}]
 
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from .._validation import positive_int
 from ..spec import Network, build
-from ._parts import check_image_shape
+from ._parts import check_image_shape, conv_relu
 from ._registry import register_model
 
 __all__ = ["RecurrentConvNet", "recurrent_conv", "recurrent_conv_step_spec"]
@@ -41,13 +41,7 @@ def recurrent_conv_step_spec(num_classes: int = 11, input_shape=(1, 48, 48), wid
         >>> recurrent_conv_step_spec(3, (1, 8, 8), width=4, layers=1, batch_norm=True)["layers"][:3]
         [{'conv': {'filters': 4, 'kernel': 5, 'padding': 'same'}}, 'batchnorm', 'relu']
     """
-    if batch_norm:
-        convs = [part for _ in range(layers) for part in (
-            {"conv": {"filters": width, "kernel": kernel, "padding": "same"}}, "batchnorm",
-            "relu")]
-    else:
-        convs = [{"conv": {"filters": width, "kernel": kernel, "padding": "same",
-                           "activation": "relu"}} for _ in range(layers)]
+    convs = conv_relu(width, kernel, padding="same", batch_norm=batch_norm) * layers
     return {"name": "recurrent_conv_step", "input": [input_shape[0] + num_classes,
                                                      *input_shape[1:]],
             "layers": [*convs, {"conv": {"filters": num_classes, "kernel": 1}}],

@@ -23,24 +23,15 @@ scratch, not fine-tuned from ImageNet), strides 8 and 4 instead of 32 and 16.
 from __future__ import annotations
 
 from ..spec import Network, build
-from ._parts import check_image_shape
+from ._parts import check_image_shape, conv_relu
 from ._registry import register_model
 
 __all__ = ["fcn", "fcn_spec", "unet", "unet_spec"]
 
 
-def _conv(filters: int, batch_norm: bool) -> list:
-    """A 3x3 ReLU convolution; with ``batch_norm``, conv -> batch norm -> ReLU (Ioffe &
-    Szegedy 2015), the bias left out because the normalisation removes it."""
-    if not batch_norm:
-        return [{"conv": {"filters": filters, "kernel": 3, "padding": "same",
-                          "activation": "relu"}}]
-    return [{"conv": {"filters": filters, "kernel": 3, "padding": "same", "bias": False}},
-            {"batchnorm": None}, {"relu": None}]
-
-
 def _double_conv(filters: int, batch_norm: bool = False) -> list:
-    return [*_conv(filters, batch_norm), *_conv(filters, batch_norm)]
+    # With batch norm the convolutions have no bias: the normalisation removes it.
+    return conv_relu(filters, 3, padding="same", batch_norm=batch_norm, norm_bias=False) * 2
 
 
 def _level(width: int, level: int, depth: int, batch_norm: bool) -> list:
